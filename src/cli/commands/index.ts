@@ -1,0 +1,12 @@
+import type { Command } from '../command.ts';
+import { versionCommand } from './version.ts';
+
+/** The `strait` command tree. Each group lives in its own module. */
+export const rootCommand: Command = {
+  name: 'strait',
+  summary: 'Strait: a multi-cluster service mesh',
+  description:
+    'Strait secures and connects services across clusters, regions and clouds.\n' +
+    'Every connection between proxies is mutually authenticated against a shared trust anchor.',
+  subcommands: [versionCommand],
+};
