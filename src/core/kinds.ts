@@ -57,6 +57,16 @@ export const Kinds = {
     true,
     false,
   ),
+  Role: kind('rbac.authorization.k8s.io/v1', 'Role', 'roles', true, false),
+  RoleBinding: kind('rbac.authorization.k8s.io/v1', 'RoleBinding', 'rolebindings', true, false),
+  ClusterRole: kind('rbac.authorization.k8s.io/v1', 'ClusterRole', 'clusterroles', false, false),
+  ClusterRoleBinding: kind(
+    'rbac.authorization.k8s.io/v1',
+    'ClusterRoleBinding',
+    'clusterrolebindings',
+    false,
+    false,
+  ),
 } as const satisfies Record<string, KindInfo>;
 
 export type KindName = keyof typeof Kinds;

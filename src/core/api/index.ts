@@ -4,4 +4,5 @@ export type * from './local.ts';
 export * from './multicluster.ts';
 export * from './names.ts';
 export type * from './policy.ts';
+export type * from './rbac.ts';
 export type * from './traffic.ts';
