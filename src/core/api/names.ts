@@ -20,6 +20,8 @@ export const Labels = {
   exported: 'mirror.strait.io/exported',
   mirroredService: 'mirror.strait.io/mirrored-service',
   mirrorClusterName: 'mirror.strait.io/cluster-name',
+  /** On a per-pod endpoint mirror: the headless mirror it belongs to. */
+  headlessMirrorServiceName: 'mirror.strait.io/headless-mirror-svc-name',
   failoverControlledBy: 'failover.strait.io/controlled-by',
 } as const;
 
@@ -39,6 +41,7 @@ export const LinkerdAliases: Record<string, string> = {
   'mirror.strait.io/exported': 'mirror.linkerd.io/exported',
   'mirror.strait.io/mirrored-service': 'mirror.linkerd.io/mirrored-service',
   'mirror.strait.io/cluster-name': 'mirror.linkerd.io/cluster-name',
+  'mirror.strait.io/headless-mirror-svc-name': 'mirror.linkerd.io/headless-mirror-svc-name',
   'mirror.strait.io/remote-svc-fq-name': 'mirror.linkerd.io/remote-svc-fq-name',
   'mirror.strait.io/remote-gateway-identity': 'mirror.linkerd.io/remote-gateway-identity',
   'failover.strait.io/controlled-by': 'failover.linkerd.io/controlled-by',

@@ -1,0 +1,30 @@
+import type { FailoverPolicy } from './policy.ts';
+
+/**
+ * Flap score in the manner of BGP route-flap damping: each failover adds one,
+ * and the score halves every `flapHalfLifeMs`. The hold-down doubles for each
+ * whole point above one, up to `maxHoldDownMs`.
+ */
+export interface FlapScore {
+  score: number;
+  /** When `score` was last brought up to date (ms since the epoch). */
+  at: number;
+}
+
+export function decayedScore(flap: FlapScore | undefined, now: number, policy: FailoverPolicy): number {
+  if (!flap) return 0;
+  const elapsed = Math.max(0, now - flap.at);
+  return flap.score * 0.5 ** (elapsed / policy.flapHalfLifeMs);
+}
+
+/** Records one more flap at `now`. */
+export function recordFlap(flap: FlapScore | undefined, now: number, policy: FailoverPolicy): FlapScore {
+  return { score: decayedScore(flap, now, policy) + 1, at: now };
+}
+
+/** Hold-down that applies at `now` given the flaps so far. */
+export function holdDownFor(flap: FlapScore | undefined, now: number, policy: FailoverPolicy): number {
+  const score = decayedScore(flap, now, policy);
+  const doublings = Math.max(0, Math.floor(score) - 1);
+  return Math.min(policy.maxHoldDownMs, policy.holdDownMs * 2 ** doublings);
+}
