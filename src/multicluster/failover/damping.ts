@@ -25,6 +25,7 @@ export function recordFlap(flap: FlapScore | undefined, now: number, policy: Fai
 /** Hold-down that applies at `now` given the flaps so far. */
 export function holdDownFor(flap: FlapScore | undefined, now: number, policy: FailoverPolicy): number {
   const score = decayedScore(flap, now, policy);
-  const doublings = Math.max(0, Math.floor(score) - 1);
+  // Rounded, so a flap within about one half-life of the last one still doubles.
+  const doublings = Math.max(0, Math.round(score) - 1);
   return Math.min(policy.maxHoldDownMs, policy.holdDownMs * 2 ** doublings);
 }
