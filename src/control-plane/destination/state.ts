@@ -1,0 +1,190 @@
+import type { Endpoints, Service } from '../../core/api/core.ts';
+import type { Workload } from '../../core/api/local.ts';
+import type { HTTPRoute, TrafficSplit } from '../../core/api/traffic.ts';
+import type { Resource } from '../../core/resource.ts';
+import type { SplitOutcome } from '../traffic/split-tracker.ts';
+import { SplitTracker } from '../traffic/split-tracker.ts';
+import type { TranslationContext } from './endpoint-set.ts';
+import { describeWorkload, type Pod, type WorkloadInfo, workloadKey } from './workloads.ts';
+
+/** Kinds the destination service reads. */
+export const DESTINATION_KINDS = [
+  'Service',
+  'Endpoints',
+  'Workload',
+  'Pod',
+  'TrafficSplit',
+  'HTTPRoute',
+] as const;
+
+/** What one resource event changed: dependency keys of watches, and split outcomes for status. */
+export interface StateChange {
+  dependencies: string[];
+  outcomes: SplitOutcome[];
+}
+
+/**
+ * The destination service's view of a cluster, indexed for its lookups:
+ * services and endpoints by name, workloads by name and IP, endpoints by the
+ * workloads they point at, splits by namespace. Fed by informer events.
+ */
+export class DestinationState implements TranslationContext {
+  readonly trustDomain: string;
+  readonly controlPlaneNamespace: string;
+  readonly splits: SplitTracker;
+  readonly #services = new Map<string, Service>();
+  readonly #endpoints = new Map<string, Endpoints>();
+  readonly #workloads = new Map<string, WorkloadInfo>();
+  readonly #byIp = new Map<string, Set<string>>();
+  readonly #endpointsByWorkload = new Map<string, Set<string>>();
+  readonly #trafficSplits = new Map<string, Map<string, TrafficSplit>>();
+  readonly #httpRoutes = new Map<string, Map<string, HTTPRoute>>();
+
+  constructor(options: { trustDomain: string; controlPlaneNamespace: string }) {
+    this.trustDomain = options.trustDomain;
+    this.controlPlaneNamespace = options.controlPlaneNamespace;
+    this.splits = new SplitTracker((namespace, name) => this.#services.has(`${namespace}/${name}`));
+  }
+
+  service(namespace: string, name: string): Service | undefined {
+    return this.#services.get(`${namespace}/${name}`);
+  }
+
+  endpoints(namespace: string, name: string): Endpoints | undefined {
+    return this.#endpoints.get(`${namespace}/${name}`);
+  }
+
+  workload(kind: string, namespace: string, name: string): WorkloadInfo | undefined {
+    return this.#workloads.get(workloadKey(kind, namespace, name));
+  }
+
+  workloadByIp(ip: string): WorkloadInfo | undefined {
+    const keys = this.#byIp.get(ip);
+    if (!keys) return undefined;
+    let meshed: WorkloadInfo | undefined;
+    for (const key of keys) {
+      const info = this.#workloads.get(key);
+      if (info?.meshed) meshed = info;
+    }
+    return meshed ?? this.#workloads.get(keys.values().next().value as string);
+  }
+
+  httpRoutes(namespace: string): HTTPRoute[] {
+    return [...(this.#httpRoutes.get(namespace)?.values() ?? [])];
+  }
+
+  /** Applies an added or modified object (`deleted` false) or a deleted one. */
+  apply(object: Resource, deleted: boolean): StateChange {
+    const namespace = object.metadata.namespace ?? 'default';
+    const key = `${namespace}/${object.metadata.name}`;
+    switch (object.kind) {
+      case 'Service': {
+        if (deleted) this.#services.delete(key);
+        else this.#services.set(key, object as Service);
+        // A backend may live in another namespace than its split: look again at every split.
+        const namespaces = new Set([namespace, ...this.#trafficSplits.keys(), ...this.#httpRoutes.keys()]);
+        const outcomes = [...namespaces].flatMap((ns) => this.#refreshSplits(ns));
+        const dependencies = new Set([`svc:${key}`, `ns:${namespace}`]);
+        for (const outcome of outcomes) dependencies.add(`ns:${outcome.source.namespace}`);
+        return { dependencies: [...dependencies], outcomes };
+      }
+      case 'Endpoints': {
+        this.#unindexEndpoints(key);
+        if (deleted) this.#endpoints.delete(key);
+        else {
+          this.#endpoints.set(key, object as Endpoints);
+          this.#indexEndpoints(key, object as Endpoints);
+        }
+        return { dependencies: [`svc:${key}`], outcomes: [] };
+      }
+      case 'Workload':
+      case 'Pod':
+        return { dependencies: this.#applyWorkload(object as Workload | Pod, deleted), outcomes: [] };
+      case 'TrafficSplit':
+      case 'HTTPRoute': {
+        const byNamespace = (object.kind === 'TrafficSplit' ? this.#trafficSplits : this.#httpRoutes) as Map<
+          string,
+          Map<string, Resource>
+        >;
+        let map = byNamespace.get(namespace);
+        if (!map) {
+          map = new Map();
+          byNamespace.set(namespace, map);
+        }
+        if (deleted) map.delete(object.metadata.name);
+        else map.set(object.metadata.name, object);
+        if (map.size === 0) byNamespace.delete(namespace);
+        return { dependencies: [`ns:${namespace}`], outcomes: this.#refreshSplits(namespace) };
+      }
+      default:
+        return { dependencies: [], outcomes: [] };
+    }
+  }
+
+  #refreshSplits(namespace: string): SplitOutcome[] {
+    const splits = [...(this.#trafficSplits.get(namespace)?.values() ?? [])];
+    const routes = this.httpRoutes(namespace);
+    return this.splits.refresh(namespace, splits, routes);
+  }
+
+  #applyWorkload(object: Workload | Pod, deleted: boolean): string[] {
+    const namespace = object.metadata.namespace ?? 'default';
+    const key = workloadKey(object.kind, namespace, object.metadata.name);
+    const before = this.#workloads.get(key);
+    const after = deleted ? undefined : describeWorkload(object);
+    const dependencies = new Set<string>();
+    for (const ip of before?.ips ?? []) {
+      this.#byIp.get(ip)?.delete(key);
+      if (this.#byIp.get(ip)?.size === 0) this.#byIp.delete(ip);
+      dependencies.add(`ip:${ip}`);
+    }
+    if (after) {
+      this.#workloads.set(key, after);
+      for (const ip of after.ips) {
+        let keys = this.#byIp.get(ip);
+        if (!keys) {
+          keys = new Set();
+          this.#byIp.set(ip, keys);
+        }
+        keys.add(key);
+        dependencies.add(`ip:${ip}`);
+      }
+    } else this.#workloads.delete(key);
+    for (const endpointsKey of this.#endpointsByWorkload.get(key) ?? [])
+      dependencies.add(`svc:${endpointsKey}`);
+    return [...dependencies];
+  }
+
+  #indexEndpoints(key: string, endpoints: Endpoints): void {
+    const namespace = endpoints.metadata.namespace ?? 'default';
+    for (const subset of endpoints.subsets ?? []) {
+      for (const address of subset.addresses ?? []) {
+        const ref = address.targetRef;
+        if (!ref) continue;
+        const workload = workloadKey(ref.kind, ref.namespace ?? namespace, ref.name);
+        let keys = this.#endpointsByWorkload.get(workload);
+        if (!keys) {
+          keys = new Set();
+          this.#endpointsByWorkload.set(workload, keys);
+        }
+        keys.add(key);
+      }
+    }
+  }
+
+  #unindexEndpoints(key: string): void {
+    const endpoints = this.#endpoints.get(key);
+    if (!endpoints) return;
+    const namespace = endpoints.metadata.namespace ?? 'default';
+    for (const subset of endpoints.subsets ?? []) {
+      for (const address of subset.addresses ?? []) {
+        const ref = address.targetRef;
+        if (!ref) continue;
+        const workload = workloadKey(ref.kind, ref.namespace ?? namespace, ref.name);
+        const keys = this.#endpointsByWorkload.get(workload);
+        keys?.delete(key);
+        if (keys?.size === 0) this.#endpointsByWorkload.delete(workload);
+      }
+    }
+  }
+}

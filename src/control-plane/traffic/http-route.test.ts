@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { HTTPRoute } from '../../core/api/traffic.ts';
+import { parseRetryBudget, parseStatusRanges, TrafficAnnotationError } from './annotations.ts';
+import { routesOf, serviceDefaultRoute } from './http-route.ts';
+
+test('routes carry path and method matches, rule timeouts and annotated retries', () => {
+  const route: HTTPRoute = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: {
+      name: 'api',
+      namespace: 'shop',
+      annotations: { 'timeout.strait.io/request': '2s', 'retry.strait.io/http': 'gateway-error' },
+    },
+    spec: {
+      parentRefs: [{ kind: 'Service', name: 'web' }],
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/api/' }, method: 'get' }],
+          timeouts: { request: '250ms' },
+        },
+        { matches: [{ path: { type: 'Exact', value: '/health.z' } }] },
+      ],
+    },
+  };
+  const [prefix, exact] = routesOf(route);
+  assert.equal(prefix?.pathRegex, '^/api(/.*)?$');
+  assert.equal(prefix?.method, 'GET');
+  assert.equal(prefix?.timeoutMs, 250);
+  assert.equal(prefix?.retryable, true);
+  assert.deepEqual(prefix?.failureClasses, [[502, 504]]);
+  assert.equal(exact?.pathRegex, '^/health\\.z$');
+  assert.equal(exact?.timeoutMs, 2000);
+  assert.ok(new RegExp(prefix?.pathRegex ?? '').test('/api/users'));
+  assert.ok(!new RegExp(prefix?.pathRegex ?? '').test('/apiary'));
+});
+
+test('service annotations give a default route and a retry budget; bad values are named', () => {
+  assert.equal(serviceDefaultRoute({}), undefined);
+  assert.deepEqual(serviceDefaultRoute({ 'retry.strait.io/http': '5xx,429' })?.failureClasses, [
+    [500, 599],
+    [429, 429],
+  ]);
+  assert.deepEqual(parseRetryBudget(undefined), { ratio: 0.2, minPerSecond: 10, ttlMs: 10_000 });
+  assert.deepEqual(
+    parseRetryBudget({ 'retry.strait.io/budget-ratio': '0.5', 'retry.strait.io/budget-ttl': '30s' }),
+    {
+      ratio: 0.5,
+      minPerSecond: 10,
+      ttlMs: 30_000,
+    },
+  );
+  assert.throws(
+    () => parseStatusRanges('5xx,oops'),
+    (e: unknown) =>
+      e instanceof TrafficAnnotationError && e.code === 'E_TRAFFIC_ANNOTATION' && /oops/.test(e.message),
+  );
+  assert.throws(() => parseRetryBudget({ 'retry.strait.io/budget-ratio': '2' }), /budget-ratio/);
+});
