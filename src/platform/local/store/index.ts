@@ -1,0 +1,5 @@
+export type { ManagedFieldsEntry } from './apply.ts';
+export { StoreClosedError, StoreCorruptError, StoreLockedError, UnknownKindError } from './errors.ts';
+export { FOREGROUND_FINALIZER, LocalStore } from './local-store.ts';
+export type { LocalStoreOptions } from './open.ts';
+export { openLocalStore } from './open.ts';

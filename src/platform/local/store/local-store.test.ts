@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../../../core/store.ts';
+import { UnknownKindError } from './errors.ts';
+import { openLocalStore } from './open.ts';
+import { configMap, service } from './test-objects.ts';
+
+const SERVICE = { apiVersion: 'v1', kind: 'Service' };
+
+describe('local store: create, get, list, update', () => {
+  it('create assigns uid, creationTimestamp, generation and a new resourceVersion', async () => {
+    const store = await openLocalStore({});
+    const created = await store.create(service('web'));
+    assert.match(created.metadata.uid ?? '', /^[0-9a-f-]{36}$/);
+    assert.match(created.metadata.creationTimestamp ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(created.metadata.generation, 1);
+    assert.equal(created.metadata.resourceVersion, '1');
+    const again = await store.create(service('api'));
+    assert.equal(again.metadata.resourceVersion, '2');
+    assert.deepEqual(await store.get({ ...SERVICE, namespace: 'default', name: 'web' }), created);
+    await assert.rejects(store.create(service('web')), { code: 'E_ALREADY_EXISTS' });
+  });
+
+  it('returns copies: changing a returned object changes nothing stored', async () => {
+    const store = await openLocalStore({});
+    const created = await store.create(service('web'));
+    (created.spec as { ports: unknown[] }).ports.push({ port: 81 });
+    const stored = await store.get({ ...SERVICE, namespace: 'default', name: 'web' });
+    assert.deepEqual(stored?.spec, { ports: [{ port: 80 }] });
+  });
+
+  it('ignores status on create for kinds with a status subresource', async () => {
+    const store = await openLocalStore({});
+    const created = await store.create({ ...service('web'), status: { loadBalancer: {} } });
+    assert.equal(created.status, undefined);
+  });
+
+  it('lists by namespace and label selector, with the version to watch from', async () => {
+    const store = await openLocalStore({});
+    await store.create(service('a', 'one', { app: 'a', tier: 'web' }));
+    await store.create(service('b', 'one', { app: 'b' }));
+    await store.create(service('c', 'two', { app: 'a' }));
+    await store.create(configMap('a', 'one'));
+    const names = async (options: Parameters<typeof store.list>[1]) =>
+      (await store.list(SERVICE, options)).items.map((s) => `${s.metadata.namespace}/${s.metadata.name}`);
+    assert.deepEqual(await names({}), ['one/a', 'one/b', 'two/c']);
+    assert.deepEqual(await names({ namespace: 'one' }), ['one/a', 'one/b']);
+    assert.deepEqual(await names({ labelSelector: 'app=a' }), ['one/a', 'two/c']);
+    assert.deepEqual(await names({ labelSelector: { matchLabels: { app: 'a' } }, namespace: 'two' }), [
+      'two/c',
+    ]);
+    assert.deepEqual(await names({ labelSelector: '!tier' }), ['one/b', 'two/c']);
+    assert.equal((await store.list(SERVICE)).resourceVersion, '4');
+  });
+
+  it('update is optimistic: a stale resourceVersion is a conflict naming the current one', async () => {
+    const store = await openLocalStore({});
+    const created = await store.create(service('web'));
+    const updated = await store.update({ ...created, metadata: { ...created.metadata, labels: { a: 'b' } } });
+    assert.equal(updated.metadata.resourceVersion, '2');
+    const error = await store.update(created).catch((e: unknown) => e);
+    assert.ok(error instanceof ConflictError);
+    assert.equal(error.currentResourceVersion, '2');
+    assert.match(error.message, /current resourceVersion 2/);
+  });
+
+  it('bumps generation only when the spec changes, and skips writes that change nothing', async () => {
+    const store = await openLocalStore({});
+    const created = await store.create(service('web'));
+    const relabeled = await store.update({
+      ...created,
+      metadata: { ...created.metadata, labels: { a: 'b' } },
+    });
+    assert.equal(relabeled.metadata.generation, 1);
+    const respecced = await store.update({ ...relabeled, spec: { ports: [{ port: 8080 }] } });
+    assert.equal(respecced.metadata.generation, 2);
+    const same = await store.update(respecced);
+    assert.equal(same.metadata.resourceVersion, respecced.metadata.resourceVersion);
+  });
+
+  it('keeps server-owned metadata on update', async () => {
+    const store = await openLocalStore({});
+    const created = await store.create(service('web'));
+    const updated = await store.update({
+      ...created,
+      metadata: {
+        ...created.metadata,
+        uid: undefined,
+        creationTimestamp: '2000-01-01T00:00:00Z',
+        generation: 9,
+      },
+      spec: { ports: [{ port: 81 }] },
+    });
+    assert.equal(updated.metadata.uid, created.metadata.uid);
+    assert.equal(updated.metadata.creationTimestamp, created.metadata.creationTimestamp);
+    assert.equal(updated.metadata.generation, 2);
+  });
+
+  it('update through the main resource never changes status; updateStatus changes only status', async () => {
+    const store = await openLocalStore({});
+    const created = await store.create(service('web'));
+    const withStatus = await store.updateStatus({
+      ...created,
+      status: { loadBalancer: { ingress: [{ ip: '127.0.0.9' }] } },
+    });
+    assert.deepEqual(withStatus.status, { loadBalancer: { ingress: [{ ip: '127.0.0.9' }] } });
+    assert.equal(withStatus.metadata.generation, 1);
+    const attempt = await store.update({ ...withStatus, status: {}, spec: { ports: [{ port: 1 }] } });
+    assert.deepEqual(attempt.status, withStatus.status);
+    assert.equal(attempt.metadata.generation, 2);
+    const statusOnly = await store.updateStatus({ ...attempt, spec: { ports: [{ port: 2 }] }, status: {} });
+    assert.deepEqual(statusOnly.spec, { ports: [{ port: 1 }] });
+    assert.deepEqual(statusOnly.status, {});
+    await assert.rejects(store.updateStatus({ ...attempt, status: {} }), ConflictError);
+    await assert.rejects(store.updateStatus(configMap('x')), ForbiddenError);
+  });
+
+  it('patch merges (RFC 7396) and checks a resourceVersion it carries', async () => {
+    const store = await openLocalStore({});
+    await store.create(service('web', 'default', { a: '1', b: '2' }));
+    const ref = { ...SERVICE, namespace: 'default', name: 'web' };
+    const patched = await store.patch(ref, {
+      metadata: { labels: { a: null, c: '3' } },
+      spec: { clusterIP: 'None' },
+    });
+    assert.deepEqual(patched.metadata.labels, { b: '2', c: '3' });
+    assert.deepEqual(patched.spec, { ports: [{ port: 80 }], clusterIP: 'None' });
+    assert.equal(patched.metadata.generation, 2);
+    await assert.rejects(store.patch(ref, { metadata: { resourceVersion: '1', labels: {} } }), ConflictError);
+    await assert.rejects(store.patch(ref, { metadata: { name: 'other' } }), InvalidError);
+    await assert.rejects(store.patch({ ...ref, name: 'missing' }, {}), NotFoundError);
+  });
+
+  it('rejects unknown kinds and objects without name or namespace, with field paths', async () => {
+    const store = await openLocalStore({});
+    await assert.rejects(
+      store.create({ apiVersion: 'v9', kind: 'Nope', metadata: { name: 'x' } }),
+      UnknownKindError,
+    );
+    const error = await store
+      .create({ apiVersion: 'v1', kind: 'Service', metadata: { name: '' } })
+      .catch((e) => e);
+    assert.ok(error instanceof InvalidError);
+    assert.deepEqual(
+      error.fields.map((f) => f.field),
+      ['metadata.name', 'metadata.namespace'],
+    );
+    await assert.rejects(
+      store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x', namespace: 'y' } }),
+      /cluster-scoped/,
+    );
+    assert.equal(store.size, 0);
+  });
+
+  it('a closed store refuses calls', async () => {
+    const store = await openLocalStore({});
+    await store.close();
+    await assert.rejects(store.get({ ...SERVICE, namespace: 'default', name: 'web' }), {
+      code: 'E_STORE_CLOSED',
+    });
+  });
+});

@@ -1,0 +1,593 @@
+import { randomUUID } from 'node:crypto';
+import type { KindInfo } from '../../../core/kinds.ts';
+import { kindInfo } from '../../../core/kinds.ts';
+import type { KindRef, ObjectRef, Resource } from '../../../core/resource.ts';
+import { describeRef, kindKey, objectKey, refOf } from '../../../core/resource.ts';
+import { requirementsOf } from '../../../core/selector.ts';
+import type {
+  ApplyOptions,
+  DeleteOptions,
+  FieldError,
+  ListOptions,
+  ListResult,
+  ResourceStore,
+  WatchEvent,
+  WatchOptions,
+} from '../../../core/store.ts';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+} from '../../../core/store.ts';
+import { applyConfiguration } from './apply.ts';
+import { StoreClosedError, UnknownKindError } from './errors.ts';
+import type { Journal } from './journal.ts';
+import { mergePatch } from './merge-patch.ts';
+import { clientMetadata, ownedBy, sameObject, specOf, timestamp } from './metadata.ts';
+import { ObjectTable } from './object-table.ts';
+import type { WatchFilter } from './watch-hub.ts';
+import { eventFor, matches, WatchHub } from './watch-hub.ts';
+
+/** Finalizer the store itself sets while deleting an owner's dependents first. */
+export const FOREGROUND_FINALIZER = 'foregroundDeletion';
+
+/** Checks a whole object before it is stored; returns the fields that are wrong. */
+export type Validator = (object: Resource, info: KindInfo) => FieldError[];
+
+export interface LocalStoreSettings {
+  /** How many resource versions of history a watch can resume from. */
+  historySize: number;
+  /** Events a watcher may fall behind by before its watch is ended. */
+  maxWatchBacklog: number;
+  /** Period of BOOKMARK events for watches that ask for them. */
+  bookmarkIntervalMs: number;
+  validate: Validator;
+}
+
+/**
+ * The local platform's store: every object in memory, every change written
+ * through an optional journal before it is acknowledged. All state changes
+ * happen synchronously inside one call, so writes never interleave.
+ */
+export class LocalStore implements ResourceStore {
+  readonly #table = new ObjectTable();
+  readonly #settings: LocalStoreSettings;
+  readonly #journal: Journal | undefined;
+  readonly #hub: WatchHub;
+  readonly #pending = new Set<Promise<void>>();
+  #version: number;
+  #closed = false;
+
+  /** Use openLocalStore(); this is for the opener, which loads saved state first. */
+  constructor(
+    settings: LocalStoreSettings,
+    journal?: Journal,
+    saved?: { version: number; objects: Resource[] },
+  ) {
+    this.#settings = settings;
+    this.#journal = journal;
+    this.#version = saved?.version ?? 0;
+    for (const object of saved?.objects ?? []) this.#table.put(object);
+    this.#hub = new WatchHub({
+      capacity: settings.historySize,
+      maxBacklog: settings.maxWatchBacklog,
+      startVersion: this.#version,
+    });
+    if (saved) this.#background(() => this.#resumeCollection());
+  }
+
+  /** The newest resourceVersion. */
+  get resourceVersion(): string {
+    return String(this.#version);
+  }
+
+  /** Number of stored objects. */
+  get size(): number {
+    return this.#table.size;
+  }
+
+  async get<T extends Resource = Resource>(ref: ObjectRef): Promise<T | undefined> {
+    this.#open();
+    this.#info(ref);
+    const object = this.#table.get(ref);
+    return object === undefined ? undefined : (structuredClone(object) as T);
+  }
+
+  async list<T extends Resource = Resource>(
+    kind: KindRef,
+    options: ListOptions = {},
+  ): Promise<ListResult<T>> {
+    this.#open();
+    const filter = this.#filter(kind, options);
+    const items: T[] = [];
+    for (const object of this.#table.ofKind(filter.kindKey)) {
+      if (matches(filter, object)) items.push(structuredClone(object) as T);
+    }
+    items.sort(byNamespaceAndName);
+    return { items, resourceVersion: this.resourceVersion };
+  }
+
+  watch<T extends Resource = Resource>(
+    kind: KindRef,
+    options: WatchOptions = {},
+  ): AsyncIterable<WatchEvent<T>> {
+    return this.#watch(kind, options) as AsyncIterable<WatchEvent<T>>;
+  }
+
+  async create<T extends Resource>(object: T): Promise<T> {
+    return structuredClone(this.#create(normalize(object))) as T;
+  }
+
+  async update<T extends Resource>(object: T): Promise<T> {
+    return structuredClone(this.#update(normalize(object))) as T;
+  }
+
+  async apply<T extends Resource>(object: T, options: ApplyOptions): Promise<T> {
+    this.#open();
+    const applied = normalize(object);
+    const info = this.#info(applied);
+    this.#checkScope(applied, info);
+    const current = this.#table.get(refOf(applied));
+    const result = applyConfiguration(current, applied, options, timestamp());
+    if (!current) return structuredClone(this.#create(result, true)) as T;
+    return structuredClone(this.#update(result, true)) as T;
+  }
+
+  async patch<T extends Resource = Resource>(ref: ObjectRef, patch: Record<string, unknown>): Promise<T> {
+    this.#open();
+    this.#info(ref);
+    const current = this.#existing(ref);
+    const patched = mergePatch(current, normalize(patch)) as Resource;
+    const fields: FieldError[] = [];
+    for (const field of ['apiVersion', 'kind'] as const) {
+      if (patched[field] !== current[field]) fields.push({ field, reason: 'may not be changed by a patch' });
+    }
+    for (const field of ['name', 'namespace'] as const) {
+      if (patched.metadata?.[field] !== current.metadata[field]) {
+        fields.push({ field: `metadata.${field}`, reason: 'may not be changed by a patch' });
+      }
+    }
+    if (fields.length > 0) throw new InvalidError(describeRef(ref), fields);
+    return structuredClone(this.#update(patched)) as T;
+  }
+
+  async updateStatus<T extends Resource>(object: T): Promise<T> {
+    this.#open();
+    const next = normalize(object);
+    const info = this.#info(next);
+    const what = describeRef(refOf(next));
+    if (!info.hasStatus) throw new ForbiddenError(what, `kind ${info.kind} has no status subresource`);
+    const current = this.#existing(refOf(next));
+    this.#checkPreconditions(what, current, next.metadata);
+    const updated: Resource = structuredClone(current);
+    if (next.status === undefined) delete updated.status;
+    else updated.status = next.status;
+    if (sameObject(updated, current)) return structuredClone(current) as T;
+    this.#validate(updated, info);
+    return structuredClone(this.#commit('MODIFIED', updated, current)) as T;
+  }
+
+  async delete(ref: ObjectRef, options: DeleteOptions = {}): Promise<boolean> {
+    this.#open();
+    this.#info(ref);
+    return this.#delete(ref, options);
+  }
+
+  /** Resolves once background collection (owner references, namespaces) has finished. */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+  }
+
+  /** Ends every watch and closes the journal. Acknowledged writes are already durable. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.settled();
+    this.#closed = true;
+    this.#hub.closeAll();
+    this.#journal?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async *#watch(kind: KindRef, options: WatchOptions): AsyncGenerator<WatchEvent> {
+    this.#open();
+    const filter = this.#filter(kind, options);
+    const from = options.resourceVersion;
+    const start =
+      from === undefined || from === '' || from === '0'
+        ? undefined
+        : this.#hub.since(parseVersion(from), this.#version);
+    const initial: WatchEvent[] = [];
+    if (start === undefined) {
+      const objects = [...this.#table.ofKind(filter.kindKey)].filter((o) => matches(filter, o));
+      for (const object of objects.sort(byNamespaceAndName)) initial.push({ type: 'ADDED', object });
+    } else {
+      for (const stored of start) {
+        const event = eventFor(filter, stored);
+        if (event) initial.push(event);
+      }
+    }
+    const subscriber = this.#hub.subscribe(filter);
+    const bookmark = () =>
+      subscriber.push({
+        type: 'BOOKMARK',
+        object: {
+          apiVersion: kind.apiVersion,
+          kind: kind.kind,
+          metadata: { name: '', resourceVersion: this.resourceVersion },
+        },
+      });
+    if (options.allowBookmarks) bookmark();
+    const timer = options.allowBookmarks
+      ? setInterval(bookmark, this.#settings.bookmarkIntervalMs)
+      : undefined;
+    timer?.unref();
+    try {
+      for (const event of initial) {
+        if (options.signal?.aborted) return;
+        yield { type: event.type, object: structuredClone(event.object) };
+      }
+      for (;;) {
+        const event = await subscriber.take(options.signal);
+        if (!event) return;
+        yield { type: event.type, object: structuredClone(event.object) };
+      }
+    } finally {
+      clearInterval(timer);
+      subscriber.close();
+    }
+  }
+
+  #create(object: Resource, applied = false): Resource {
+    this.#open();
+    const info = this.#info(object);
+    this.#checkScope(object, info);
+    const ref = refOf(object);
+    const what = describeRef(ref);
+    if (this.#table.get(ref)) throw new AlreadyExistsError(what);
+    if (info.namespaced) {
+      const namespace = this.#table.get({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        name: ref.namespace as string,
+      });
+      if (namespace?.metadata.deletionTimestamp) {
+        throw new ForbiddenError(what, `namespace ${ref.namespace} is being deleted`);
+      }
+    }
+    const created: Resource = {
+      ...object,
+      metadata: {
+        ...clientMetadata(object.metadata),
+        uid: randomUUID(),
+        generation: 1,
+        creationTimestamp: timestamp(),
+      },
+    };
+    if (applied && object.metadata.managedFields)
+      created.metadata.managedFields = object.metadata.managedFields;
+    if (info.hasStatus) delete created.status;
+    if (info.kind === 'Namespace' && info.apiVersion === 'v1') created.status = { phase: 'Active' };
+    this.#validate(created, info);
+    return this.#commit('ADDED', created);
+  }
+
+  #update(object: Resource, applied = false): Resource {
+    this.#open();
+    const info = this.#info(object);
+    this.#checkScope(object, info);
+    const ref = refOf(object);
+    const what = describeRef(ref);
+    const current = this.#existing(ref);
+    this.#checkPreconditions(what, current, object.metadata);
+    const next: Resource = {
+      ...object,
+      metadata: {
+        ...clientMetadata(object.metadata),
+        uid: current.metadata.uid as string,
+        resourceVersion: current.metadata.resourceVersion as string,
+        generation: current.metadata.generation ?? 1,
+        creationTimestamp: current.metadata.creationTimestamp as string,
+      },
+    };
+    if (current.metadata.deletionTimestamp) {
+      next.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
+      const added = (next.metadata.finalizers ?? []).filter((f) => !current.metadata.finalizers?.includes(f));
+      if (added.length > 0) {
+        throw new ForbiddenError(
+          what,
+          `no new finalizers (${added.join(', ')}) can be added while it is being deleted`,
+        );
+      }
+    }
+    const managed = applied ? object.metadata.managedFields : current.metadata.managedFields;
+    if (managed && managed.length > 0) next.metadata.managedFields = managed;
+    else delete next.metadata.managedFields;
+    if (info.hasStatus) {
+      if (current.status === undefined) delete next.status;
+      else next.status = current.status;
+    }
+    if (!next.metadata.finalizers?.length) delete next.metadata.finalizers;
+    if (sameObject(next, current)) return current;
+    if (
+      !sameObject(
+        { ...specOf(next), metadata: { name: '' } } as Resource,
+        { ...specOf(current), metadata: { name: '' } } as Resource,
+      )
+    ) {
+      next.metadata.generation = (current.metadata.generation ?? 1) + 1;
+    }
+    this.#validate(next, info);
+    const stored = this.#commit('MODIFIED', next, current);
+    return this.#finalizeIfDone(stored) ?? stored;
+  }
+
+  #delete(ref: ObjectRef, options: DeleteOptions): boolean {
+    const current = this.#table.get(ref);
+    if (!current) return false;
+    const what = describeRef(ref);
+    const { preconditions } = options;
+    if (preconditions?.uid !== undefined && preconditions.uid !== current.metadata.uid) {
+      throw new ConflictError(
+        what,
+        current.metadata.resourceVersion,
+        `uid is ${current.metadata.uid}, not ${preconditions.uid}`,
+      );
+    }
+    this.#checkPreconditions(what, current, { resourceVersion: preconditions?.resourceVersion });
+    if (current.metadata.deletionTimestamp) return true;
+    const uid = current.metadata.uid as string;
+    const policy = options.propagationPolicy ?? 'Background';
+    if (policy === 'Orphan') this.#orphanDependents(uid);
+    const isNamespace = current.kind === 'Namespace' && current.apiVersion === 'v1';
+    const finalizers = [...(current.metadata.finalizers ?? [])];
+    if (policy === 'Foreground' && this.#dependentsOf(uid).length > 0) finalizers.push(FOREGROUND_FINALIZER);
+    if (finalizers.length > 0 || isNamespace) {
+      const marked: Resource = structuredClone(current);
+      marked.metadata.deletionTimestamp = timestamp();
+      marked.metadata.generation = (current.metadata.generation ?? 1) + 1;
+      if (finalizers.length > 0) marked.metadata.finalizers = finalizers;
+      if (isNamespace) marked.status = { ...(marked.status as object), phase: 'Terminating' };
+      this.#commit('MODIFIED', marked, current);
+      if (isNamespace) this.#background(() => this.#emptyNamespace(ref.name));
+      if (policy === 'Foreground') this.#background(() => this.#collectDependents(uid));
+      if (isNamespace) this.#finalizeIfDone(marked);
+      return true;
+    }
+    this.#remove(current);
+    return true;
+  }
+
+  /** Removes an object for good, then collects what depended on it. */
+  #remove(object: Resource): void {
+    const removed = structuredClone(object);
+    this.#commit('DELETED', removed, object);
+    const uid = object.metadata.uid as string;
+    this.#background(() => this.#collectDependents(uid));
+    this.#background(() => this.#afterRemoval(removed));
+  }
+
+  /** Deletes an object marked for deletion once nothing holds it; returns the object when it was deleted. */
+  #finalizeIfDone(object: Resource): Resource | undefined {
+    const current = this.#table.get(refOf(object));
+    if (!current?.metadata.deletionTimestamp || (current.metadata.finalizers?.length ?? 0) > 0)
+      return undefined;
+    if (
+      current.kind === 'Namespace' &&
+      current.apiVersion === 'v1' &&
+      this.#namespaceHasObjects(current.metadata.name)
+    ) {
+      return undefined;
+    }
+    this.#remove(current);
+    return current;
+  }
+
+  #afterRemoval(object: Resource): void {
+    const namespace = object.metadata.namespace;
+    if (namespace) {
+      const ns = this.#table.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
+      if (ns) this.#finalizeIfDone(ns);
+    }
+    for (const owner of object.metadata.ownerReferences ?? []) this.#releaseForegroundOwner(owner.uid);
+  }
+
+  /** An owner deleted in the foreground goes once its last dependent has. */
+  #releaseForegroundOwner(uid: string): void {
+    const current = this.#byUid(uid);
+    if (!current?.metadata.finalizers?.includes(FOREGROUND_FINALIZER)) return;
+    if (this.#dependentsOf(uid).length > 0) return;
+    const released: Resource = structuredClone(current);
+    const finalizers = current.metadata.finalizers.filter((f) => f !== FOREGROUND_FINALIZER);
+    if (finalizers.length > 0) released.metadata.finalizers = finalizers;
+    else delete released.metadata.finalizers;
+    this.#commit('MODIFIED', released, current);
+    this.#finalizeIfDone(released);
+  }
+
+  /** Deletes dependents whose owners are all gone; drops the reference where another owner remains. */
+  #collectDependents(uid: string): void {
+    for (const dependent of this.#dependentsOf(uid)) {
+      const others =
+        dependent.metadata.ownerReferences?.filter((r) => r.uid !== uid && this.#byUid(r.uid)) ?? [];
+      if (others.length === 0) this.#delete(refOf(dependent), {});
+      else this.#dropOwner(dependent, uid);
+    }
+  }
+
+  #orphanDependents(uid: string): void {
+    for (const dependent of this.#dependentsOf(uid)) this.#dropOwner(dependent, uid);
+  }
+
+  #dropOwner(dependent: Resource, uid: string): void {
+    const next: Resource = structuredClone(dependent);
+    const remaining = dependent.metadata.ownerReferences?.filter((r) => r.uid !== uid) ?? [];
+    if (remaining.length > 0) next.metadata.ownerReferences = remaining;
+    else delete next.metadata.ownerReferences;
+    this.#commit('MODIFIED', next, dependent);
+  }
+
+  #emptyNamespace(name: string): void {
+    for (const object of [...this.#table.all()]) {
+      if (object.metadata.namespace === name) this.#delete(refOf(object), {});
+    }
+  }
+
+  /** After a restart: finish deletions and collection that were under way. */
+  #resumeCollection(): void {
+    for (const object of [...this.#table.all()]) {
+      const owners = object.metadata.ownerReferences ?? [];
+      if (owners.length > 0 && owners.every((r) => !this.#byUid(r.uid))) this.#delete(refOf(object), {});
+    }
+    for (const object of [...this.#table.all()]) {
+      if (!object.metadata.deletionTimestamp) continue;
+      if (object.kind === 'Namespace' && object.apiVersion === 'v1')
+        this.#emptyNamespace(object.metadata.name);
+      if (object.metadata.finalizers?.includes(FOREGROUND_FINALIZER)) {
+        this.#collectDependents(object.metadata.uid as string);
+        this.#releaseForegroundOwner(object.metadata.uid as string);
+      }
+      this.#finalizeIfDone(object);
+    }
+  }
+
+  #dependentsOf(uid: string): Resource[] {
+    return [...this.#table.all()].filter((o) => ownedBy(o, uid));
+  }
+
+  #byUid(uid: string): Resource | undefined {
+    for (const object of this.#table.all()) if (object.metadata.uid === uid) return object;
+    return undefined;
+  }
+
+  #namespaceHasObjects(name: string): boolean {
+    for (const object of this.#table.all()) if (object.metadata.namespace === name) return true;
+    return false;
+  }
+
+  /** Records one change: journal first (durable), then memory, then watchers. */
+  #commit(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: Resource, previous?: Resource): Resource {
+    const version = this.#version + 1;
+    object.metadata.resourceVersion = String(version);
+    this.#journal?.append({ version, type, object });
+    this.#version = version;
+    if (type === 'DELETED') this.#table.remove(refOf(object));
+    else this.#table.put(object);
+    this.#hub.publish(
+      previous
+        ? { resourceVersion: version, type, object, previous }
+        : { resourceVersion: version, type, object },
+    );
+    if (this.#journal?.wantsSnapshot()) this.#journal.snapshot(version, [...this.#table.all()]);
+    return object;
+  }
+
+  /** Runs store-internal follow-up work after the current call has returned. */
+  #background(work: () => void): void {
+    const done = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        try {
+          if (!this.#closed) work();
+        } catch (error) {
+          process.emitWarning(`local store: background collection failed: ${String(error)}`);
+        } finally {
+          this.#pending.delete(done);
+          resolve();
+        }
+      });
+    });
+    this.#pending.add(done);
+  }
+
+  #existing(ref: ObjectRef): Resource {
+    const current = this.#table.get(ref);
+    if (!current) throw new NotFoundError(describeRef(ref));
+    return current;
+  }
+
+  #checkPreconditions(
+    what: string,
+    current: Resource,
+    wanted: { resourceVersion?: string | undefined; uid?: string | undefined },
+  ): void {
+    const rv = current.metadata.resourceVersion;
+    if (wanted.resourceVersion !== undefined && wanted.resourceVersion !== rv) {
+      throw new ConflictError(what, rv, `resourceVersion ${wanted.resourceVersion} is not the current one`);
+    }
+    if (wanted.uid !== undefined && wanted.uid !== current.metadata.uid) {
+      throw new ConflictError(what, rv, `uid ${wanted.uid} does not match ${current.metadata.uid}`);
+    }
+  }
+
+  #checkScope(object: Resource, info: KindInfo): void {
+    const fields: FieldError[] = [];
+    if (typeof object.metadata?.name !== 'string' || object.metadata.name === '') {
+      fields.push({ field: 'metadata.name', reason: 'is required' });
+    }
+    const namespace = object.metadata?.namespace;
+    if (info.namespaced && (typeof namespace !== 'string' || namespace === '')) {
+      fields.push({ field: 'metadata.namespace', reason: `is required: ${info.kind} is namespaced` });
+    }
+    if (!info.namespaced && namespace) {
+      fields.push({ field: 'metadata.namespace', reason: `must be empty: ${info.kind} is cluster-scoped` });
+    }
+    if (fields.length > 0)
+      throw new InvalidError(describeRef({ ...object, name: object.metadata?.name }), fields);
+  }
+
+  #validate(object: Resource, info: KindInfo): void {
+    const fields = this.#settings.validate(object, info);
+    if (fields.length > 0) throw new InvalidError(describeRef(refOf(object)), fields);
+  }
+
+  #filter(kind: KindRef, options: ListOptions): WatchFilter {
+    this.#info(kind);
+    return {
+      kindKey: kindKey(kind),
+      namespace: options.namespace || undefined,
+      requirements: requirementsOf(options.labelSelector),
+    };
+  }
+
+  #info(ref: KindRef): KindInfo {
+    const info = kindInfo(ref);
+    if (!info) throw new UnknownKindError(String(ref.apiVersion), String(ref.kind));
+    return info;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreClosedError();
+  }
+}
+
+function byNamespaceAndName(a: Resource, b: Resource): number {
+  const left = objectKey(a.metadata);
+  const right = objectKey(b.metadata);
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/** A plain JSON copy: drops `undefined`, turns dates into strings, rejects what JSON cannot hold. */
+function normalize<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidError('object', [{ field: '', reason: 'must be a JSON object' }]);
+  }
+  const copy = JSON.parse(JSON.stringify(value)) as T;
+  const metadata = (copy as { metadata?: unknown }).metadata;
+  if ('apiVersion' in (copy as object) && (typeof metadata !== 'object' || metadata === null)) {
+    throw new InvalidError('object', [{ field: 'metadata', reason: 'is required' }]);
+  }
+  return copy;
+}
+
+function parseVersion(text: string): number {
+  if (!/^\d+$/.test(text)) {
+    throw new InvalidError('watch', [
+      { field: 'resourceVersion', reason: `"${text}" is not a resource version` },
+    ]);
+  }
+  return Number(text);
+}

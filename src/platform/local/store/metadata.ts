@@ -1,0 +1,43 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { ObjectMeta, Resource } from '../../../core/resource.ts';
+
+/** Metadata fields only the store sets; what a client sends for them is ignored. */
+const SERVER_FIELDS = [
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+] as const;
+
+/** RFC 3339 with seconds, as Kubernetes writes timestamps. */
+export function timestamp(now: Date = new Date()): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A copy of `metadata` without the fields the store owns. */
+export function clientMetadata(metadata: ObjectMeta): ObjectMeta {
+  const copy: ObjectMeta = { ...metadata };
+  for (const field of SERVER_FIELDS) delete copy[field];
+  delete copy.managedFields;
+  return copy;
+}
+
+/** Everything but metadata and status: a change here is a new generation. */
+export function specOf(object: Resource): Record<string, unknown> {
+  const { metadata: _metadata, status: _status, ...rest } = object;
+  return rest;
+}
+
+/** Whether a write would change nothing but the resourceVersion. */
+export function sameObject(a: Resource, b: Resource): boolean {
+  const strip = (object: Resource) => ({
+    ...object,
+    metadata: { ...object.metadata, resourceVersion: undefined },
+  });
+  return isDeepStrictEqual(strip(a), strip(b));
+}
+
+export function ownedBy(object: Resource, uid: string): boolean {
+  return object.metadata.ownerReferences?.some((ref) => ref.uid === uid) ?? false;
+}

@@ -1,0 +1,24 @@
+import type { LocalStoreSettings } from './local-store.ts';
+import { LocalStore } from './local-store.ts';
+
+export interface LocalStoreOptions {
+  /** State directory. Without one the store lives in memory only. */
+  dir?: string;
+  /** Resource versions of history a watch can resume from (default 10,000). */
+  historySize?: number;
+  /** Events a slow watcher may fall behind before its watch ends (default 100,000). */
+  maxWatchBacklog?: number;
+  /** Period of BOOKMARK events, for watches that ask for them (default 10 s). */
+  bookmarkIntervalMs?: number;
+}
+
+/** Opens the local platform's store: durable under `dir`, else in memory. */
+export async function openLocalStore(options: LocalStoreOptions = {}): Promise<LocalStore> {
+  const settings: LocalStoreSettings = {
+    historySize: options.historySize ?? 10_000,
+    maxWatchBacklog: options.maxWatchBacklog ?? 100_000,
+    bookmarkIntervalMs: options.bookmarkIntervalMs ?? 10_000,
+    validate: () => [],
+  };
+  return new LocalStore(settings);
+}
