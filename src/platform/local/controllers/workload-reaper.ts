@@ -1,0 +1,61 @@
+import type { Workload } from '../../../core/api/local.ts';
+import { Kinds } from '../../../core/kinds.ts';
+import { refOf } from '../../../core/resource.ts';
+import type { ResourceStore } from '../../../core/store.ts';
+
+/** Annotation with the pid of the `strait local run` process that supervises a workload. */
+export const SUPERVISOR_PID_ANNOTATION = 'local.strait.io/supervisor-pid';
+
+/** Whether a process with this pid is alive on this host. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Unregisters Workloads whose processes are gone: the application, or the
+ * `strait local run` process supervising it (killed without a chance to
+ * clean up). Leftover processes of such a workload are stopped. Workloads
+ * registered without pids (processes this host does not run) are left alone.
+ */
+export async function reapWorkloads(store: ResourceStore, log: (line: string) => void): Promise<number> {
+  const { items } = await store.list<Workload>(Kinds.Workload);
+  let reaped = 0;
+  for (const workload of items) {
+    const supervisor = Number(workload.metadata.annotations?.[SUPERVISOR_PID_ANNOTATION]);
+    const pids = [
+      workload.status?.pid,
+      Number.isInteger(supervisor) && supervisor > 0 ? supervisor : undefined,
+    ].filter((pid): pid is number => typeof pid === 'number');
+    if (pids.length === 0 || pids.every(processAlive)) continue;
+    for (const pid of [workload.status?.pid, workload.status?.proxyPid]) {
+      if (typeof pid === 'number' && processAlive(pid)) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {}
+      }
+    }
+    if (await store.delete(refOf(workload))) {
+      reaped++;
+      log(`workload ${workload.metadata.namespace}/${workload.metadata.name} is gone: unregistered`);
+    }
+  }
+  return reaped;
+}
+
+/** Runs reapWorkloads every `periodMs` until the signal aborts. */
+export function startWorkloadReaper(
+  store: ResourceStore,
+  options: { signal: AbortSignal; log: (line: string) => void; periodMs?: number },
+): void {
+  const timer = setInterval(() => {
+    reapWorkloads(store, options.log).catch((error: unknown) =>
+      options.log(`workload reaper: ${(error as Error).message}`),
+    );
+  }, options.periodMs ?? 1000);
+  options.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+}
