@@ -1,0 +1,138 @@
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import {
+  type DestinationProfile,
+  DestinationService,
+  type GetDestination,
+  type Update,
+} from '../../gen/strait/destination/v1/destination_pb.js';
+import { type EndpointSet, ipEndpointSet, serviceEndpointSet } from './endpoint-set.ts';
+import { ipProfile, sameProfile, serviceProfile } from './profile.ts';
+import type { DestinationState } from './state.ts';
+import { InvalidTargetError, parseTarget, type Target, targetKey } from './target.ts';
+import { diffUpdates, snapshotUpdates } from './updates.ts';
+import { type Computed, type Subscription, WatchRegistry } from './watch-registry.ts';
+
+/** The watches behind the Destination API: one per target, shared by every stream asking for it. */
+export class DestinationWatches {
+  readonly endpoints = new WatchRegistry<EndpointSet>();
+  readonly profiles = new WatchRegistry<DestinationProfile>();
+  readonly #state: DestinationState;
+  readonly #clusterDomain: string;
+  readonly #diffs = new WeakMap<EndpointSet, { to: EndpointSet; updates: Update[] }>();
+
+  constructor(state: DestinationState, clusterDomain: string) {
+    this.#state = state;
+    this.#clusterDomain = clusterDomain;
+  }
+
+  /** Marks the watches that read any of `dependencies` for recompute. */
+  invalidate(dependencies: Iterable<string>): void {
+    const list = [...dependencies];
+    this.endpoints.invalidate(list);
+    this.profiles.invalidate(list);
+  }
+
+  parse(path: string): Target {
+    return parseTarget(path, this.#clusterDomain);
+  }
+
+  watchEndpoints(target: Target): Subscription<EndpointSet> {
+    return this.endpoints.subscribe(
+      targetKey(target),
+      () => this.#endpointSet(target),
+      (a, b) => this.diff(a, b).length === 0,
+    );
+  }
+
+  watchProfile(target: Target): Subscription<DestinationProfile> {
+    return this.profiles.subscribe(targetKey(target), () => this.#profile(target), sameProfile);
+  }
+
+  /** Updates from one set to the next, computed once for every stream making the same step. */
+  diff(from: EndpointSet, to: EndpointSet): Update[] {
+    const cached = this.#diffs.get(from);
+    if (cached?.to === to) return cached.updates;
+    const updates = diffUpdates(from, to);
+    this.#diffs.set(from, { to, updates });
+    return updates;
+  }
+
+  #endpointSet(target: Target): Computed<EndpointSet> {
+    if (target.kind === 'ip')
+      return { value: ipEndpointSet(target, this.#state), dependencies: [`ip:${target.ip}`] };
+    const key = `${target.namespace}/${target.name}`;
+    const value = serviceEndpointSet(
+      target,
+      this.#state.service(target.namespace, target.name),
+      this.#state.endpoints(target.namespace, target.name),
+      this.#state,
+    );
+    return { value, dependencies: [`svc:${key}`] };
+  }
+
+  #profile(target: Target): Computed<DestinationProfile> {
+    if (target.kind === 'ip')
+      return { value: ipProfile(target, this.#state), dependencies: [`ip:${target.ip}`] };
+    return {
+      value: serviceProfile(target, this.#state, this.#clusterDomain),
+      dependencies: [`svc:${target.namespace}/${target.name}`, `ns:${target.namespace}`],
+    };
+  }
+}
+
+/** The Destination gRPC service over shared watches. */
+export function destinationServiceImpl(watches: DestinationWatches): ServiceImpl<typeof DestinationService> {
+  return {
+    async *get(request: GetDestination, context: HandlerContext) {
+      const subscription = watches.watchEndpoints(parseOrReject(watches, request.path));
+      try {
+        let delivered = subscription.value;
+        yield* snapshotUpdates(delivered);
+        while (!context.signal.aborted) {
+          await subscription.changed(delivered, context.signal);
+          const next = subscription.value;
+          if (context.signal.aborted || next === delivered) continue;
+          yield* watches.diff(delivered, next);
+          delivered = next;
+        }
+      } finally {
+        subscription.close();
+      }
+    },
+    async *getProfile(request: GetDestination, context: HandlerContext) {
+      const subscription = watches.watchProfile(parseOrReject(watches, request.path));
+      try {
+        let delivered = subscription.value;
+        yield delivered;
+        while (!context.signal.aborted) {
+          await subscription.changed(delivered, context.signal);
+          const next = subscription.value;
+          if (context.signal.aborted || next === delivered) continue;
+          yield next;
+          delivered = next;
+        }
+      } finally {
+        subscription.close();
+      }
+    },
+  };
+}
+
+function parseOrReject(watches: DestinationWatches, path: string): Target {
+  try {
+    return watches.parse(path);
+  } catch (error) {
+    if (error instanceof InvalidTargetError) {
+      throw new ConnectError(
+        `${error.message} (${error.code})`,
+        Code.InvalidArgument,
+        undefined,
+        undefined,
+        error,
+      );
+    }
+    throw error;
+  }
+}
+
+export { DestinationService };
