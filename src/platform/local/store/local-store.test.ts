@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../../../core/store.ts';
 import { UnknownKindError } from './errors.ts';
 import { openLocalStore } from './open.ts';
-import { configMap, service } from './test-objects.ts';
+import { configMap, service, serviceSpec } from './test-objects.ts';
 
 const SERVICE = { apiVersion: 'v1', kind: 'Service' };
 
@@ -26,7 +26,7 @@ describe('local store: create, get, list, update', () => {
     const created = await store.create(service('web'));
     (created.spec as { ports: unknown[] }).ports.push({ port: 81 });
     const stored = await store.get({ ...SERVICE, namespace: 'default', name: 'web' });
-    assert.deepEqual(stored?.spec, { ports: [{ port: 80 }] });
+    assert.deepEqual(stored?.spec, serviceSpec(80));
   });
 
   it('ignores status on create for kinds with a status subresource', async () => {
@@ -72,7 +72,7 @@ describe('local store: create, get, list, update', () => {
       metadata: { ...created.metadata, labels: { a: 'b' } },
     });
     assert.equal(relabeled.metadata.generation, 1);
-    const respecced = await store.update({ ...relabeled, spec: { ports: [{ port: 8080 }] } });
+    const respecced = await store.update({ ...relabeled, spec: serviceSpec(8080) });
     assert.equal(respecced.metadata.generation, 2);
     const same = await store.update(respecced);
     assert.equal(same.metadata.resourceVersion, respecced.metadata.resourceVersion);
@@ -89,7 +89,7 @@ describe('local store: create, get, list, update', () => {
         creationTimestamp: '2000-01-01T00:00:00Z',
         generation: 9,
       },
-      spec: { ports: [{ port: 81 }] },
+      spec: serviceSpec(81),
     });
     assert.equal(updated.metadata.uid, created.metadata.uid);
     assert.equal(updated.metadata.creationTimestamp, created.metadata.creationTimestamp);
@@ -105,11 +105,11 @@ describe('local store: create, get, list, update', () => {
     });
     assert.deepEqual(withStatus.status, { loadBalancer: { ingress: [{ ip: '127.0.0.9' }] } });
     assert.equal(withStatus.metadata.generation, 1);
-    const attempt = await store.update({ ...withStatus, status: {}, spec: { ports: [{ port: 1 }] } });
+    const attempt = await store.update({ ...withStatus, status: {}, spec: serviceSpec(1) });
     assert.deepEqual(attempt.status, withStatus.status);
     assert.equal(attempt.metadata.generation, 2);
-    const statusOnly = await store.updateStatus({ ...attempt, spec: { ports: [{ port: 2 }] }, status: {} });
-    assert.deepEqual(statusOnly.spec, { ports: [{ port: 1 }] });
+    const statusOnly = await store.updateStatus({ ...attempt, spec: serviceSpec(2), status: {} });
+    assert.deepEqual(statusOnly.spec, serviceSpec(1));
     assert.deepEqual(statusOnly.status, {});
     await assert.rejects(store.updateStatus({ ...attempt, status: {} }), ConflictError);
     await assert.rejects(store.updateStatus(configMap('x')), ForbiddenError);
@@ -124,7 +124,7 @@ describe('local store: create, get, list, update', () => {
       spec: { clusterIP: 'None' },
     });
     assert.deepEqual(patched.metadata.labels, { b: '2', c: '3' });
-    assert.deepEqual(patched.spec, { ports: [{ port: 80 }], clusterIP: 'None' });
+    assert.deepEqual(patched.spec, { ...serviceSpec(80), clusterIP: 'None' });
     assert.equal(patched.metadata.generation, 2);
     await assert.rejects(store.patch(ref, { metadata: { resourceVersion: '1', labels: {} } }), ConflictError);
     await assert.rejects(store.patch(ref, { metadata: { name: 'other' } }), InvalidError);
@@ -150,6 +150,33 @@ describe('local store: create, get, list, update', () => {
       /cluster-scoped/,
     );
     assert.equal(store.size, 0);
+  });
+
+  it('validates at write with field paths, keeping what is stored', async () => {
+    const store = await openLocalStore({});
+    const created = await store.create(service('web'));
+    const bad = { ...created, spec: { ports: [{ port: 70000 }] } };
+    const error = await store.update(bad).catch((e: unknown) => e);
+    assert.ok(error instanceof InvalidError);
+    assert.deepEqual(error.fields, [
+      { field: 'spec.ports[0].port', reason: 'must be between 1 and 65535 (got 70000)' },
+    ]);
+    assert.match(error.message, /^Service default\/web is invalid: spec\.ports\[0\]\.port: must be between/);
+    assert.deepEqual(await store.get({ ...SERVICE, namespace: 'default', name: 'web' }), created);
+    await assert.rejects(store.create({ ...service('Bad_Name') }), { code: 'E_INVALID' });
+    await assert.rejects(
+      store.patch({ ...SERVICE, namespace: 'default', name: 'web' }, { spec: { ports: 'x' } }),
+      {
+        code: 'E_INVALID',
+      },
+    );
+    assert.equal(store.size, 1);
+  });
+
+  it('fills in schema defaults', async () => {
+    const store = await openLocalStore({});
+    const created = await store.create({ ...service('web'), spec: { ports: [{ port: 80 }] } });
+    assert.deepEqual(created.spec, serviceSpec(80));
   });
 
   it('a closed store refuses calls', async () => {

@@ -3,6 +3,7 @@ import type { KindInfo } from '../../../core/kinds.ts';
 import { kindInfo } from '../../../core/kinds.ts';
 import type { KindRef, ObjectRef, Resource } from '../../../core/resource.ts';
 import { describeRef, kindKey, objectKey, refOf } from '../../../core/resource.ts';
+import { defaulted, validateResource } from '../../../core/schemas/index.ts';
 import { requirementsOf } from '../../../core/selector.ts';
 import type {
   ApplyOptions,
@@ -33,9 +34,6 @@ import { eventFor, matches, WatchHub } from './watch-hub.ts';
 /** Finalizer the store itself sets while deleting an owner's dependents first. */
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
 
-/** Checks a whole object before it is stored; returns the fields that are wrong. */
-export type Validator = (object: Resource, info: KindInfo) => FieldError[];
-
 export interface LocalStoreSettings {
   /** How many resource versions of history a watch can resume from. */
   historySize: number;
@@ -43,7 +41,6 @@ export interface LocalStoreSettings {
   maxWatchBacklog: number;
   /** Period of BOOKMARK events for watches that ask for them. */
   bookmarkIntervalMs: number;
-  validate: Validator;
 }
 
 /**
@@ -161,11 +158,12 @@ export class LocalStore implements ResourceStore {
     if (!info.hasStatus) throw new ForbiddenError(what, `kind ${info.kind} has no status subresource`);
     const current = this.#existing(refOf(next));
     this.#checkPreconditions(what, current, next.metadata);
-    const updated: Resource = structuredClone(current);
+    let updated: Resource = structuredClone(current);
     if (next.status === undefined) delete updated.status;
     else updated.status = next.status;
+    updated = defaulted(updated);
     if (sameObject(updated, current)) return structuredClone(current) as T;
-    this.#validate(updated, info);
+    this.#validate(updated);
     return structuredClone(this.#commit('MODIFIED', updated, current)) as T;
   }
 
@@ -260,7 +258,7 @@ export class LocalStore implements ResourceStore {
       }
     }
     const created: Resource = {
-      ...object,
+      ...defaulted(object),
       metadata: {
         ...clientMetadata(object.metadata),
         uid: randomUUID(),
@@ -272,7 +270,7 @@ export class LocalStore implements ResourceStore {
       created.metadata.managedFields = object.metadata.managedFields;
     if (info.hasStatus) delete created.status;
     if (info.kind === 'Namespace' && info.apiVersion === 'v1') created.status = { phase: 'Active' };
-    this.#validate(created, info);
+    this.#validate(created);
     return this.#commit('ADDED', created);
   }
 
@@ -285,7 +283,7 @@ export class LocalStore implements ResourceStore {
     const current = this.#existing(ref);
     this.#checkPreconditions(what, current, object.metadata);
     const next: Resource = {
-      ...object,
+      ...defaulted(object),
       metadata: {
         ...clientMetadata(object.metadata),
         uid: current.metadata.uid as string,
@@ -321,7 +319,7 @@ export class LocalStore implements ResourceStore {
     ) {
       next.metadata.generation = (current.metadata.generation ?? 1) + 1;
     }
-    this.#validate(next, info);
+    this.#validate(next);
     const stored = this.#commit('MODIFIED', next, current);
     return this.#finalizeIfDone(stored) ?? stored;
   }
@@ -539,8 +537,8 @@ export class LocalStore implements ResourceStore {
       throw new InvalidError(describeRef({ ...object, name: object.metadata?.name }), fields);
   }
 
-  #validate(object: Resource, info: KindInfo): void {
-    const fields = this.#settings.validate(object, info);
+  #validate(object: Resource): void {
+    const fields = validateResource(object);
     if (fields.length > 0) throw new InvalidError(describeRef(refOf(object)), fields);
   }
 

@@ -18,7 +18,6 @@ export async function openLocalStore(options: LocalStoreOptions = {}): Promise<L
     historySize: options.historySize ?? 10_000,
     maxWatchBacklog: options.maxWatchBacklog ?? 100_000,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 10_000,
-    validate: () => [],
   };
   return new LocalStore(settings);
 }

@@ -1,12 +1,17 @@
 import type { Resource } from '../../../core/resource.ts';
 
+/** A Service spec as stored: with the defaults the schema fills in. */
+export function serviceSpec(port = 80): Record<string, unknown> {
+  return { ports: [{ port, protocol: 'TCP' }], type: 'ClusterIP' };
+}
+
 /** A Service object for tests in this directory. */
 export function service(name: string, namespace = 'default', labels?: Record<string, string>): Resource {
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: labels ? { name, namespace, labels } : { name, namespace },
-    spec: { ports: [{ port: 80 }] },
+    spec: serviceSpec(),
   };
 }
 

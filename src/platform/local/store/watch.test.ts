@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WatchExpiredError } from '../../../core/store.ts';
 import { openLocalStore } from './open.ts';
-import { service, take } from './test-objects.ts';
+import { service, serviceSpec, take } from './test-objects.ts';
 
 const SERVICE = { apiVersion: 'v1', kind: 'Service' };
 const summary = (
@@ -24,7 +24,7 @@ describe('local store: watch', () => {
     const store = await openLocalStore({});
     const a = await store.create(service('a'));
     const { resourceVersion } = await store.list(SERVICE);
-    await store.update({ ...a, spec: { ports: [{ port: 81 }] } });
+    await store.update({ ...a, spec: serviceSpec(81) });
     await store.create(service('b'));
     const events = await take(store.watch(SERVICE, { resourceVersion }), 2);
     assert.deepEqual(summary(events), ['MODIFIED a@2', 'ADDED b@3']);
