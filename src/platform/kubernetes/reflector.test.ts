@@ -39,7 +39,7 @@ test('a reflector reports the list, then each change once', async () => {
   await store.delete({ ...Kinds.ConfigMap, namespace: 'default', name: 'b' });
   await until(() => log.length === 4);
   assert.deepEqual(log, ['add a', 'add b', 'update a', 'remove b']);
-  assert.equal((reflector.get('default', 'a') as { data: { value: string } }).data.value, '2');
+  assert.deepEqual(reflector.get('default', 'a')?.data, { value: '2' });
   await reflector.stop();
   await store.create(configMap('c', '1'));
   assert.equal(log.length, 4, 'a stopped reflector reports nothing');
