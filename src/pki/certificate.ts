@@ -95,7 +95,7 @@ export function parseCertificate(der: Uint8Array, source: string): Certificate {
   } catch (error) {
     throw new PkiError(
       'E_CERT_INVALID',
-      `${source}: not a valid X.509 certificate: ${(error as Error).message}`,
+      `${source}: not a valid X.509 certificate (its DER encoding cannot be parsed)`,
       {
         cause: error,
       },
