@@ -1,6 +1,5 @@
 import type { Command } from '../command.ts';
 import { identityCommand } from './identity.ts';
-import { localCommand } from './local.ts';
 import { versionCommand } from './version.ts';
 
 /** The `strait` command tree. Each group lives in its own module. */
@@ -10,5 +9,5 @@ export const rootCommand: Command = {
   description:
     'Strait secures and connects services across clusters, regions and clouds.\n' +
     'Every connection between proxies is mutually authenticated against a shared trust anchor.',
-  subcommands: [identityCommand, localCommand, versionCommand],
+  subcommands: [identityCommand, versionCommand],
 };
