@@ -53,17 +53,19 @@ export async function* watchConnection(connection: WatchConnection): AsyncGenera
   const lines = createInterface({ input: response, crlfDelay: Number.POSITIVE_INFINITY });
   try {
     for await (const line of lines) {
+      // The watchdog measures the server's silence, not the time the consumer takes.
       clearTimeout(timer);
-      timer = setTimeout(stall, connection.idleMs);
-      if (line.trim() === '') continue;
-      const event = parseEvent(connection.what, line);
-      if (event.type === 'ERROR') {
-        const status = asStatus(event.object);
-        throw errorFromResponse(connection.what, status?.code ?? 500, status, {
-          resourceVersion: connection.resourceVersion,
-        });
+      if (line.trim() !== '') {
+        const event = parseEvent(connection.what, line);
+        if (event.type === 'ERROR') {
+          const status = asStatus(event.object);
+          throw errorFromResponse(connection.what, status?.code ?? 500, status, {
+            resourceVersion: connection.resourceVersion,
+          });
+        }
+        yield event as WatchEvent;
       }
-      yield event as WatchEvent;
+      timer = setTimeout(stall, connection.idleMs);
     }
     return stalled ? 'stalled' : 'closed';
   } catch (error) {
