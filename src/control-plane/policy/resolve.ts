@@ -199,7 +199,7 @@ function validNetworks(auth: NetworkAuthentication): { net: string; except: stri
 export function isCidr(text: unknown): boolean {
   if (typeof text !== 'string') return false;
   const [ip, bits, extra] = text.split('/');
-  if (extra !== undefined || !ip) return false;
+  if (extra !== undefined || !ip || bits === '') return false;
   const family = isIPv6(ip) ? 'ipv6' : 'ipv4';
   const max = family === 'ipv6' ? 128 : 32;
   const prefix = bits === undefined ? max : Number(bits);
