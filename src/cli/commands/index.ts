@@ -1,5 +1,7 @@
 import type { Command } from '../command.ts';
+import { failoverCommand } from './failover.ts';
 import { identityCommand } from './identity.ts';
+import { localCommand } from './local.ts';
 import { versionCommand } from './version.ts';
 
 /** The `strait` command tree. Each group lives in its own module. */
@@ -9,5 +11,5 @@ export const rootCommand: Command = {
   description:
     'Strait secures and connects services across clusters, regions and clouds.\n' +
     'Every connection between proxies is mutually authenticated against a shared trust anchor.',
-  subcommands: [identityCommand, versionCommand],
+  subcommands: [failoverCommand, identityCommand, localCommand, versionCommand],
 };

@@ -41,6 +41,8 @@ export interface ApiStore extends ResourceStore {
 export function createApiStore(options: ApiClientOptions): ApiStore {
   const origin = new URL(options.server);
   let session: http2.ClientHttp2Session | undefined;
+  // The connection keeps the process alive only while requests are in flight.
+  let active = 0;
 
   function connect(): http2.ClientHttp2Session {
     if (session && !session.closed && !session.destroyed) return session;
@@ -52,7 +54,6 @@ export function createApiStore(options: ApiClientOptions): ApiStore {
     opened.once('close', () => {
       if (session === opened) session = undefined;
     });
-    opened.unref();
     session = opened;
     return opened;
   }
@@ -75,9 +76,11 @@ export function createApiStore(options: ApiClientOptions): ApiStore {
       },
       signal ? { signal } : {},
     );
+    active++;
     session?.ref();
     stream.once('close', () => {
-      if (session && !session.closed) session.unref();
+      active--;
+      if (active === 0 && session && !session.closed) session.unref();
     });
     if (body !== undefined) stream.end(body);
     else stream.end();

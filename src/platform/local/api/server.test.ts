@@ -6,6 +6,7 @@ import type { ClusterRole, Role, RoleBinding } from '../../../core/api/rbac.ts';
 import { Kinds } from '../../../core/kinds.ts';
 import type { Resource } from '../../../core/resource.ts';
 import { openLocalStore } from '../store/index.ts';
+import { typeMeta } from '../type-meta.ts';
 import { type ApiStore, createApiStore } from './client.ts';
 import { type ApiServer, startApiServer } from './server.ts';
 import { generateTokenKeyPem, ServiceAccountTokens } from './service-account-token.ts';
@@ -13,7 +14,7 @@ import { createApiCertificates } from './serving-certificate.ts';
 import { requestServiceAccountToken } from './token-request.ts';
 
 const service = (namespace: string, name: string, labels: Record<string, string> = {}): Service => ({
-  ...Kinds.Service,
+  ...typeMeta(Kinds.Service),
   metadata: { name, namespace, labels },
   spec: { selector: { app: name }, ports: [{ name: 'http', port: 8080 }] },
 });
@@ -50,7 +51,7 @@ describe('store API', () => {
     url = `https://127.0.0.1:${server.port}`;
     admin = storeFor(adminToken);
     for (const name of ['shop', 'other']) {
-      await admin.create({ ...Kinds.Namespace, metadata: { name } });
+      await admin.create({ ...typeMeta(Kinds.Namespace), metadata: { name } });
     }
   });
 
@@ -137,18 +138,21 @@ describe('store API', () => {
   });
 
   it('authorizes ServiceAccount tokens by RBAC and revokes them with their ServiceAccount', async () => {
-    await admin.create({ ...Kinds.ServiceAccount, metadata: { name: 'reader', namespace: 'shop' } });
+    await admin.create({
+      ...typeMeta(Kinds.ServiceAccount),
+      metadata: { name: 'reader', namespace: 'shop' },
+    });
     const { token } = await requestServiceAccountToken(admin, { namespace: 'shop', name: 'reader' });
     const reader = storeFor(token);
     await assert.rejects(reader.list(Kinds.Service, { namespace: 'shop' }), { code: 'E_FORBIDDEN' });
 
     await admin.create<Role>({
-      ...Kinds.Role,
+      ...typeMeta(Kinds.Role),
       metadata: { name: 'read-services', namespace: 'shop' },
       rules: [{ verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['services'] }],
     });
     await admin.create<RoleBinding>({
-      ...Kinds.RoleBinding,
+      ...typeMeta(Kinds.RoleBinding),
       metadata: { name: 'reader', namespace: 'shop' },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read-services' },
       subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: 'shop' }],
@@ -171,11 +175,11 @@ describe('store API', () => {
   });
 
   it('limits a ClusterRole to named objects with resourceNames', async () => {
-    await admin.create({ ...Kinds.ServiceAccount, metadata: { name: 'link', namespace: 'other' } });
+    await admin.create({ ...typeMeta(Kinds.ServiceAccount), metadata: { name: 'link', namespace: 'other' } });
     await admin.create(service('other', 'gateway'));
     await admin.create(service('other', 'private'));
     await admin.create<ClusterRole>({
-      ...Kinds.ClusterRole,
+      ...typeMeta(Kinds.ClusterRole),
       metadata: { name: 'link-reader' },
       rules: [
         { verbs: ['list', 'watch'], apiGroups: [''], resources: ['services', 'endpoints'] },
@@ -183,7 +187,7 @@ describe('store API', () => {
       ],
     });
     await admin.create<RoleBinding>({
-      ...Kinds.ClusterRoleBinding,
+      ...typeMeta(Kinds.ClusterRoleBinding),
       metadata: { name: 'link-reader' },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'link-reader' },
       subjects: [{ kind: 'ServiceAccount', name: 'link', namespace: 'other' }],

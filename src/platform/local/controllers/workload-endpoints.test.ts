@@ -3,10 +3,11 @@ import { describe, it } from 'node:test';
 import type { Service } from '../../../core/api/core.ts';
 import type { Workload } from '../../../core/api/local.ts';
 import { Kinds } from '../../../core/kinds.ts';
+import { typeMeta } from '../type-meta.ts';
 import { desiredEndpoints } from './workload-endpoints.ts';
 
 const service: Service = {
-  ...Kinds.Service,
+  ...typeMeta(Kinds.Service),
   metadata: { name: 'web', namespace: 'shop', uid: 'svc-uid' },
   spec: {
     selector: { app: 'web' },
@@ -19,7 +20,7 @@ const service: Service = {
 
 function workload(name: string, address: string, port: number, ready: boolean, app = 'web'): Workload {
   return {
-    ...Kinds.Workload,
+    ...typeMeta(Kinds.Workload),
     metadata: { name, namespace: 'shop', uid: `${name}-uid`, labels: { app } },
     spec: { serviceAccountName: 'web', ports: [{ name: 'http', port }] },
     status: { address, ready },

@@ -8,6 +8,7 @@ import type {
 import type { Workload } from '../../../core/api/local.ts';
 import { Kinds } from '../../../core/kinds.ts';
 import { matchesSelector } from '../../../core/selector.ts';
+import { typeMeta } from '../type-meta.ts';
 
 /**
  * The Endpoints a Service with a selector should have, from the Workloads it
@@ -54,7 +55,7 @@ export function desiredEndpoints(service: Service, workloads: Iterable<Workload>
     subset[field] = [...(subset[field] ?? []), address];
   }
   const endpoints: Endpoints = {
-    ...Kinds.Endpoints,
+    ...typeMeta(Kinds.Endpoints),
     metadata: {
       name: service.metadata.name,
       namespace: namespace as string,

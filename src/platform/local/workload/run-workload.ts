@@ -1,0 +1,299 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Workload, WorkloadStatus } from '../../../core/api/local.ts';
+import { Ports } from '../../../core/api/names.ts';
+import { StraitError } from '../../../core/errors.ts';
+import { identityName } from '../../../core/identity-name.ts';
+import { Kinds } from '../../../core/kinds.ts';
+import { refOf } from '../../../core/resource.ts';
+import { AlreadyExistsError, type ResourceStore } from '../../../core/store.ts';
+import { issueWorkloadCertificate } from '../../../pki/index.ts';
+import { type ClusterConfig, clusterFiles } from '../cluster-config.ts';
+import { SUPERVISOR_PID_ANNOTATION } from '../controllers/workload-reaper.ts';
+import { writeFileAtomic } from '../home.ts';
+import { typeMeta } from '../type-meta.ts';
+import { allocateWorkloadAddress } from './address-allocation.ts';
+import { httpReady, tcpReady } from './readiness.ts';
+
+const PROXY_ENTRY = fileURLToPath(new URL('../../../cmd/proxy.ts', import.meta.url));
+
+export interface RunWorkloadOptions {
+  dir: string;
+  config: ClusterConfig;
+  /** The cluster's store (as admin). */
+  store: ResourceStore;
+  namespace: string;
+  serviceAccount: string;
+  name: string;
+  /** The application's ports; the first is checked for readiness. */
+  ports: { name?: string; port: number }[];
+  readyPath?: string;
+  labels?: Record<string, string>;
+  command: string[];
+  /** Run the application without a proxy (not meshed). */
+  proxy: boolean;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+  /** Period of readiness checks. */
+  probePeriodMs?: number;
+}
+
+export interface RunningWorkload {
+  workload: Workload;
+  address: string;
+  /** Resolves with the application's exit code once it has exited and the workload is unregistered. */
+  exited: Promise<number>;
+  /** Stops the application (SIGTERM); `exited` resolves when done. */
+  stop(): void;
+}
+
+/**
+ * Runs an application as a workload of a local cluster, as a kubelet would:
+ * gives it an address of the cluster's block, starts its proxy with a
+ * workload certificate from the cluster's issuer, registers a Workload, marks
+ * it ready only while both the proxy and the application's readiness check
+ * pass, and unregisters it when the application exits.
+ */
+export async function runWorkload(options: RunWorkloadOptions): Promise<RunningWorkload> {
+  const { store, namespace, name, config } = options;
+  if (options.command.length === 0) throw new StraitError('E_USAGE', 'give the command to run after --');
+  if (options.proxy && !existsSync(PROXY_ENTRY)) {
+    throw new StraitError('E_PROXY_MISSING', `the proxy entry point ${PROXY_ENTRY} is missing`, {
+      hint: 'run with --no-proxy for a workload outside the mesh',
+    });
+  }
+  const identity = identityName({
+    serviceAccount: options.serviceAccount,
+    namespace,
+    controlPlaneNamespace: config.controlPlaneNamespace,
+    trustDomain: config.trustDomain,
+  });
+  await ensureNamespaceAndAccount(store, namespace, options.serviceAccount);
+  const proxyPorts = {
+    inboundPort: Ports.proxyInbound,
+    outboundPort: Ports.proxyOutbound,
+    adminPort: Ports.proxyAdmin,
+  };
+  const address = await allocateWorkloadAddress(store, config.index, [
+    ...options.ports.map((p) => p.port),
+    ...(options.proxy
+      ? [proxyPorts.inboundPort, proxyPorts.outboundPort, proxyPorts.adminPort, Ports.proxyTap]
+      : []),
+  ]);
+  const workloadDir = join(clusterFiles(options.dir).workloads, `${namespace}.${name}`);
+  mkdirSync(workloadDir, { recursive: true });
+
+  let workload: Workload = {
+    ...typeMeta(Kinds.Workload),
+    metadata: {
+      name,
+      namespace,
+      labels: { app: name, ...options.labels },
+      annotations: { [SUPERVISOR_PID_ANNOTATION]: String(process.pid) },
+    },
+    spec: {
+      serviceAccountName: options.serviceAccount,
+      command: options.command,
+      ports: options.ports,
+      address,
+      ...(options.readyPath ? { readinessPath: options.readyPath } : {}),
+      ...(options.proxy ? { proxy: proxyPorts } : {}),
+    },
+  };
+  try {
+    workload = await store.create(workload);
+  } catch (error) {
+    if (error instanceof AlreadyExistsError) {
+      throw new StraitError('E_WORKLOAD_EXISTS', `workload ${namespace}/${name} is already registered`, {
+        hint: `pick another --name, or stop it: strait local delete workload ${name} -n ${namespace}`,
+      });
+    }
+    throw error;
+  }
+
+  let proxy: ChildProcess | undefined;
+  let app: ChildProcess;
+  try {
+    if (options.proxy) proxy = startProxy(options, identity, address, workloadDir);
+    app = spawn(options.command[0] as string, options.command.slice(1), {
+      stdio: 'inherit',
+      env: {
+        ...options.env,
+        HOST: address,
+        PORT: String(options.ports[0]?.port ?? ''),
+        STRAIT_WORKLOAD_NAME: name,
+        STRAIT_WORKLOAD_NAMESPACE: namespace,
+        STRAIT_WORKLOAD_ADDRESS: address,
+        STRAIT_IDENTITY: identity,
+        STRAIT_CLUSTER: config.name,
+        ...(options.proxy
+          ? {
+              HTTP_PROXY: `http://${address}:${proxyPorts.outboundPort}`,
+              http_proxy: `http://${address}:${proxyPorts.outboundPort}`,
+              NO_PROXY: '',
+              NODE_USE_ENV_PROXY: '1',
+              STRAIT_PROXY_OUTBOUND: `${address}:${proxyPorts.outboundPort}`,
+            }
+          : {}),
+      },
+    });
+  } catch (error) {
+    proxy?.kill('SIGTERM');
+    await store.delete(refOf(workload)).catch(() => false);
+    throw error;
+  }
+
+  const status: WorkloadStatus = {
+    phase: 'Running',
+    address,
+    ready: false,
+    proxyReady: !options.proxy,
+    appReady: false,
+    ...(app.pid ? { pid: app.pid } : {}),
+    ...(proxy?.pid ? { proxyPid: proxy.pid } : {}),
+    startedAt: new Date().toISOString(),
+  };
+  const writeStatus = async () => {
+    const current = { ...workload, metadata: { ...workload.metadata } };
+    delete current.metadata.resourceVersion;
+    workload = await store.updateStatus({ ...current, status: { ...status } });
+  };
+  await writeStatus();
+
+  let appExited = false;
+  const exited = new Promise<number>((resolve) => {
+    app.once('error', (error) => {
+      options.log(`cannot start ${options.command[0]}: ${error.message}`);
+    });
+    app.once('exit', (code, signal) => {
+      appExited = true;
+      clearInterval(probe);
+      proxy?.kill('SIGTERM');
+      store
+        .delete(refOf(workload))
+        .catch((error: unknown) =>
+          options.log(`unregistering ${namespace}/${name}: ${(error as Error).message}`),
+        )
+        .finally(() => resolve(code ?? (signal ? 1 : 0)));
+    });
+  });
+
+  const checkReadiness = async () => {
+    const first = options.ports[0]?.port;
+    const appReady =
+      first === undefined
+        ? true
+        : options.readyPath
+          ? await httpReady(address, first, options.readyPath)
+          : await tcpReady(address, first);
+    const proxyReady = proxy ? await httpReady(address, proxyPorts.adminPort, '/ready') : true;
+    const ready = appReady && proxyReady;
+    if (appExited) return;
+    if (ready !== status.ready || appReady !== status.appReady || proxyReady !== status.proxyReady) {
+      Object.assign(status, { ready, appReady, proxyReady });
+      await writeStatus();
+    }
+  };
+  let checking = false;
+  const probe = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    checkReadiness()
+      .catch((error: unknown) =>
+        options.log(`readiness of ${namespace}/${name}: ${(error as Error).message}`),
+      )
+      .finally(() => {
+        checking = false;
+      });
+  }, options.probePeriodMs ?? 500);
+
+  return {
+    workload,
+    address,
+    exited,
+    stop() {
+      app.kill('SIGTERM');
+    },
+  };
+}
+
+async function ensureNamespaceAndAccount(
+  store: ResourceStore,
+  namespace: string,
+  account: string,
+): Promise<void> {
+  const create = async (object: Parameters<ResourceStore['create']>[0]) => {
+    try {
+      await store.create(object);
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError)) throw error;
+    }
+  };
+  if (!(await store.get({ ...Kinds.Namespace, name: namespace }))) {
+    await create({ ...typeMeta(Kinds.Namespace), metadata: { name: namespace } });
+  }
+  if (!(await store.get({ ...Kinds.ServiceAccount, namespace, name: account }))) {
+    await create({ ...typeMeta(Kinds.ServiceAccount), metadata: { name: account, namespace } });
+  }
+}
+
+function startProxy(
+  options: RunWorkloadOptions,
+  identity: string,
+  address: string,
+  workloadDir: string,
+): ChildProcess {
+  const files = clusterFiles(options.dir);
+  const issued = issueWorkloadCertificate({
+    issuer: {
+      certPem: readFileSync(files.issuerCert, 'utf8'),
+      keyPem: readFileSync(files.issuerKey, 'utf8'),
+      certSource: files.issuerCert,
+      keySource: files.issuerKey,
+    },
+    identity,
+  });
+  const certFile = join(workloadDir, 'identity.crt');
+  const keyFile = join(workloadDir, 'identity.key');
+  writeFileAtomic(certFile, issued.chainPem);
+  writeFileAtomic(keyFile, issued.keyPem, 0o600);
+  const first = options.ports[0]?.port;
+  const cp = options.config.controlPlaneAddress;
+  const td = options.config.trustDomain;
+  const cpNs = options.config.controlPlaneNamespace;
+  const logFd = openSync(join(workloadDir, 'proxy.log'), 'a');
+  const child = spawn(process.execPath, [PROXY_ENTRY], {
+    stdio: ['ignore', logFd, logFd],
+    env: {
+      ...options.env,
+      STRAIT_PROXY_INBOUND_ADDR: `${address}:${Ports.proxyInbound}`,
+      STRAIT_PROXY_OUTBOUND_ADDR: `${address}:${Ports.proxyOutbound}`,
+      STRAIT_PROXY_ADMIN_ADDR: `${address}:${Ports.proxyAdmin}`,
+      STRAIT_PROXY_TAP_ADDR: `${address}:${Ports.proxyTap}`,
+      STRAIT_PROXY_APP_HOST: address,
+      ...(first !== undefined ? { STRAIT_PROXY_APP_PORT: String(first) } : {}),
+      STRAIT_PROXY_IDENTITY_CERT_FILE: certFile,
+      STRAIT_PROXY_IDENTITY_KEY_FILE: keyFile,
+      STRAIT_PROXY_TRUST_BUNDLE_FILE: files.trustAnchor,
+      STRAIT_PROXY_DESTINATION_ADDR: `${cp}:${options.config.ports.destination}`,
+      STRAIT_PROXY_DESTINATION_IDENTITY: identityName({
+        serviceAccount: 'strait-destination',
+        namespace: cpNs,
+        controlPlaneNamespace: cpNs,
+        trustDomain: td,
+      }),
+      STRAIT_PROXY_POLICY_ADDR: `${cp}:${options.config.ports.policy}`,
+      STRAIT_PROXY_POLICY_IDENTITY: identityName({
+        serviceAccount: 'strait-destination',
+        namespace: cpNs,
+        controlPlaneNamespace: cpNs,
+        trustDomain: td,
+      }),
+      STRAIT_PROXY_WORKLOAD: `${options.namespace}/${options.name}`,
+    },
+  });
+  closeSync(logFd);
+  return child;
+}
