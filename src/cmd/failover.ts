@@ -1,0 +1,83 @@
+// The failover operator process: `node src/cmd/failover.ts [--context NAME]
+// [--metrics URL]... [--resync 5s] [--scrape-interval 5s]`.
+import { parseArgs } from 'node:util';
+import { openContextStore } from '../cli/context.ts';
+import { parseDuration } from '../core/duration.ts';
+import { describeError, UsageError } from '../core/errors.ts';
+import { FailoverController, ScrapingHealthSource } from '../multicluster/failover/index.ts';
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString()} failover: ${line}\n`);
+
+async function main(): Promise<void> {
+  let values: ReturnType<typeof readFlags>;
+  try {
+    values = readFlags();
+  } catch (error) {
+    log(describeError(error));
+    process.exitCode = 2;
+    return;
+  }
+  const { store, close, context } = await openContextStore(
+    { context: values.context, kubeconfig: values.kubeconfig },
+    process.env,
+  );
+  const health =
+    values.metrics.length > 0
+      ? new ScrapingHealthSource({
+          targets: values.metrics,
+          intervalMs: values.scrapeIntervalMs,
+          onError: (target, message) => log(`scraping ${target}: ${message}`),
+        })
+      : undefined;
+  health?.start();
+  const controller = new FailoverController({
+    store,
+    log,
+    ...(health ? { health } : {}),
+    ...(values.resyncMs === undefined ? {} : { resyncMs: values.resyncMs }),
+  });
+  await controller.start();
+  log(
+    `watching TrafficSplits in context ${context.name}${health ? `, health from ${values.metrics.length} proxies` : ''}`,
+  );
+  process.stdout.write('ready\n');
+  const shutdown = async () => {
+    health?.close();
+    await controller.stop();
+    close();
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+}
+
+function readFlags() {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options }>>;
+  const options = {
+    context: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    metrics: { type: 'string', multiple: true },
+    resync: { type: 'string' },
+    'scrape-interval': { type: 'string' },
+  } as const;
+  try {
+    parsed = parseArgs({ options, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values } = parsed;
+  return {
+    context: values.context,
+    kubeconfig: values.kubeconfig,
+    metrics: values.metrics ?? [],
+    resyncMs: values.resync === undefined ? undefined : parseDuration(values.resync, '--resync'),
+    scrapeIntervalMs:
+      values['scrape-interval'] === undefined
+        ? 5000
+        : parseDuration(values['scrape-interval'], '--scrape-interval'),
+  };
+}
+
+main().catch((error) => {
+  log(describeError(error));
+  process.exitCode = 1;
+});
