@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Endpoints } from '../../../src/core/api/core.ts';
+import type { Workload } from '../../../src/core/api/local.ts';
+import { Kinds } from '../../../src/core/kinds.ts';
+import { createApiStore } from '../../../src/platform/local/api/client.ts';
+import { requestServiceAccountToken } from '../../../src/platform/local/api/token-request.ts';
+import { apiUrl, clusterFiles, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
+import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
+import { clusterDirectory } from '../../../src/platform/local/home.ts';
+import { eventually, strait, straitInBackground } from './cli.ts';
+
+const APP = fileURLToPath(new URL('./echo-app.mjs', import.meta.url));
+
+const MANIFEST = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector:
+    app: web
+  ports:
+    - name: http
+      port: 80
+      targetPort: 8080
+`;
+
+describe('local clusters (real processes)', { timeout: 300_000 }, () => {
+  const home = mkdtempSync(join(tmpdir(), 'strait-local-'));
+  const readyEndpoints = async (cluster: string) => {
+    const store = openClusterStore(clusterDirectory(home, cluster));
+    try {
+      const endpoints = await store.get<Endpoints>({ ...Kinds.Endpoints, namespace: 'shop', name: 'web' });
+      return (endpoints?.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip));
+    } finally {
+      store.close();
+    }
+  };
+  const workloads = async (cluster: string) => {
+    const store = openClusterStore(clusterDirectory(home, cluster));
+    try {
+      return (await store.list<Workload>(Kinds.Workload, { namespace: 'shop' })).items;
+    } finally {
+      store.close();
+    }
+  };
+
+  before(async () => {
+    for (const cluster of ['west', 'east']) {
+      const up = await strait(home, ['local', 'up', '--cluster', cluster]);
+      assert.equal(up.code, 0, up.stderr);
+    }
+  });
+
+  after(async () => {
+    for (const cluster of ['west', 'east']) await strait(home, ['local', 'down', '--cluster', cluster]);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('runs two clusters on one host, each on its own loopback block', async () => {
+    const status = await strait(home, ['local', 'status', '-o', 'json']);
+    assert.equal(status.code, 0, status.stderr);
+    const clusters = JSON.parse(status.stdout) as { name: string; ready: boolean; addresses: string }[];
+    assert.deepEqual(
+      clusters.map((c) => [c.name, c.ready]),
+      [
+        ['east', true],
+        ['west', true],
+      ],
+    );
+    assert.notEqual(clusters[0]?.addresses, clusters[1]?.addresses);
+    const table = await strait(home, ['local', 'status']);
+    assert.match(table.stdout, /west\s+Running/);
+  });
+
+  it('applies, gets and deletes resources through the CLI, per context', async () => {
+    const applied = await strait(home, ['local', 'apply', '--context', 'east', '-f', '-'], MANIFEST);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /service\/web created/);
+    const got = await strait(home, [
+      'local',
+      'get',
+      'svc',
+      'web',
+      '-n',
+      'shop',
+      '--context',
+      'east',
+      '-o',
+      'json',
+    ]);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(JSON.parse(got.stdout).spec.ports[0].targetPort, 8080);
+    const inWest = await strait(home, ['local', 'get', 'svc', 'web', '-n', 'shop', '--context', 'west']);
+    assert.equal(inWest.code, 1);
+    assert.match(inWest.stderr, /not found/);
+
+    const bad = await strait(
+      home,
+      ['local', 'apply', '--context', 'east', '-f', '-'],
+      'apiVersion: v1\nkind: Gizmo\nmetadata:\n  name: x\n',
+    );
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /stdin, document 1: kind v1\/Gizmo is not known/);
+    const invalid = await strait(
+      home,
+      ['local', 'apply', '--context', 'east', '-f', '-'],
+      'apiVersion: v1\nkind: Service\nmetadata:\n  name: broken\n  namespace: shop\nspec:\n  ports:\n    - port: 70000\n',
+    );
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /spec\.ports\[0\]\.port/);
+
+    await strait(
+      home,
+      ['local', 'apply', '--context', 'east', '-f', '-'],
+      MANIFEST.replace(/name: web/, 'name: temp'),
+    );
+    const deleted = await strait(home, ['local', 'delete', 'svc', 'temp', '-n', 'shop', '--context', 'east']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stdout, /service\/temp deleted/);
+    const again = await strait(home, ['local', 'delete', 'svc', 'temp', '-n', 'shop', '--context', 'east']);
+    assert.equal(again.code, 1);
+  });
+
+  it('registers a running workload, fills Endpoints, and unregisters it when it exits', async () => {
+    const run = straitInBackground(home, [
+      'local',
+      'run',
+      '--cluster',
+      'east',
+      '-n',
+      'shop',
+      '--service-account',
+      'web',
+      '--name',
+      'web',
+      '--port',
+      'http=8080',
+      '--ready-path',
+      '/ready',
+      '--no-proxy',
+      '--',
+      process.execPath,
+      APP,
+    ]);
+    const exitCode = new Promise<number | null>((resolve) => run.once('exit', (code) => resolve(code)));
+    const [address] = await eventually('a ready endpoint', async () => {
+      const ips = await readyEndpoints('east');
+      return ips.length > 0 ? ips : undefined;
+    });
+    assert.match(address as string, /^127\.\d+\.1\.1$/);
+    const answer = await fetch(`http://${address}:8080/`);
+    assert.equal(await answer.text(), 'hello from web\n');
+
+    await fetch(`http://${address}:8080/exit`);
+    assert.equal(await exitCode, 3);
+    assert.deepEqual(await workloads('east'), []);
+    await eventually('empty endpoints', async () =>
+      (await readyEndpoints('east')).length === 0 ? true : undefined,
+    );
+  });
+
+  it('unregisters a workload whose supervisor was killed, and stops its application', async () => {
+    const run = straitInBackground(home, [
+      'local',
+      'run',
+      '--cluster',
+      'east',
+      '-n',
+      'shop',
+      '--name',
+      'web',
+      '--port',
+      '8080',
+      '--no-proxy',
+      '--',
+      process.execPath,
+      APP,
+    ]);
+    const [workload] = await eventually('a ready workload', async () => {
+      const list = await workloads('east');
+      return list.some((w) => w.status?.ready) ? list : undefined;
+    });
+    const appPid = workload?.status?.pid as number;
+    run.kill('SIGKILL');
+    await eventually('the workload to be unregistered', async () =>
+      (await workloads('east')).length === 0 ? true : undefined,
+    );
+    await eventually('the application to stop', async () => {
+      try {
+        process.kill(appPid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+    await eventually('empty endpoints', async () =>
+      (await readyEndpoints('east')).length === 0 ? true : undefined,
+    );
+  });
+
+  it('refuses a bad token (401) and a token without rights (403) on the store API', async () => {
+    const dir = clusterDirectory(home, 'east');
+    const config = readClusterConfig(dir);
+    const ca = readFileSync(clusterFiles(dir).apiCa, 'utf8');
+    const forged = createApiStore({ server: apiUrl(config), ca, token: 'forged' });
+    await assert.rejects(forged.list(Kinds.Service), { code: 'E_UNAUTHORIZED' });
+    forged.close();
+
+    const admin = openClusterStore(dir);
+    await admin.create({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'nobody', namespace: 'shop' },
+    });
+    const { token } = await requestServiceAccountToken(admin, { namespace: 'shop', name: 'nobody' });
+    admin.close();
+    const nobody = createApiStore({ server: apiUrl(config), ca, token });
+    await assert.rejects(nobody.list(Kinds.Service, { namespace: 'shop' }), { code: 'E_FORBIDDEN' });
+    nobody.close();
+
+    const westConfig = readClusterConfig(clusterDirectory(home, 'west'));
+    const wrongCluster = createApiStore({
+      server: apiUrl(westConfig),
+      ca: readFileSync(clusterFiles(clusterDirectory(home, 'west')).apiCa, 'utf8'),
+      token,
+    });
+    await assert.rejects(wrongCluster.list(Kinds.Service, { namespace: 'shop' }), { code: 'E_UNAUTHORIZED' });
+    wrongCluster.close();
+  });
+
+  it('stops a cluster with down, and keeps its state for the next up', async () => {
+    const down = await strait(home, ['local', 'down', '--cluster', 'west']);
+    assert.equal(down.code, 0, down.stderr);
+    const status = await strait(home, ['local', 'status', '--cluster', 'west']);
+    assert.equal(status.code, 1);
+    assert.match(status.stdout, /west\s+Stopped/);
+    const up = await strait(home, ['local', 'up', '--cluster', 'west']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /cluster west exists; control plane started/);
+  });
+});
