@@ -84,6 +84,22 @@ describe('local store: delete, finalizers, garbage collection', () => {
     assert.equal(await store.get(ref('child')), undefined);
   });
 
+  it('collects an object written with owner references to owners that are all gone', async () => {
+    const store = await openLocalStore({});
+    const owner = await store.create(service('owner'));
+    const dangling = ownedBy(configMap('dangling'), {
+      ...owner,
+      metadata: { ...owner.metadata, uid: 'gone' },
+    });
+    await store.create(dangling);
+    await store.create(ownedBy(configMap('kept'), owner));
+    await store.settled();
+    assert.deepEqual(
+      (await store.list(CONFIG_MAP)).items.map((o) => o.metadata.name),
+      ['kept'],
+    );
+  });
+
   it('orphans dependents when asked', async () => {
     const store = await openLocalStore({});
     const owner = await store.create(service('owner'));

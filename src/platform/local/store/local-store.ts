@@ -26,7 +26,7 @@ import { applyConfiguration } from './apply.ts';
 import { StoreClosedError, UnknownKindError } from './errors.ts';
 import type { Journal } from './journal.ts';
 import { mergePatch } from './merge-patch.ts';
-import { clientMetadata, ownedBy, sameObject, specOf, timestamp } from './metadata.ts';
+import { clientMetadata, sameObject, specOf, timestamp } from './metadata.ts';
 import { ObjectTable } from './object-table.ts';
 import type { WatchFilter } from './watch-hub.ts';
 import { eventFor, matches, WatchHub } from './watch-hub.ts';
@@ -178,10 +178,12 @@ export class LocalStore implements ResourceStore {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
-  /** Ends every watch and closes the journal. Acknowledged writes are already durable. */
+  /**
+   * Ends every watch and closes the journal. Acknowledged writes are already
+   * durable; background collection not yet done resumes at the next open.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.settled();
     this.#closed = true;
     this.#hub.closeAll();
     this.#journal?.close();
@@ -271,7 +273,9 @@ export class LocalStore implements ResourceStore {
     if (info.hasStatus) delete created.status;
     if (info.kind === 'Namespace' && info.apiVersion === 'v1') created.status = { phase: 'Active' };
     this.#validate(created);
-    return this.#commit('ADDED', created);
+    this.#commit('ADDED', created);
+    this.#collectIfDangling(created);
+    return created;
   }
 
   #update(object: Resource, applied = false): Resource {
@@ -321,6 +325,7 @@ export class LocalStore implements ResourceStore {
     }
     this.#validate(next);
     const stored = this.#commit('MODIFIED', next, current);
+    this.#collectIfDangling(stored);
     return this.#finalizeIfDone(stored) ?? stored;
   }
 
@@ -430,16 +435,13 @@ export class LocalStore implements ResourceStore {
   }
 
   #emptyNamespace(name: string): void {
-    for (const object of [...this.#table.all()]) {
-      if (object.metadata.namespace === name) this.#delete(refOf(object), {});
-    }
+    for (const object of this.#table.inNamespace(name)) this.#delete(refOf(object), {});
   }
 
   /** After a restart: finish deletions and collection that were under way. */
   #resumeCollection(): void {
     for (const object of [...this.#table.all()]) {
-      const owners = object.metadata.ownerReferences ?? [];
-      if (owners.length > 0 && owners.every((r) => !this.#byUid(r.uid))) this.#delete(refOf(object), {});
+      if (this.#isDangling(object)) this.#delete(refOf(object), {});
     }
     for (const object of [...this.#table.all()]) {
       if (!object.metadata.deletionTimestamp) continue;
@@ -453,18 +455,32 @@ export class LocalStore implements ResourceStore {
     }
   }
 
+  /** Like Kubernetes' collector, the store deletes an object whose owners are all gone. */
+  #collectIfDangling(object: Resource): void {
+    if (!this.#isDangling(object)) return;
+    const ref = refOf(object);
+    const uid = object.metadata.uid;
+    this.#background(() => {
+      const current = this.#table.get(ref);
+      if (current && current.metadata.uid === uid && this.#isDangling(current)) this.#delete(ref, {});
+    });
+  }
+
+  #isDangling(object: Resource): boolean {
+    const owners = object.metadata.ownerReferences ?? [];
+    return owners.length > 0 && owners.every((r) => !this.#byUid(r.uid));
+  }
+
   #dependentsOf(uid: string): Resource[] {
-    return [...this.#table.all()].filter((o) => ownedBy(o, uid));
+    return this.#table.dependentsOf(uid);
   }
 
   #byUid(uid: string): Resource | undefined {
-    for (const object of this.#table.all()) if (object.metadata.uid === uid) return object;
-    return undefined;
+    return this.#table.byUid(uid);
   }
 
   #namespaceHasObjects(name: string): boolean {
-    for (const object of this.#table.all()) if (object.metadata.namespace === name) return true;
-    return false;
+    return this.#table.inNamespace(name).length > 0;
   }
 
   /** Records one change: journal first (durable), then memory, then watchers. */

@@ -37,7 +37,3 @@ export function sameObject(a: Resource, b: Resource): boolean {
   });
   return isDeepStrictEqual(strip(a), strip(b));
 }
-
-export function ownedBy(object: Resource, uid: string): boolean {
-  return object.metadata.ownerReferences?.some((ref) => ref.uid === uid) ?? false;
-}

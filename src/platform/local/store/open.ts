@@ -1,3 +1,4 @@
+import { DurableJournal } from './durable-journal.ts';
 import type { LocalStoreSettings } from './local-store.ts';
 import { LocalStore } from './local-store.ts';
 
@@ -10,14 +11,24 @@ export interface LocalStoreOptions {
   maxWatchBacklog?: number;
   /** Period of BOOKMARK events, for watches that ask for them (default 10 s). */
   bookmarkIntervalMs?: number;
+  /** Log records after which a snapshot replaces the log (default 10,000). */
+  snapshotEvery?: number;
 }
 
-/** Opens the local platform's store: durable under `dir`, else in memory. */
+/**
+ * Opens the local platform's store. With `dir`, every acknowledged write is
+ * on disk (write-ahead log, synced per write, compacted into snapshots) and
+ * the state is back after a restart or a crash; without, it is in memory.
+ */
 export async function openLocalStore(options: LocalStoreOptions = {}): Promise<LocalStore> {
   const settings: LocalStoreSettings = {
     historySize: options.historySize ?? 10_000,
     maxWatchBacklog: options.maxWatchBacklog ?? 100_000,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 10_000,
   };
-  return new LocalStore(settings);
+  if (options.dir === undefined) return new LocalStore(settings);
+  const { journal, saved } = DurableJournal.open(options.dir, {
+    snapshotEvery: options.snapshotEvery ?? 10_000,
+  });
+  return new LocalStore(settings, journal, saved);
 }
