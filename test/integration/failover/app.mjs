@@ -1,7 +1,16 @@
 // A backend for failover tests: answers with its workload name on HOST:PORT.
+// POST /fail makes every later answer a 500; POST /heal undoes it. /ready always answers 200,
+// so a failing backend stays ready and only its callers see it fail.
 import http from 'node:http';
 
-const server = http.createServer((_request, response) => {
+let failing = false;
+const server = http.createServer((request, response) => {
+  if (request.method === 'POST' && (request.url === '/fail' || request.url === '/heal')) {
+    failing = request.url === '/fail';
+    response.end('ok\n');
+    return;
+  }
+  response.statusCode = failing && request.url !== '/ready' ? 500 : 200;
   response.end(`${process.env.STRAIT_WORKLOAD_NAME}\n`);
 });
 server.listen(Number(process.env.PORT), process.env.HOST);

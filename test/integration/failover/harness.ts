@@ -1,0 +1,141 @@
+// Shared parts of the failover tests with real processes: a local cluster in a temporary
+// STRAIT_HOME, workloads, the operator process and `strait failover status`.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Workload } from '../../../src/core/api/local.ts';
+import { Kinds } from '../../../src/core/kinds.ts';
+import type { ResourceStore } from '../../../src/core/store.ts';
+import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
+import { clusterDirectory } from '../../../src/platform/local/home.ts';
+import { eventually, strait, straitInBackground } from '../local/cli.ts';
+
+const OPERATOR = fileURLToPath(new URL('../../../src/cmd/failover.ts', import.meta.url));
+export const APP = fileURLToPath(new URL('./app.mjs', import.meta.url));
+export const CLIENT = fileURLToPath(new URL('./client.mjs', import.meta.url));
+
+/** One row of `strait failover status -o json`. */
+export interface StatusEntry {
+  state: string;
+  reason: string;
+  weights: Record<string, number>;
+  activeBackends: string[];
+}
+
+export class FailoverHarness {
+  readonly home = mkdtempSync(join(tmpdir(), 'strait-failover-'));
+  readonly cluster: string;
+  readonly #processes: ChildProcess[] = [];
+  #operator: ChildProcess | undefined;
+  operatorLog = '';
+
+  constructor(cluster: string) {
+    this.cluster = cluster;
+  }
+
+  async up(manifests: string): Promise<void> {
+    const up = await strait(this.home, ['local', 'up', '--cluster', this.cluster]);
+    assert.equal(up.code, 0, up.stderr);
+    const applied = await strait(
+      this.home,
+      ['local', 'apply', '--context', this.cluster, '-f', '-'],
+      manifests,
+    );
+    assert.equal(applied.code, 0, applied.stderr);
+  }
+
+  /** Runs a store operation against the cluster through its API. */
+  async withStore<T>(use: (store: ResourceStore) => Promise<T>): Promise<T> {
+    const store = openClusterStore(clusterDirectory(this.home, this.cluster));
+    try {
+      return await use(store);
+    } finally {
+      store.close();
+    }
+  }
+
+  /** `strait local run` of a workload; env is passed to the application. */
+  run(name: string, port: number, command: string[], options: { proxy?: boolean; readyPath?: string } = {}) {
+    const child = straitInBackground(this.home, [
+      ...['local', 'run', '--cluster', this.cluster, '-n', 'shop', '--name', name, '--port', String(port)],
+      ...(options.readyPath ? ['--ready-path', options.readyPath] : []),
+      ...(options.proxy === false ? ['--no-proxy'] : []),
+      '--',
+      ...command,
+    ]);
+    this.#processes.push(child);
+    return child;
+  }
+
+  /** The address a ready workload runs at. */
+  workloadAddress(name: string): Promise<string> {
+    return eventually(
+      `workload ${name} ready`,
+      () =>
+        this.withStore(async (store) => {
+          const workload = await store.get<Workload>({ ...Kinds.Workload, namespace: 'shop', name });
+          return workload?.status?.ready && workload.status.address ? workload.status.address : undefined;
+        }),
+      60_000,
+    );
+  }
+
+  async startOperator(args: string[] = []): Promise<void> {
+    this.#operator = spawn(process.execPath, [OPERATOR, '--context', this.cluster, ...args], {
+      env: { ...process.env, STRAIT_HOME: this.home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#operator.stderr?.on('data', (chunk) => {
+      this.operatorLog += chunk;
+    });
+    await once(this.#operator.stdout as NodeJS.ReadableStream, 'data');
+  }
+
+  /** Stops the operator with SIGTERM and resolves to its exit code. */
+  async stopOperator(): Promise<number | null> {
+    const operator = this.#operator;
+    if (!operator || operator.exitCode !== null) return operator?.exitCode ?? null;
+    operator.kill('SIGTERM');
+    const [code] = await once(operator, 'exit');
+    return code as number | null;
+  }
+
+  async status(): Promise<StatusEntry> {
+    const result = await strait(this.home, ['failover', 'status', '--context', this.cluster, '-o', 'json']);
+    assert.equal(result.code, 0, result.stderr);
+    return (JSON.parse(result.stdout) as StatusEntry[])[0] as StatusEntry;
+  }
+
+  table(): Promise<string> {
+    return strait(this.home, ['failover', 'status', '--context', this.cluster]).then((r) => r.stdout);
+  }
+
+  statusWhere(what: string, check: (entry: StatusEntry) => boolean): Promise<StatusEntry> {
+    return eventually(
+      what,
+      async () => {
+        const entry = await this.status();
+        return check(entry) ? entry : undefined;
+      },
+      60_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\noperator log:\n${this.operatorLog}`);
+    });
+  }
+
+  async down(): Promise<void> {
+    await this.stopOperator();
+    for (const child of this.#processes) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+    }
+    await strait(this.home, ['local', 'down', '--cluster', this.cluster]);
+    rmSync(this.home, { recursive: true, force: true });
+  }
+}
