@@ -1,0 +1,12 @@
+export type { BackoffOptions } from './backoff.ts';
+export { Backoff, pause } from './backoff.ts';
+export type { CacheReader, IndexFunction } from './cache.ts';
+export { Cache, keyOf, NAMESPACE_INDEX, splitKey } from './cache.ts';
+export type { ControllerOptions, KeyMapper, ReconcileResult } from './controller.ts';
+export { Controller } from './controller.ts';
+export type { EventRecorderOptions, EventType } from './event-recorder.ts';
+export { EventRecorder } from './event-recorder.ts';
+export type { InformerOptions, ResourceEventHandlers } from './informer.ts';
+export { SharedInformer } from './informer.ts';
+export type { WorkQueueOptions } from './work-queue.ts';
+export { WorkQueue } from './work-queue.ts';
