@@ -1,0 +1,115 @@
+import net from 'node:net';
+import { describeError } from '../../core/errors.ts';
+import type { Logger } from '../log.ts';
+import { inboundLabels, type ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import { authorize, type PolicyStore } from '../policy/authorize.ts';
+import { connectPlain } from '../transport/connect.ts';
+import type { Credentials } from '../transport/credentials.ts';
+import { relay } from '../transport/relay.ts';
+import { type AcceptedConnection, createInboundTerminator, type InboundTerminator } from './terminator.ts';
+
+export interface InboundServerOptions {
+  credentials: Credentials | undefined;
+  policy: PolicyStore;
+  isTrustedForwarder: (identity: string | undefined) => boolean;
+  log: Logger;
+  metrics?: ProxyMetrics;
+  /** Address of the local application. */
+  appHost: string;
+  /**
+   * Port of the application for connections that do not name one (plaintext
+   * clients, TLS without a header). A function receives the socket, e.g. to
+   * read its original destination.
+   */
+  targetPort?: number | ((socket: net.Socket) => number | undefined);
+  /** Ports whose plaintext clients are forwarded without waiting for their first bytes. */
+  opaquePorts?: ReadonlySet<number>;
+  handshakeTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * The inbound side: terminates mTLS from peer proxies (or accepts plaintext
+ * from unmeshed clients), applies the port's policy and forwards to the local
+ * application at the port the transport header names.
+ */
+export function createInboundServer(options: InboundServerOptions): net.Server {
+  const terminator = createInboundTerminator({
+    credentials: options.credentials,
+    isTrustedForwarder: options.isTrustedForwarder,
+    log: options.log,
+    ...(options.handshakeTimeoutMs ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
+  });
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    socket.on('error', () => {});
+    void accept(socket, terminator, options).catch((error) => {
+      options.log.info('inbound connection refused', {
+        client: socket.remoteAddress,
+        error: describeError(error),
+      });
+      socket.destroy();
+    });
+  });
+  return server;
+}
+
+async function accept(
+  socket: net.Socket,
+  terminator: InboundTerminator,
+  options: InboundServerOptions,
+): Promise<void> {
+  const defaultPort =
+    typeof options.targetPort === 'function' ? options.targetPort(socket) : options.targetPort;
+  let accepted: AcceptedConnection;
+  if (defaultPort !== undefined && options.opaquePorts?.has(defaultPort)) {
+    accepted = {
+      stream: socket,
+      tls: false,
+      peerIdentity: undefined,
+      clientIdentity: undefined,
+      header: undefined,
+      passthroughSni: undefined,
+    };
+  } else {
+    accepted = await terminator.accept(socket);
+  }
+  const header = accepted.header;
+  if (header?.name) {
+    accepted.stream.destroy();
+    throw new Error(
+      `peer ${accepted.peerIdentity} asked for ${header.name}:${header.port}; only a gateway forwards by name`,
+    );
+  }
+  const port = header?.port ?? defaultPort;
+  if (port === undefined) {
+    accepted.stream.destroy();
+    throw new Error('no target port: no transport header and no default application port');
+  }
+  const policy = await options.policy.get(port);
+  const admitted = authorize(policy, {
+    identity: accepted.clientIdentity,
+    address: socket.remoteAddress ?? '',
+  });
+  if (!admitted) {
+    accepted.stream.destroy();
+    throw new Error(
+      `policy ${policy.name} on port ${port} refuses ${accepted.clientIdentity ?? 'an unauthenticated client'} from ${socket.remoteAddress}`,
+    );
+  }
+  const labels = inboundLabels(accepted.clientIdentity, accepted.tls, {
+    srv_name: policy.name,
+    target_port: String(port),
+  });
+  let upstream: net.Socket;
+  try {
+    upstream = await connectPlain(options.appHost, port, options.connectTimeoutMs ?? 1000);
+  } catch (error) {
+    accepted.stream.destroy();
+    throw error;
+  }
+  let failed = false;
+  options.metrics?.trackConnection(`${labels},peer="src"`, socket, () => (failed ? 'failure' : 'success'));
+  relay(accepted.stream, upstream, (error) => {
+    if (error) failed = true;
+  });
+}

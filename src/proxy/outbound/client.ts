@@ -1,0 +1,99 @@
+import type net from 'node:net';
+import type { FailureAccrualOptions } from '../balance/failure-accrual.ts';
+import type { Resolver } from '../discovery/types.ts';
+import type { Logger } from '../log.ts';
+import { endpointLabels, type ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import { connectEndpoint } from '../transport/connect.ts';
+import type { Credentials } from '../transport/credentials.ts';
+import type { SessionProtocol } from '../transport/header.ts';
+import { type EndpointHandle, TargetCache } from './targets.ts';
+
+export interface OutboundClientOptions {
+  resolver: Resolver;
+  /** Our workload identity; without it only unmeshed endpoints can be reached. */
+  credentials: Credentials | undefined;
+  log: Logger;
+  metrics?: ProxyMetrics;
+  connectTimeoutMs?: number;
+  /** How long to wait for discovery's first answer for a target. */
+  discoveryTimeoutMs?: number;
+  /** Send traffic for targets discovery does not know straight to their address. */
+  fallbackDirect?: boolean;
+  accrual?: FailureAccrualOptions;
+}
+
+/**
+ * Resolves a target authority, balances across its endpoints and connects to
+ * one: mTLS with an identity check and a transport header for meshed
+ * endpoints, plain TCP otherwise. Shared by the outbound side and gateways.
+ */
+export class OutboundClient {
+  readonly targets: TargetCache;
+  readonly credentials: Credentials | undefined;
+  readonly log: Logger;
+  readonly metrics: ProxyMetrics | undefined;
+  readonly connectTimeoutMs: number;
+  readonly discoveryTimeoutMs: number;
+
+  constructor(options: OutboundClientOptions) {
+    this.credentials = options.credentials;
+    this.log = options.log;
+    this.metrics = options.metrics;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 1000;
+    this.discoveryTimeoutMs = options.discoveryTimeoutMs ?? 3000;
+    this.targets = new TargetCache({
+      resolver: options.resolver,
+      log: options.log,
+      ...(options.accrual ? { accrual: options.accrual } : {}),
+      fallbackDirect: options.fallbackDirect ?? true,
+    });
+  }
+
+  /** Waits for discovery, then picks an endpoint of `authority` (p2c, peak-EWMA, weights). */
+  async pick(authority: string): Promise<EndpointHandle> {
+    const target = this.targets.get(authority);
+    await target.ready(this.discoveryTimeoutMs);
+    return target.pick();
+  }
+
+  /** Connects to a picked endpoint; failures count towards its failure accrual. */
+  async connectTo(
+    handle: EndpointHandle,
+    protocol: SessionProtocol,
+    options: { authority?: string; clientIdentity?: string } = {},
+  ): Promise<net.Socket> {
+    handle.breaker.acquire();
+    try {
+      const socket = await connectEndpoint(handle.endpoint, {
+        credentials: this.credentials,
+        protocol,
+        connectTimeoutMs: this.connectTimeoutMs,
+        ...(options.clientIdentity ? { clientIdentity: options.clientIdentity } : {}),
+      });
+      this.metrics?.trackConnection(
+        `${endpointLabels('outbound', options.authority ?? '', handle.endpoint)},peer="dst"`,
+        socket,
+      );
+      return socket;
+    } catch (error) {
+      handle.breaker.failure();
+      throw error;
+    }
+  }
+
+  /** Picks and connects in one step, for per-connection (TCP) balancing. */
+  async connect(
+    authority: string,
+    protocol: SessionProtocol,
+    options: { clientIdentity?: string } = {},
+  ): Promise<{ socket: net.Socket; endpoint: EndpointHandle }> {
+    const endpoint = await this.pick(authority);
+    const socket = await this.connectTo(endpoint, protocol, { authority, ...options });
+    endpoint.breaker.success();
+    return { socket, endpoint };
+  }
+
+  close(): void {
+    this.targets.close();
+  }
+}

@@ -1,0 +1,282 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { describeError } from '../../core/errors.ts';
+import { RetryBudget } from '../balance/retry-budget.ts';
+import { ProxyError } from '../errors.ts';
+import { classifyResponse, endpointLabels } from '../metrics/proxy-metrics.ts';
+import type { TapHub } from '../tap/hub.ts';
+import { relay } from '../transport/relay.ts';
+import type { OutboundClient } from './client.ts';
+import { forwardRawHeaders, isIdempotent } from './headers.ts';
+import type { EndpointHandle } from './targets.ts';
+
+export interface Http1ForwarderOptions {
+  client: OutboundClient;
+  tap?: TapHub;
+  /** Answer 504 when no response head arrives in this time; 0 disables. */
+  requestTimeoutMs?: number;
+  /** Retries per request of bodiless idempotent requests (connect errors, 502/503/504). */
+  retryLimit?: number;
+  budget?: RetryBudget;
+  /** Idle pooled connections to an endpoint close after this long. */
+  poolIdleMs?: number;
+}
+
+interface Pool {
+  agent: http.Agent;
+  handle: EndpointHandle;
+}
+
+/**
+ * Forwards HTTP/1.1 requests to a target, choosing an endpoint per request
+ * and reusing pooled connections (mTLS to meshed endpoints). Upgrades
+ * (WebSocket) are relayed as raw bytes after the request head.
+ */
+export class Http1Forwarder {
+  readonly #client: OutboundClient;
+  readonly #tap: TapHub | undefined;
+  readonly #requestTimeoutMs: number;
+  readonly #retryLimit: number;
+  readonly #budget: RetryBudget;
+  readonly #poolIdleMs: number;
+  readonly #pools = new Map<string, Pool>();
+
+  constructor(options: Http1ForwarderOptions) {
+    this.#client = options.client;
+    this.#tap = options.tap;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 0;
+    this.#retryLimit = options.retryLimit ?? 1;
+    this.#budget = options.budget ?? new RetryBudget();
+    this.#poolIdleMs = options.poolIdleMs ?? 3000;
+  }
+
+  /** Forwards one request to `authority` ("name:port" or "ip:port"). */
+  handle(req: http.IncomingMessage, res: http.ServerResponse, authority: string): void {
+    const started = performance.now();
+    const startedAtMs = Date.now();
+    const method = req.method ?? 'GET';
+    const path = originForm(req.url ?? '/');
+    const retryable =
+      this.#retryLimit > 0 &&
+      isIdempotent(method) &&
+      req.headers['transfer-encoding'] === undefined &&
+      (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+    this.#budget.deposit();
+    let attempts = 0;
+    let finished = false;
+    let current: http.ClientRequest | undefined;
+    let handle: EndpointHandle | undefined;
+    let labels = '';
+    const log = this.#client.log;
+    const metrics = this.#client.metrics;
+
+    const timer =
+      this.#requestTimeoutMs > 0
+        ? setTimeout(
+            () =>
+              fail(504, new ProxyError('E_REQUEST_TIMEOUT', `no response in ${this.#requestTimeoutMs} ms`)),
+            this.#requestTimeoutMs,
+          )
+        : undefined;
+
+    const record = (status: number, error: string) => {
+      if (!this.#tap?.active) return;
+      this.#tap.publish({
+        direction: 'outbound',
+        method,
+        authority,
+        path,
+        status,
+        latencyMs: performance.now() - started,
+        clientId: this.#client.credentials?.identity ?? '',
+        serverId: handle?.endpoint.tlsIdentity ?? '',
+        source: req.socket.remoteAddress ?? '',
+        destination: handle?.key ?? '',
+        startedAtMs,
+        error,
+      });
+    };
+
+    const fail = (status: number, error: unknown) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      current?.destroy();
+      handle?.ewma.abandon();
+      log.info('outbound request failed', { authority, path, status, error: describeError(error) });
+      if (labels) {
+        metrics?.responseTotal.inc(`${labels},status_code="${status}",classification="failure"`);
+      }
+      record(status, describeError(error));
+      if (res.headersSent) res.destroy();
+      else {
+        res.writeHead(status, { 'content-type': 'text/plain', 'l5d-proxy-error': describeError(error) });
+        res.end(`${describeError(error)}\n`);
+      }
+    };
+
+    const attempt = async () => {
+      attempts++;
+      try {
+        handle = await this.#client.pick(authority);
+      } catch (error) {
+        fail(503, error);
+        return;
+      }
+      if (finished) return;
+      const h = handle;
+      if (attempts === 1) {
+        labels = endpointLabels('outbound', authority, h.endpoint);
+        metrics?.requestTotal.inc(labels);
+      }
+      // An absolute-form target wins over the Host header (RFC 9112 §3.2.2).
+      const host = h.endpoint.authorityOverride ?? absoluteAuthority(req.url ?? '/');
+      const upstream = http.request({
+        agent: this.#agentFor(h, authority),
+        method,
+        path,
+        headers: forwardRawHeaders(req.rawHeaders, host),
+        setHost: false,
+      });
+      current = upstream;
+      h.ewma.start();
+      const sent = performance.now();
+      upstream.on('response', (ures) => {
+        const status = ures.statusCode ?? 502;
+        if (finished) {
+          ures.destroy();
+          return;
+        }
+        if (
+          retryable &&
+          status >= 502 &&
+          status <= 504 &&
+          attempts <= this.#retryLimit &&
+          this.#budget.withdraw()
+        ) {
+          h.ewma.finish(performance.now() - sent);
+          h.breaker.failure();
+          ures.resume();
+          void attempt();
+          return;
+        }
+        clearTimeout(timer);
+        const elapsed = performance.now() - started;
+        h.ewma.finish(performance.now() - sent);
+        if (status >= 500) h.breaker.failure();
+        else h.breaker.success();
+        metrics?.responseLatencyMs.observe(labels, elapsed);
+        res.writeHead(status, ures.statusMessage, forwardRawHeaders(ures.rawHeaders));
+        ures.pipe(res, { end: false });
+        ures.once('end', () => {
+          if (ures.rawTrailers.length > 0) res.addTrailers(pairs(ures.rawTrailers));
+          res.end();
+          finished = true;
+          const grpc = ures.headers['grpc-status'] as string | undefined;
+          metrics?.responseTotal.inc(
+            `${labels},status_code="${status}",classification="${classifyResponse(status, grpc)}"`,
+          );
+          record(status, '');
+        });
+        ures.once('error', (error) => fail(502, error));
+      });
+      upstream.on('error', (error) => {
+        if (finished) return;
+        h.ewma.abandon();
+        h.breaker.failure();
+        if (retryable && attempts <= this.#retryLimit && !res.headersSent && this.#budget.withdraw()) {
+          void attempt();
+          return;
+        }
+        fail(error instanceof ProxyError && error.code === 'E_CONNECT_TIMEOUT' ? 504 : 502, error);
+      });
+      if (retryable) upstream.end();
+      else req.pipe(upstream);
+    };
+
+    res.once('close', () => {
+      if (!finished) {
+        finished = true;
+        clearTimeout(timer);
+        current?.destroy();
+        handle?.ewma.abandon();
+      }
+    });
+    if (retryable) req.resume();
+    void attempt();
+  }
+
+  /** Relays an upgrade request (WebSocket) and everything after it as raw bytes. */
+  async upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, authority: string): Promise<void> {
+    socket.on('error', () => {});
+    try {
+      const handle = await this.#client.pick(authority);
+      const upstream = await this.#client.connectTo(handle, 'http1', { authority });
+      const headers = forwardRawHeaders(req.rawHeaders, handle.endpoint.authorityOverride, [
+        'connection',
+        'upgrade',
+      ]);
+      let text = `${req.method} ${originForm(req.url ?? '/')} HTTP/1.1\r\n`;
+      for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      upstream.write(`${text}\r\n`);
+      if (head.length > 0) upstream.write(head);
+      relay(socket, upstream);
+    } catch (error) {
+      this.#client.log.info('upgrade failed', { authority, error: describeError(error) });
+      socket.end(`HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    }
+  }
+
+  /** Closes idle pooled connections; in-flight requests finish. */
+  close(): void {
+    for (const pool of this.#pools.values()) pool.agent.destroy();
+    this.#pools.clear();
+  }
+
+  #agentFor(handle: EndpointHandle, authority: string): http.Agent {
+    const key = handle.connectionKey;
+    const pool = this.#pools.get(key);
+    if (pool) {
+      pool.handle = handle;
+      return pool.agent;
+    }
+    const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: this.#poolIdleMs });
+    const entry: Pool = { agent, handle };
+    const client = this.#client;
+    agent.createConnection = ((_options: unknown, done: (error: Error | null, socket?: Socket) => void) => {
+      client.connectTo(entry.handle, 'http1', { authority }).then(
+        (socket) => done(null, socket),
+        (error: Error) => done(error),
+      );
+      return undefined;
+    }) as unknown as http.Agent['createConnection'];
+    this.#pools.set(key, entry);
+    return agent;
+  }
+}
+
+/** "http://host/path?q" → "/path?q"; origin-form passes through. */
+function originForm(url: string): string {
+  if (url.startsWith('/')) return url;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.pathname}${parsed.search}`;
+  } catch {
+    return url;
+  }
+}
+
+function absoluteAuthority(url: string): string | undefined {
+  if (url.startsWith('/')) return undefined;
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+}
+
+function pairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i] as string, raw[i + 1] as string]);
+  return out;
+}

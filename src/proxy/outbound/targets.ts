@@ -1,0 +1,188 @@
+import { FailureAccrual, type FailureAccrualOptions } from '../balance/failure-accrual.ts';
+import { type Candidate, pickP2c } from '../balance/p2c.ts';
+import { PeakEwma } from '../balance/peak-ewma.ts';
+import { type Endpoint, type EndpointUpdate, endpointKey, type Resolver } from '../discovery/types.ts';
+import { ProxyError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { splitAuthority } from '../transport/connect.ts';
+
+/** An endpoint as the balancer sees it: its discovery data plus its load and breaker. */
+export class EndpointHandle implements Candidate {
+  endpoint: Endpoint;
+  readonly key: string;
+  readonly ewma: PeakEwma;
+  readonly breaker: FailureAccrual;
+
+  constructor(endpoint: Endpoint, accrual: FailureAccrualOptions) {
+    this.endpoint = endpoint;
+    this.key = endpointKey(endpoint);
+    this.ewma = new PeakEwma();
+    this.breaker = new FailureAccrual(accrual);
+  }
+
+  /** Endpoints with equal keys can share connections. */
+  get connectionKey(): string {
+    const e = this.endpoint;
+    return `${this.key}|${e.tlsIdentity ?? ''}|${e.opaqueTransportPort ?? 0}|${e.authorityOverride ?? ''}`;
+  }
+
+  get weight(): number {
+    return this.endpoint.weight;
+  }
+
+  load(): number {
+    return this.ewma.load();
+  }
+
+  available(): boolean {
+    return this.breaker.available();
+  }
+}
+
+/**
+ * The live endpoint set of one target authority. Updates replace handles in
+ * the set; a request already holding a handle keeps it, so nothing in flight
+ * is dropped.
+ */
+export class Target {
+  readonly authority: string;
+  readonly #endpoints = new Map<string, EndpointHandle>();
+  #known = false;
+  #exists = true;
+  #fallback: EndpointHandle | undefined;
+  readonly #waiters: Array<() => void> = [];
+  readonly #accrual: FailureAccrualOptions;
+  lastUsed = Date.now();
+  stop: () => void = () => {};
+
+  constructor(authority: string, accrual: FailureAccrualOptions, fallbackDirect: boolean) {
+    this.authority = authority;
+    this.#accrual = accrual;
+    if (fallbackDirect) {
+      try {
+        const { host, port } = splitAuthority(authority, 80);
+        this.#fallback = new EndpointHandle({ address: host, port, weight: 1, labels: {} }, accrual);
+      } catch {
+        this.#fallback = undefined;
+      }
+    }
+  }
+
+  apply(update: EndpointUpdate): void {
+    if (update.kind === 'add') {
+      for (const endpoint of update.endpoints) {
+        const key = endpointKey(endpoint);
+        const existing = this.#endpoints.get(key);
+        if (existing) existing.endpoint = endpoint;
+        else this.#endpoints.set(key, new EndpointHandle(endpoint, this.#accrual));
+      }
+      this.#exists = true;
+    } else if (update.kind === 'remove') {
+      for (const address of update.addresses) this.#endpoints.delete(endpointKey(address));
+    } else {
+      this.#endpoints.clear();
+      this.#exists = update.exists;
+    }
+    this.#known = true;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  get endpoints(): EndpointHandle[] {
+    return [...this.#endpoints.values()];
+  }
+
+  /** Resolves once discovery has answered at least once; rejects after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<void> {
+    if (this.#known) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const index = this.#waiters.indexOf(wake);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        reject(
+          new ProxyError(
+            'E_DISCOVERY_TIMEOUT',
+            `no answer from discovery for ${this.authority} in ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#waiters.push(wake);
+    });
+  }
+
+  /** Picks an endpoint (p2c over peak-EWMA, by weight); unknown targets go direct when allowed. */
+  pick(): EndpointHandle {
+    this.lastUsed = Date.now();
+    const choice = pickP2c(this.endpoints);
+    if (choice) return choice;
+    if (!this.#exists && this.#fallback) return this.#fallback;
+    throw new ProxyError(
+      'E_NO_ENDPOINTS',
+      this.#exists ? `${this.authority} has no endpoints` : `${this.authority} is not known to discovery`,
+    );
+  }
+}
+
+/** Targets by authority, each watched through the resolver while in use. */
+export class TargetCache {
+  readonly #targets = new Map<string, Target>();
+  readonly #resolver: Resolver;
+  readonly #log: Logger;
+  readonly #accrual: FailureAccrualOptions;
+  readonly #fallbackDirect: boolean;
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(options: {
+    resolver: Resolver;
+    log: Logger;
+    accrual?: FailureAccrualOptions;
+    fallbackDirect?: boolean;
+    /** Stop watching a target unused for this long. */
+    idleMs?: number;
+  }) {
+    this.#resolver = options.resolver;
+    this.#log = options.log;
+    this.#accrual = options.accrual ?? {};
+    this.#fallbackDirect = options.fallbackDirect ?? true;
+    const idleMs = options.idleMs ?? 60_000;
+    this.#sweeper = setInterval(
+      () => {
+        const cutoff = Date.now() - idleMs;
+        for (const [authority, target] of this.#targets) {
+          if (target.lastUsed < cutoff) {
+            target.stop();
+            this.#targets.delete(authority);
+          }
+        }
+      },
+      Math.min(idleMs, 10_000),
+    ).unref();
+  }
+
+  get(authority: string): Target {
+    let target = this.#targets.get(authority);
+    if (target) return target;
+    target = new Target(authority, this.#accrual, this.#fallbackDirect);
+    const t = target;
+    t.stop = this.#resolver.watch(
+      authority,
+      (update) => t.apply(update),
+      (error) =>
+        this.#log.warn('discovery stream failed; keeping last endpoints', {
+          authority,
+          error: error.message,
+        }),
+    );
+    this.#targets.set(authority, target);
+    return target;
+  }
+
+  close(): void {
+    clearInterval(this.#sweeper);
+    for (const target of this.#targets.values()) target.stop();
+    this.#targets.clear();
+  }
+}

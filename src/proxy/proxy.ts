@@ -1,0 +1,268 @@
+import { readFileSync } from 'node:fs';
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import type net from 'node:net';
+import { DestinationService } from '../gen/strait/destination/v1/destination_pb.js';
+import { InboundPolicyService } from '../gen/strait/policy/v1/policy_pb.js';
+import { createRpcClient } from '../rpc/client.ts';
+import { createAdminServer } from './admin/server.ts';
+import { RetryBudget } from './balance/retry-budget.ts';
+import type { ProxyConfig } from './config.ts';
+import { DestinationResolver } from './discovery/destination.ts';
+import { StaticResolver } from './discovery/static.ts';
+import type { Resolver } from './discovery/types.ts';
+import { ProxyConfigError } from './errors.ts';
+import { createInboundServer } from './inbound/server.ts';
+import { createLogger, type Logger } from './log.ts';
+import { ProxyMetrics } from './metrics/proxy-metrics.ts';
+import { OutboundClient } from './outbound/client.ts';
+import { Http1Forwarder } from './outbound/http1.ts';
+import { Http2Forwarder } from './outbound/http2.ts';
+import { createOutboundServer } from './outbound/server.ts';
+import { PolicyStore } from './policy/authorize.ts';
+import { identityMatcher } from './policy/identity-match.ts';
+import { watchPolicyService } from './policy/watch.ts';
+import { TapHub } from './tap/hub.ts';
+import { createTapServer, portOf } from './tap/server.ts';
+import { Credentials, type IdentityMaterial } from './transport/credentials.ts';
+
+/** A running proxy. */
+export interface RunningProxy {
+  readonly ports: { inbound: number; outbound: number; admin: number; tap: number; listeners: number[] };
+  readonly metrics: ProxyMetrics;
+  readonly tap: TapHub;
+  readonly credentials: Credentials | undefined;
+  /** Static endpoints, changeable live (when no destination service is configured). */
+  readonly staticResolver: StaticResolver | undefined;
+  /** Stops accepting, lets open connections finish for up to `drainMs`, then closes the rest. */
+  close(): Promise<void>;
+  /** Resolves when the proxy has shut down (after /shutdown or close()). */
+  readonly closed: Promise<void>;
+}
+
+export interface StartProxyOptions {
+  log?: Logger;
+  /** Identity managed by the caller (e.g. the identity client); overrides config.identity. */
+  credentials?: Credentials;
+  /** Discovery to use instead of the configured one. */
+  resolver?: Resolver;
+}
+
+/** Starts every listener the configuration asks for. */
+export async function startProxy(
+  config: ProxyConfig,
+  options: StartProxyOptions = {},
+): Promise<RunningProxy> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const credentials =
+    options.credentials ?? (config.identity ? new Credentials(readIdentity(config.identity)) : undefined);
+  const metrics = new ProxyMetrics();
+  const tap = new TapHub();
+  const abort = new AbortController();
+  if (credentials) {
+    const expiry = () => metrics.identityExpiry.set('', Math.floor(credentials.notAfter / 1000));
+    expiry();
+    credentials.on('change', expiry);
+  }
+
+  let staticResolver: StaticResolver | undefined;
+  let resolver = options.resolver;
+  if (!resolver && config.destination) {
+    const material = requireIdentity(credentials, 'destination').material;
+    resolver = new DestinationResolver(
+      createRpcClient(DestinationService, {
+        address: config.destination.address,
+        ca: material.trustBundle,
+        serverIdentity: config.destination.identity,
+        cert: material.certChain,
+        key: material.key,
+      }),
+    );
+  }
+  if (!resolver) resolver = staticResolver = new StaticResolver(config.endpoints);
+
+  const policy = new PolicyStore(
+    config.policyService
+      ? {
+          discover: watchPolicyService(
+            createRpcClient(InboundPolicyService, {
+              address: config.policyService.address,
+              ca: requireIdentity(credentials, 'policy').material.trustBundle,
+              serverIdentity: config.policyService.identity,
+              cert: requireIdentity(credentials, 'policy').material.certChain,
+              key: requireIdentity(credentials, 'policy').material.key,
+            }),
+            config.policyService.workload,
+            log,
+            abort.signal,
+          ),
+        }
+      : {},
+  );
+  for (const [key, value] of Object.entries(config.policy)) {
+    if (key === 'default') policy.setDefault(value);
+    else policy.set(Number(key), value);
+  }
+
+  const opaquePorts = new Set(config.opaquePorts);
+  const client = new OutboundClient({
+    resolver,
+    credentials,
+    log,
+    metrics,
+    connectTimeoutMs: config.timeouts.connectMs,
+    discoveryTimeoutMs: config.timeouts.discoveryMs,
+    fallbackDirect: config.fallbackDirect,
+  });
+  const http1 = new Http1Forwarder({
+    client,
+    tap,
+    requestTimeoutMs: config.timeouts.requestMs,
+    retryLimit: config.retries.limit,
+    budget: new RetryBudget(config.retries),
+  });
+  const h2 = new Http2Forwarder({ client, tap });
+
+  const servers: Array<net.Server | http.Server | http2.Http2Server> = [];
+  const sockets = new Set<net.Socket>();
+  const listen = async <S extends net.Server | http.Server | http2.Http2Server>(
+    server: S,
+    address: { host: string; port: number },
+    what: string,
+  ): Promise<number> => {
+    server.on('connection', (socket: net.Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error) =>
+        reject(
+          new ProxyConfigError(`${what} cannot listen on ${address.host}:${address.port}: ${error.message}`),
+        ),
+      );
+      server.listen(address.port, address.host, () => resolve());
+    });
+    servers.push(server);
+    return portOf(server);
+  };
+
+  const outboundPort = await listen(
+    createOutboundServer({
+      client,
+      http1,
+      http2: h2,
+      opaquePorts,
+      detectTimeoutMs: config.timeouts.detectMs,
+    }),
+    config.outbound,
+    'outbound',
+  );
+  const listenerPorts: number[] = [];
+  for (const listener of config.outbound.listeners) {
+    const server = createOutboundServer({
+      client,
+      http1,
+      http2: h2,
+      opaquePorts,
+      detectTimeoutMs: config.timeouts.detectMs,
+      target: () => listener.target,
+    });
+    listenerPorts.push(await listen(server, listener, `listener for ${listener.target}`));
+  }
+  const inboundPort = await listen(
+    createInboundServer({
+      credentials,
+      policy,
+      isTrustedForwarder: identityMatcher(config.trustedForwarders),
+      log,
+      metrics,
+      appHost: config.inbound.appHost,
+      ...(config.inbound.appPort ? { targetPort: config.inbound.appPort } : {}),
+      opaquePorts,
+      handshakeTimeoutMs: config.timeouts.handshakeMs,
+      connectTimeoutMs: config.timeouts.connectMs,
+    }),
+    config.inbound,
+    'inbound',
+  );
+
+  let closing: Promise<void> | undefined;
+  let resolveClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  const close = () => {
+    closing ??= (async () => {
+      log.info('draining', { openConnections: sockets.size, drainMs: config.timeouts.drainMs });
+      abort.abort();
+      const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      http1.close();
+      h2.close();
+      const deadline = Date.now() + config.timeouts.drainMs;
+      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const socket of sockets) socket.destroy();
+      client.close();
+      await Promise.all(stopped);
+      log.info('stopped');
+      resolveClosed();
+    })();
+    return closing;
+  };
+
+  const adminPort = await listen(
+    createAdminServer({
+      ready: () => closing === undefined,
+      metrics: () => metrics.registry.render(),
+      shutdown: () => void close(),
+    }),
+    config.admin,
+    'admin',
+  );
+  const tapPort = await listen(createTapServer(tap), config.tap, 'tap');
+
+  log.info('proxy started', {
+    identity: credentials?.identity,
+    inbound: `${config.inbound.host}:${inboundPort}`,
+    outbound: `${config.outbound.host}:${outboundPort}`,
+    admin: `${config.admin.host}:${adminPort}`,
+    tap: `${config.tap.host}:${tapPort}`,
+  });
+  return {
+    ports: {
+      inbound: inboundPort,
+      outbound: outboundPort,
+      admin: adminPort,
+      tap: tapPort,
+      listeners: listenerPorts,
+    },
+    metrics,
+    tap,
+    credentials,
+    staticResolver,
+    close,
+    closed,
+  };
+}
+
+function readIdentity(files: {
+  certFile: string;
+  keyFile: string;
+  trustBundleFile: string;
+}): IdentityMaterial {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ProxyConfigError(`cannot read the ${what} ${file}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    certChain: read(files.certFile, 'certificate chain'),
+    key: read(files.keyFile, 'private key'),
+    trustBundle: read(files.trustBundleFile, 'trust bundle'),
+  };
+}
+
+function requireIdentity(credentials: Credentials | undefined, what: string): Credentials {
+  if (!credentials)
+    throw new ProxyConfigError(`the ${what} service needs an identity`, 'configure identity files');
+  return credentials;
+}
