@@ -1,3 +1,11 @@
+import {
+  Controller,
+  EventRecorder,
+  keyOf,
+  type ReconcileResult,
+  SharedInformer,
+  splitKey,
+} from '../../control-plane/runtime/index.ts';
 import type { Endpoints, Service } from '../../core/api/core.ts';
 import type { Link } from '../../core/api/multicluster.ts';
 import { Annotations, Labels, readWithAlias } from '../../core/api/names.ts';
@@ -6,9 +14,8 @@ import { describeError } from '../../core/errors.ts';
 import { Kinds } from '../../core/kinds.ts';
 import { objectKey, refOf } from '../../core/resource.ts';
 import type { ResourceStore } from '../../core/store.ts';
-import { recordEvent } from './events.ts';
+import { FAILOVER_COMPONENT } from './component.ts';
 import { type HealthSource, judgeHealth } from './health.ts';
-import { KindCache } from './kind-cache.ts';
 import { defaultFailoverPolicy, type FailoverPolicy, parseFailoverPolicy } from './policy.ts';
 import { backendReadiness } from './readiness.ts';
 import type { Clock } from './scraping-health.ts';
@@ -46,6 +53,8 @@ export function primaryOf(split: TrafficSplit): string | undefined {
   );
 }
 
+const BACKEND_INDEX = 'backend';
+
 /**
  * The failover operator: watches controlled TrafficSplits, the Endpoints and
  * Services of their backends and the Links of mirrors, and writes weights,
@@ -58,16 +67,15 @@ export class FailoverController {
   readonly #resyncMs: number;
   readonly #log: (line: string) => void;
   readonly #abort = new AbortController();
-  readonly #splits: KindCache<TrafficSplit>;
-  readonly #services: KindCache<Service>;
-  readonly #endpoints: KindCache<Endpoints>;
-  readonly #links: KindCache<Link>;
+  readonly #splits: SharedInformer<TrafficSplit>;
+  readonly #services: SharedInformer<Service>;
+  readonly #endpoints: SharedInformer<Endpoints>;
+  readonly #links: SharedInformer<Link>;
+  readonly #controller: Controller;
+  readonly #events: EventRecorder;
   readonly #memories = new Map<string, FailoverMemory>();
   readonly #warnings = new Map<string, string>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
-  readonly #failures = new Map<string, number>();
-  readonly #pending = new Set<string>();
-  #working: Promise<void> | undefined;
+  #running: Promise<void> | undefined;
   #resync: NodeJS.Timeout | undefined;
 
   constructor(options: FailoverControllerOptions) {
@@ -75,107 +83,79 @@ export class FailoverController {
     this.#health = options.health;
     this.#clock = options.clock ?? Date.now;
     this.#resyncMs = options.resyncMs ?? (options.health ? 5000 : 30_000);
-    this.#log = options.log ?? (() => {});
-    const onError = (what: string) => (error: unknown) =>
-      this.#log(`watching ${what}: ${describeError(error)}`);
-    this.#splits = new KindCache<TrafficSplit>(
-      this.#store,
-      Kinds.TrafficSplit,
-      (now, before) => {
-        const split = now ?? before;
-        if (split && (isFailoverControlled(now) || isFailoverControlled(before)))
-          this.#enqueue(objectKey(split.metadata));
+    const log = options.log ?? (() => {});
+    this.#log = log;
+    const onError = (what: string) => (error: unknown) => log(`watching ${what}: ${describeError(error)}`);
+    this.#splits = new SharedInformer<TrafficSplit>(this.#store, Kinds.TrafficSplit, {
+      indexers: {
+        [BACKEND_INDEX]: (split) =>
+          isFailoverControlled(split)
+            ? (split.spec?.backends ?? []).map((b) =>
+                objectKey({ namespace: split.metadata.namespace, name: b.service }),
+              )
+            : [],
       },
-      onError('TrafficSplits'),
-    );
-    const onBackend = (now: Service | Endpoints | undefined, before: Service | Endpoints | undefined) => {
-      const object = now ?? before;
-      if (object) this.#enqueueUsers(object.metadata.namespace, object.metadata.name);
-    };
-    this.#services = new KindCache<Service>(this.#store, Kinds.Service, onBackend, onError('Services'));
-    this.#endpoints = new KindCache<Endpoints>(this.#store, Kinds.Endpoints, onBackend, onError('Endpoints'));
-    this.#links = new KindCache<Link>(this.#store, Kinds.Link, () => this.#enqueueAll(), onError('Links'));
+      onError: onError('TrafficSplits'),
+    });
+    this.#services = new SharedInformer<Service>(this.#store, Kinds.Service, {
+      onError: onError('Services'),
+    });
+    this.#endpoints = new SharedInformer<Endpoints>(this.#store, Kinds.Endpoints, {
+      onError: onError('Endpoints'),
+    });
+    this.#links = new SharedInformer<Link>(this.#store, Kinds.Link, { onError: onError('Links') });
+    this.#events = new EventRecorder(this.#store, {
+      component: FAILOVER_COMPONENT,
+      now: () => new Date(this.#clock()),
+      onError: (error) => log(`recording an event: ${describeError(error)}`),
+    });
+    this.#controller = new Controller({
+      name: 'failover',
+      reconcile: (key) => this.#reconcile(key),
+      onError: (key, error, willRetry) =>
+        log(`trafficsplit ${key}: ${describeError(error)}${willRetry ? '; retrying' : ''}`),
+    });
+    const users = (object: Service | Endpoints) =>
+      this.#splits.cache.byIndex(BACKEND_INDEX, keyOf(object)).map(keyOf);
+    this.#controller.watch(this.#splits, (split) => (isFailoverControlled(split) ? keyOf(split) : undefined));
+    this.#controller.watch(this.#services, users);
+    this.#controller.watch(this.#endpoints, users);
+    this.#controller.watch(this.#links, () => this.#controlledKeys());
   }
 
-  /** Starts watching; resolves once every cache has its first list. */
+  /** Starts watching; resolves once every informer has its first list. */
   async start(): Promise<void> {
-    const caches = [this.#services, this.#endpoints, this.#links, this.#splits];
-    for (const cache of caches) cache.start(this.#abort.signal);
-    await Promise.all(caches.map((cache) => cache.synced));
-    this.#enqueueAll();
-    this.#resync = setInterval(() => this.#enqueueAll(), this.#resyncMs);
+    this.#running ??= this.#controller.run(this.#abort.signal);
+    for (const informer of [this.#splits, this.#services, this.#endpoints, this.#links]) {
+      await informer.waitForSync(this.#abort.signal);
+    }
+    this.#resync = setInterval(() => {
+      for (const key of this.#controlledKeys()) this.#controller.enqueue(key);
+    }, this.#resyncMs);
     this.#resync.unref();
   }
 
   async stop(): Promise<void> {
     this.#abort.abort();
     clearInterval(this.#resync);
-    for (const timer of this.#timers.values()) clearTimeout(timer);
-    this.#timers.clear();
-    await Promise.all([this.#splits, this.#services, this.#endpoints, this.#links].map((c) => c.stopped()));
-    await this.#working;
+    await this.#running;
+    await Promise.all([this.#splits, this.#services, this.#endpoints, this.#links].map((i) => i.stop()));
   }
 
-  #enqueue(key: string): void {
-    if (this.#abort.signal.aborted) return;
-    this.#pending.add(key);
-    this.#working ??= this.#work().finally(() => {
-      this.#working = undefined;
-      if (this.#pending.size > 0) this.#enqueue([...this.#pending][0] as string);
-    });
+  #controlledKeys(): string[] {
+    return this.#splits.cache
+      .list()
+      .filter((split) => isFailoverControlled(split))
+      .map(keyOf);
   }
 
-  #enqueueAll(): void {
-    for (const split of this.#splits.values()) {
-      if (isFailoverControlled(split)) this.#enqueue(objectKey(split.metadata));
-    }
-  }
-
-  #enqueueUsers(namespace: string | undefined, service: string): void {
-    for (const split of this.#splits.values()) {
-      if (split.metadata.namespace !== namespace || !isFailoverControlled(split)) continue;
-      if (split.spec?.backends.some((b) => b.service === service)) this.#enqueue(objectKey(split.metadata));
-    }
-  }
-
-  async #work(): Promise<void> {
-    // One key at a time: the state machine of a split never runs twice at once.
-    while (this.#pending.size > 0 && !this.#abort.signal.aborted) {
-      const key = [...this.#pending][0] as string;
-      this.#pending.delete(key);
-      try {
-        await this.#reconcile(key);
-        this.#failures.delete(key);
-      } catch (error) {
-        const failures = (this.#failures.get(key) ?? 0) + 1;
-        this.#failures.set(key, failures);
-        this.#log(`trafficsplit ${key}: ${describeError(error)}; retrying`);
-        this.#schedule(key, this.#clock() + Math.min(50 * 2 ** failures, 5000));
-      }
-    }
-  }
-
-  #schedule(key: string, at: number): void {
-    clearTimeout(this.#timers.get(key));
-    const timer = setTimeout(
-      () => {
-        this.#timers.delete(key);
-        this.#enqueue(key);
-      },
-      Math.max(0, at - this.#clock()),
-    );
-    timer.unref();
-    this.#timers.set(key, timer);
-  }
-
-  async #reconcile(key: string): Promise<void> {
-    const [namespace, name] = key.split('/') as [string, string];
+  async #reconcile(key: string): Promise<ReconcileResult | undefined> {
+    const { namespace = '', name } = splitKey(key);
     const split = await this.#store.get<TrafficSplit>({ ...Kinds.TrafficSplit, namespace, name });
     if (!split || !isFailoverControlled(split) || !split.spec?.backends.length) {
       this.#memories.delete(key);
       this.#warnings.delete(key);
-      clearTimeout(this.#timers.get(key));
-      return;
+      return undefined;
     }
     const backends = split.spec.backends;
     const names = backends.map((b) => b.service);
@@ -193,14 +173,16 @@ export class FailoverController {
         'PrimaryNotABackend',
         `primary service ${primary} is not a backend of the split`,
       );
-      return;
+      return undefined;
     }
     const now = this.#clock();
+    const links = this.#links.cache.list();
     const observations = backends.map((backend): BackendObservation => {
+      const backendKey = objectKey({ namespace, name: backend.service });
       const readiness = backendReadiness(
-        this.#services.get(namespace, backend.service),
-        this.#endpoints.get(namespace, backend.service),
-        this.#links.values(),
+        this.#services.cache.get(backendKey),
+        this.#endpoints.cache.get(backendKey),
+        links,
       );
       const sample = this.#health?.sample(namespace, backend.service, policy.healthWindowMs);
       const observation: BackendObservation = {
@@ -221,7 +203,9 @@ export class FailoverController {
     const decision = evaluate(memory, observation, policy, now);
     await this.#write(split, decision, names);
     this.#memories.set(key, decision.memory);
-    if (decision.recheckAt !== undefined) this.#schedule(key, decision.recheckAt);
+    return decision.recheckAt === undefined
+      ? undefined
+      : { requeueAfterMs: Math.max(1, decision.recheckAt - now) };
   }
 
   /** Writes weights, then status, then the Event; a failure leaves the memory unchanged for a retry. */
@@ -234,7 +218,7 @@ export class FailoverController {
         metadata: { resourceVersion: split.metadata.resourceVersion },
         spec: { backends: spec.backends.map((b) => ({ ...b, weight: decision.weights[b.service] ?? 0 })) },
       });
-      this.#log(`trafficsplit ${objectKey(split.metadata)}: weights ${formatWeights(decision.weights)}`);
+      this.#log(`trafficsplit ${keyOf(split)}: weights ${formatWeights(decision.weights)}`);
     }
     const failover: FailoverStatus = {
       state: decision.memory.state,
@@ -247,22 +231,15 @@ export class FailoverController {
     }
     const notice = decision.notice;
     if (notice) {
-      await recordEvent(
-        this.#store,
-        split,
-        notice.type,
-        notice.reason,
-        notice.message,
-        new Date(this.#clock()),
-      );
-      this.#log(`trafficsplit ${objectKey(split.metadata)}: ${notice.reason}: ${notice.message}`);
+      await this.#events.record(split, notice.type, notice.reason, notice.message);
+      this.#log(`trafficsplit ${keyOf(split)}: ${notice.reason}: ${notice.message}`);
     }
   }
 
   async #warnOnce(split: TrafficSplit, reason: string, message: string): Promise<void> {
-    const key = objectKey(split.metadata);
+    const key = keyOf(split);
     if (this.#warnings.get(key) === message) return;
-    await recordEvent(this.#store, split, 'Warning', reason, message, new Date(this.#clock()));
+    await this.#events.record(split, 'Warning', reason, message);
     this.#warnings.set(key, message);
     this.#log(`trafficsplit ${key}: ${message}`);
   }

@@ -1,0 +1,2 @@
+/** The `source.component` of the operator's Events. */
+export const FAILOVER_COMPONENT = 'strait-failover';
