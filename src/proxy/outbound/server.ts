@@ -26,7 +26,11 @@ export interface OutboundServerOptions {
   keepAliveTimeoutMs?: number;
 }
 
-const targetOf = new WeakMap<net.Socket, string>();
+// Set on accepted sockets; read back through http2's socket proxy, which passes property reads on.
+const kTarget = Symbol('strait.target');
+type Tagged = net.Socket & { [kTarget]?: string };
+const targetOf = (socket: net.Socket | undefined): string | undefined =>
+  (socket as Tagged | undefined)?.[kTarget];
 
 /**
  * The outbound side: detects the application's protocol and forwards HTTP/1
@@ -41,7 +45,7 @@ export function createOutboundServer(options: OutboundServerOptions): net.Server
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 60_000,
   });
   httpServer.on('request', (req, res) => {
-    const authority = requestTarget(req, targetOf.get(req.socket));
+    const authority = requestTarget(req, targetOf(req.socket));
     if (!authority) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('request names no target host\n');
       return;
@@ -49,7 +53,7 @@ export function createOutboundServer(options: OutboundServerOptions): net.Server
     options.http1.handle(req, res, authority);
   });
   httpServer.on('upgrade', (req, socket: net.Socket, head) => {
-    const authority = requestTarget(req, targetOf.get(socket));
+    const authority = requestTarget(req, targetOf(socket));
     if (!authority) {
       socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');
       return;
@@ -83,9 +87,9 @@ export function createOutboundServer(options: OutboundServerOptions): net.Server
 
   const h2Server = http2.createServer();
   h2Server.on('stream', (stream, headers) => {
-    const socket = stream.session?.socket as net.Socket | undefined;
     const authority =
-      (socket && targetOf.get(socket)) ?? withPort(String(headers[':authority'] ?? headers.host ?? ''), 80);
+      targetOf(stream.session?.socket as net.Socket | undefined) ??
+      withPort(String(headers[':authority'] ?? headers.host ?? ''), 80);
     if (!authority) {
       stream.respond({ ':status': 400 });
       stream.end();
@@ -100,7 +104,7 @@ export function createOutboundServer(options: OutboundServerOptions): net.Server
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     socket.on('error', () => {});
     const target = options.target?.(socket);
-    if (target) targetOf.set(socket, target);
+    if (target) (socket as Tagged)[kTarget] = target;
     const port = target ? Number(target.slice(target.lastIndexOf(':') + 1)) : undefined;
     const forwardOpaque = () => {
       if (!target) {

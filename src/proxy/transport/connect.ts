@@ -151,7 +151,10 @@ export function connectMeshed(options: MeshedConnectOptions): Promise<tls.TLSSoc
           );
           return;
         }
-        socket.write(options.header);
+        // Hand the socket over only once the header is flushed: node:http2 takes over
+        // the native handle and must not find a write of ours in progress.
+        socket.write(options.header, (error) => (error ? reject(error) : resolve(socket)));
+        return;
       }
       resolve(socket);
     });
