@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadProxyConfig } from './config.ts';
+import { ProxyConfigError } from './errors.ts';
+
+describe('proxy configuration', () => {
+  it('has the documented default ports', () => {
+    const config = loadProxyConfig({});
+    assert.deepEqual(
+      [config.outbound.port, config.inbound.port, config.admin.port, config.tap.port],
+      [4140, 4143, 4191, 4190],
+    );
+    assert.equal(config.outbound.host, '127.0.0.1');
+  });
+
+  it('reads a YAML file and lets the environment win', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strait-proxy-'));
+    const file = join(dir, 'proxy.yaml');
+    writeFileSync(
+      file,
+      [
+        'inbound: { host: 127.1.0.7, port: 4143, appPort: 8080 }',
+        'opaquePorts: [3306]',
+        'endpoints:',
+        '  web.shop.svc.cluster.local:8080:',
+        '    - { address: 127.1.0.8, port: 8080, tlsIdentity: web.shop.serviceaccount.identity.strait.cluster.local, opaqueTransportPort: 4143, weight: 2 }',
+        'policy:',
+        '  "8080": { authorizations: [ { authentication: meshTls, networks: [10.0.0.0/8] } ] }',
+      ].join('\n'),
+    );
+    const config = loadProxyConfig({ STRAIT_PROXY_CONFIG: file, STRAIT_PROXY_ADMIN_ADDR: '127.1.0.7:5191' });
+    assert.equal(config.inbound.host, '127.1.0.7');
+    assert.equal(config.inbound.appPort, 8080);
+    assert.deepEqual(config.admin, { host: '127.1.0.7', port: 5191 });
+    assert.deepEqual(config.opaquePorts, [3306]);
+    assert.equal(config.endpoints['web.shop.svc.cluster.local:8080']?.[0]?.weight, 2);
+    assert.equal(config.policy['8080']?.authorizations[0]?.authentication.kind, 'meshTls');
+  });
+
+  it('names the bad input in its errors', () => {
+    assert.throws(
+      () => loadProxyConfig({ STRAIT_PROXY_OUTBOUND_ADDR: 'localhost' }),
+      (e: unknown) =>
+        e instanceof ProxyConfigError &&
+        /STRAIT_PROXY_OUTBOUND_ADDR: "localhost" is not host:port/.test(e.message),
+    );
+    assert.throws(() => loadProxyConfig({ STRAIT_PROXY_OPAQUE_PORTS: '25,x' }), /OPAQUE_PORTS entry "x"/);
+    assert.throws(() => loadProxyConfig({ STRAIT_PROXY_IDENTITY_CERT_FILE: '/x' }), /go together/);
+    const dir = mkdtempSync(join(tmpdir(), 'strait-proxy-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ endpoints: { 'web:80': [{ address: '1.2.3.4', port: 70000 }] } }));
+    assert.throws(
+      () => loadProxyConfig({ STRAIT_PROXY_CONFIG: file }),
+      /endpoints\.web:80\[0\]\.port: 70000 is not a port/,
+    );
+    assert.throws(
+      () => loadProxyConfig({ STRAIT_PROXY_CONFIG: join(dir, 'missing.yaml') }),
+      /cannot read config file/,
+    );
+  });
+});
