@@ -27,6 +27,7 @@ export class DurableJournal implements Journal {
   readonly #unlock: () => void;
   readonly #snapshotEvery: number;
   #records: number;
+  #appended = 0;
 
   static open(dir: string, options: DurableJournalOptions): { journal: DurableJournal; saved: Snapshot } {
     mkdirSync(dir, { recursive: true });
@@ -76,6 +77,13 @@ export class DurableJournal implements Journal {
       });
     }
     this.#records++;
+    this.#appended = record.version;
+  }
+
+  async flush(): Promise<number> {
+    const version = this.#appended;
+    await this.#log.sync();
+    return version;
   }
 
   wantsSnapshot(): boolean {
@@ -88,9 +96,12 @@ export class DurableJournal implements Journal {
     this.#records = 0;
   }
 
-  close(): void {
-    this.#log.close();
-    this.#unlock();
+  async close(): Promise<void> {
+    try {
+      await this.#log.close();
+    } finally {
+      this.#unlock();
+    }
   }
 }
 

@@ -65,6 +65,32 @@ describe('local store on disk', () => {
     await second.close();
   });
 
+  it('acknowledges concurrent writes together, and watchers see each change once, in order', async () => {
+    const dir = stateDir();
+    const store = await openLocalStore({ dir });
+    const burst = (from: number) =>
+      Array.from({ length: 50 }, (_, i) =>
+        store.create(configMap(`cm-${from + i}`, 'default', { i: String(i) })),
+      );
+    const first = burst(0);
+    // Starts while the first burst is written but not yet known durable.
+    const watch = take(store.watch(CONFIG_MAP), 100);
+    const second = burst(50);
+    const acknowledged = await Promise.all([...first, ...second]);
+    const events = await watch;
+    const names = events.map((e) => e.object.metadata.name);
+    assert.equal(new Set(names).size, 100, 'no object twice');
+    const versions = events.slice(50).map((e) => Number(e.object.metadata.resourceVersion));
+    assert.deepEqual(
+      versions,
+      [...versions].sort((a, b) => a - b),
+    );
+    await store.close();
+    const reopened = await everything(dir);
+    assert.equal(reopened.length, 100);
+    assert.equal(acknowledged.length, 100);
+  });
+
   it('compacts the log into snapshots and reads both back', async () => {
     const dir = stateDir();
     const store = await openLocalStore({ dir, snapshotEvery: 5 });
@@ -144,8 +170,10 @@ describe('local store on disk', () => {
         ],
       },
     });
-    await store.delete({ apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 'owner' });
-    await store.close(); // before the background collection ran, as a crash would
+    // Close right after the delete is made, before its background collection runs, as a crash would.
+    const deleted = store.delete({ apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 'owner' });
+    await store.close();
+    assert.equal(await deleted, true);
     assert.equal((await everything(dir, false)).length, 1);
     const reopened = await openLocalStore({ dir });
     await reopened.settled();

@@ -9,11 +9,16 @@ export interface JournalRecord {
 
 /** Where the store makes changes durable before acknowledging them. */
 export interface Journal {
-  /** Returns only once the record is on stable storage; throws if it could not be written. */
+  /** Writes the record; throws, changing nothing, if it could not be written. */
   append(record: JournalRecord): void;
+  /**
+   * Resolves once every record appended before the call is on stable
+   * storage, with the version of the last of them.
+   */
+  flush(): Promise<number>;
   /** Whether the log has grown enough that a snapshot should replace it. */
   wantsSnapshot(): boolean;
-  /** Writes every object as of `version` and starts an empty log. */
+  /** Writes every object as of `version` (durably) and starts an empty log. */
   snapshot(version: number, objects: Resource[]): void;
-  close(): void;
+  close(): Promise<void>;
 }

@@ -28,7 +28,7 @@ import type { Journal } from './journal.ts';
 import { mergePatch } from './merge-patch.ts';
 import { clientMetadata, sameObject, specOf, timestamp } from './metadata.ts';
 import { ObjectTable } from './object-table.ts';
-import type { WatchFilter } from './watch-hub.ts';
+import type { StoredEvent, WatchFilter } from './watch-hub.ts';
 import { eventFor, matches, WatchHub } from './watch-hub.ts';
 
 /** Finalizer the store itself sets while deleting an owner's dependents first. */
@@ -54,6 +54,8 @@ export class LocalStore implements ResourceStore {
   readonly #journal: Journal | undefined;
   readonly #hub: WatchHub;
   readonly #pending = new Set<Promise<void>>();
+  /** Changes written but not yet known durable, oldest first. */
+  readonly #unpublished: StoredEvent[] = [];
   #version: number;
   #closed = false;
 
@@ -89,7 +91,7 @@ export class LocalStore implements ResourceStore {
     this.#open();
     this.#info(ref);
     const object = this.#table.get(ref);
-    return object === undefined ? undefined : (structuredClone(object) as T);
+    return this.#durably(object === undefined ? undefined : (structuredClone(object) as T));
   }
 
   async list<T extends Resource = Resource>(
@@ -103,7 +105,7 @@ export class LocalStore implements ResourceStore {
       if (matches(filter, object)) items.push(structuredClone(object) as T);
     }
     items.sort(byNamespaceAndName);
-    return { items, resourceVersion: this.resourceVersion };
+    return this.#durably({ items, resourceVersion: this.resourceVersion });
   }
 
   watch<T extends Resource = Resource>(
@@ -114,11 +116,11 @@ export class LocalStore implements ResourceStore {
   }
 
   async create<T extends Resource>(object: T): Promise<T> {
-    return structuredClone(this.#create(normalize(object))) as T;
+    return this.#durably(structuredClone(this.#create(normalize(object))) as T);
   }
 
   async update<T extends Resource>(object: T): Promise<T> {
-    return structuredClone(this.#update(normalize(object))) as T;
+    return this.#durably(structuredClone(this.#update(normalize(object))) as T);
   }
 
   async apply<T extends Resource>(object: T, options: ApplyOptions): Promise<T> {
@@ -128,8 +130,8 @@ export class LocalStore implements ResourceStore {
     this.#checkScope(applied, info);
     const current = this.#table.get(refOf(applied));
     const result = applyConfiguration(current, applied, options, timestamp());
-    if (!current) return structuredClone(this.#create(result, true)) as T;
-    return structuredClone(this.#update(result, true)) as T;
+    const stored = current ? this.#update(result, true) : this.#create(result, true);
+    return this.#durably(structuredClone(stored) as T);
   }
 
   async patch<T extends Resource = Resource>(ref: ObjectRef, patch: Record<string, unknown>): Promise<T> {
@@ -147,7 +149,7 @@ export class LocalStore implements ResourceStore {
       }
     }
     if (fields.length > 0) throw new InvalidError(describeRef(ref), fields);
-    return structuredClone(this.#update(patched)) as T;
+    return this.#durably(structuredClone(this.#update(patched)) as T);
   }
 
   async updateStatus<T extends Resource>(object: T): Promise<T> {
@@ -162,15 +164,15 @@ export class LocalStore implements ResourceStore {
     if (next.status === undefined) delete updated.status;
     else updated.status = next.status;
     updated = defaulted(updated);
-    if (sameObject(updated, current)) return structuredClone(current) as T;
+    if (sameObject(updated, current)) return this.#durably(structuredClone(current) as T);
     this.#validate(updated);
-    return structuredClone(this.#commit('MODIFIED', updated, current)) as T;
+    return this.#durably(structuredClone(this.#commit('MODIFIED', updated, current)) as T);
   }
 
   async delete(ref: ObjectRef, options: DeleteOptions = {}): Promise<boolean> {
     this.#open();
     this.#info(ref);
-    return this.#delete(ref, options);
+    return this.#durably(this.#delete(ref, options));
   }
 
   /** Resolves once background collection (owner references, namespaces) has finished. */
@@ -186,7 +188,7 @@ export class LocalStore implements ResourceStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#hub.closeAll();
-    this.#journal?.close();
+    await this.#journal?.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -211,22 +213,27 @@ export class LocalStore implements ResourceStore {
         if (event) initial.push(event);
       }
     }
-    const subscriber = this.#hub.subscribe(filter);
-    const bookmark = () =>
+    // Changes up to here are in `initial`; the subscriber takes the ones after.
+    const after = start === undefined ? this.#version : parseVersion(from as string);
+    const subscriber = this.#hub.subscribe(filter, after);
+    const bookmark = () => {
+      const version = Math.max(after, this.#hub.publishedVersion);
       subscriber.push({
         type: 'BOOKMARK',
         object: {
           apiVersion: kind.apiVersion,
           kind: kind.kind,
-          metadata: { name: '', resourceVersion: this.resourceVersion },
+          metadata: { name: '', resourceVersion: String(version) },
         },
       });
+    };
     if (options.allowBookmarks) bookmark();
     const timer = options.allowBookmarks
       ? setInterval(bookmark, this.#settings.bookmarkIntervalMs)
       : undefined;
     timer?.unref();
     try {
+      await this.#durably(undefined);
       for (const event of initial) {
         if (options.signal?.aborted) return;
         yield { type: event.type, object: structuredClone(event.object) };
@@ -483,7 +490,10 @@ export class LocalStore implements ResourceStore {
     return this.#table.inNamespace(name).length > 0;
   }
 
-  /** Records one change: journal first (durable), then memory, then watchers. */
+  /**
+   * Records one change: journal, then memory. Watchers see it once it is
+   * durable, which callers wait for through #durably before acknowledging.
+   */
   #commit(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: Resource, previous?: Resource): Resource {
     const version = this.#version + 1;
     object.metadata.resourceVersion = String(version);
@@ -491,13 +501,29 @@ export class LocalStore implements ResourceStore {
     this.#version = version;
     if (type === 'DELETED') this.#table.remove(refOf(object));
     else this.#table.put(object);
-    this.#hub.publish(
-      previous
-        ? { resourceVersion: version, type, object, previous }
-        : { resourceVersion: version, type, object },
-    );
-    if (this.#journal?.wantsSnapshot()) this.#journal.snapshot(version, [...this.#table.all()]);
+    const event: StoredEvent = previous
+      ? { resourceVersion: version, type, object, previous }
+      : { resourceVersion: version, type, object };
+    if (!this.#journal) {
+      this.#hub.publish(event);
+      return object;
+    }
+    this.#unpublished.push(event);
+    if (this.#journal.wantsSnapshot()) this.#journal.snapshot(version, [...this.#table.all()]);
+    this.#durably(undefined).catch(() => {
+      // The writer that made this change hears about the failure.
+    });
     return object;
+  }
+
+  /** Resolves with `value` once every change so far is durable and published to watchers. */
+  async #durably<T>(value: T): Promise<T> {
+    if (!this.#journal) return value;
+    const durable = await this.#journal.flush();
+    while (this.#unpublished.length > 0 && (this.#unpublished[0] as StoredEvent).resourceVersion <= durable) {
+      this.#hub.publish(this.#unpublished.shift() as StoredEvent);
+    }
+    return value;
   }
 
   /** Runs store-internal follow-up work after the current call has returned. */

@@ -1,5 +1,6 @@
 import {
   closeSync,
+  fdatasync,
   fdatasyncSync,
   fstatSync,
   ftruncateSync,
@@ -57,12 +58,21 @@ export function readRecords(path: string, bytes: Buffer): ReadResult {
   return { payloads, validLength: offset, torn: false };
 }
 
-/** An append-only file of framed records, each on stable storage before append returns. */
+/**
+ * An append-only file of framed records. `append` writes a record; `sync`
+ * resolves once every record appended before the call is on stable storage.
+ * Concurrent writers share one sync (group commit), so a burst of writes costs
+ * one disk flush rather than one each.
+ */
 export class RecordLog {
   readonly path: string;
   readonly #fd: number;
   #size: number;
+  #appended = 0;
+  #durable = 0;
+  #syncing: Promise<void> | undefined;
   #broken: Error | undefined;
+  #waiters: { target: number; resolve: () => void; reject: (error: Error) => void }[] = [];
 
   /** Opens (creating if needed) and returns the records already there, cutting off a torn tail. */
   static open(path: string): { log: RecordLog; payloads: Buffer[] } {
@@ -91,29 +101,71 @@ export class RecordLog {
     return this.#size;
   }
 
+  /** Writes a record (not yet synced); a failed write leaves the file as it was. */
   append(payload: Buffer): void {
     if (this.#broken) throw this.#broken;
     const record = frame(payload);
     try {
       let written = 0;
       while (written < record.length) written += writeSync(this.#fd, record, written);
-      fdatasyncSync(this.#fd);
       this.#size += record.length;
+      this.#appended++;
     } catch (error) {
       this.#undoPartialWrite(error);
       throw error;
     }
   }
 
-  /** Empties the log (after a snapshot made its records redundant). */
+  /** Resolves once every record appended so far is on stable storage. */
+  sync(): Promise<void> {
+    if (this.#broken) return Promise.reject(this.#broken);
+    if (this.#durable >= this.#appended) return Promise.resolve();
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#waiters.push({ target: this.#appended, resolve, reject });
+    this.#startSync();
+    return promise;
+  }
+
+  /** Empties the log (after a snapshot made its records redundant and durable). */
   reset(): void {
     ftruncateSync(this.#fd, 0);
     fdatasyncSync(this.#fd);
     this.#size = 0;
+    this.#markDurable(this.#appended);
   }
 
-  close(): void {
+  /** Waits for a sync under way, then closes the file. */
+  async close(): Promise<void> {
+    await this.#syncing;
     closeSync(this.#fd);
+  }
+
+  #startSync(): void {
+    if (this.#syncing) return;
+    const target = this.#appended;
+    this.#syncing = new Promise<void>((done) => {
+      fdatasync(this.#fd, (error) => {
+        this.#syncing = undefined;
+        done();
+        if (error) {
+          this.#broken = new StoreCorruptError(
+            this.path,
+            `writes could not be synced to disk: ${error.message}`,
+          );
+          for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#broken);
+          return;
+        }
+        this.#markDurable(target);
+        if (this.#waiters.length > 0) this.#startSync();
+      });
+    });
+  }
+
+  #markDurable(target: number): void {
+    this.#durable = Math.max(this.#durable, target);
+    const ready = this.#waiters.filter((w) => w.target <= this.#durable);
+    this.#waiters = this.#waiters.filter((w) => w.target > this.#durable);
+    for (const waiter of ready) waiter.resolve();
   }
 
   #undoPartialWrite(cause: unknown): void {

@@ -34,14 +34,22 @@ export class WatchHub {
   #history: StoredEvent[] = [];
   /** Events up to and including this version are no longer in the window. */
   #compactedThrough: number;
+  #published: number;
 
   constructor(options: { capacity: number; maxBacklog: number; startVersion: number }) {
     this.#capacity = options.capacity;
     this.#maxBacklog = options.maxBacklog;
     this.#compactedThrough = options.startVersion;
+    this.#published = options.startVersion;
+  }
+
+  /** The version of the last published event. */
+  get publishedVersion(): number {
+    return this.#published;
   }
 
   publish(event: StoredEvent): void {
+    this.#published = event.resourceVersion;
     this.#history.push(event);
     if (this.#history.length >= this.#capacity * 2) {
       const dropped = this.#history.length - this.#capacity;
@@ -59,8 +67,11 @@ export class WatchHub {
     return this.#history.slice(index);
   }
 
-  subscribe(filter: WatchFilter): Subscriber {
-    const subscriber = new Subscriber(filter, this.#maxBacklog, () => this.#subscribers.delete(subscriber));
+  /** A new watcher of events after version `after`. */
+  subscribe(filter: WatchFilter, after: number): Subscriber {
+    const subscriber = new Subscriber(filter, after, this.#maxBacklog, () =>
+      this.#subscribers.delete(subscriber),
+    );
     this.#subscribers.add(subscriber);
     return subscriber;
   }
@@ -91,6 +102,7 @@ export function matches(filter: WatchFilter, object: Resource): boolean {
 /** One watcher's queue of events not yet taken. */
 export class Subscriber {
   readonly #filter: WatchFilter;
+  readonly #after: number;
   readonly #maxBacklog: number;
   readonly #onClose: () => void;
   #queue: WatchEvent[] = [];
@@ -98,13 +110,15 @@ export class Subscriber {
   #failure: Error | undefined;
   #closed = false;
 
-  constructor(filter: WatchFilter, maxBacklog: number, onClose: () => void) {
+  constructor(filter: WatchFilter, after: number, maxBacklog: number, onClose: () => void) {
     this.#filter = filter;
+    this.#after = after;
     this.#maxBacklog = maxBacklog;
     this.#onClose = onClose;
   }
 
   offer(event: StoredEvent): void {
+    if (event.resourceVersion <= this.#after) return;
     const delivered = eventFor(this.#filter, event);
     if (delivered) this.push(delivered);
   }
