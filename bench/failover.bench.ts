@@ -1,22 +1,31 @@
-// Failover benchmark: the operator against the real local store (in memory).
-//  1. switch: time from the primary's last endpoint going not ready to the TrafficSplit's
-//     weights moving to the secondary, over many failovers, with other managed splits around;
-//  2. failback: the timeline of the ramp after the primary recovers.
+// Failover benchmark.
+//  1. switch time: from the write that leaves the primary without a ready endpoint to the
+//     TrafficSplit's weights moving to the secondary, over many failovers, measured
+//     (a) in process: the operator on the local store in memory, among many managed splits;
+//     (b) across processes: a local cluster's control plane, the operator as its own process,
+//         and this process writing and watching through the cluster's store API (HTTP/2 + TLS);
+//  2. the failback timeline: hold-down, then each ramp step, after the primary recovers.
 // Writes bench/results/failover.json. Run: npm run bench:failover
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Endpoints } from '../src/core/api/core.ts';
 import type { TrafficSplit } from '../src/core/api/traffic.ts';
 import { Kinds } from '../src/core/kinds.ts';
-import type { Resource } from '../src/core/resource.ts';
+import type { ResourceStore } from '../src/core/store.ts';
 import { FailoverController } from '../src/multicluster/failover/index.ts';
+import { openClusterStore } from '../src/platform/local/cluster-store.ts';
+import { clusterDirectory } from '../src/platform/local/home.ts';
 import { openLocalStore } from '../src/platform/local/store/index.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 200);
+const PROCESS_ROUNDS = Number(process.env.PROCESS_ROUNDS ?? 100);
 const OTHER_SPLITS = Number(process.env.OTHER_SPLITS ?? 500);
 const ns = 'bench';
 
-const store = await openLocalStore({});
 const endpoints = (name: string, ready: boolean, rv?: string): Endpoints => ({
   apiVersion: 'v1',
   kind: 'Endpoints',
@@ -35,75 +44,96 @@ const split = (name: string, annotations: Record<string, string>): TrafficSplit 
     ],
   },
 });
+/** Linkerd-style immediate failback, so that every round starts from Primary. */
+const immediate = { 'failover.strait.io/hold-down': '0s', 'failover.strait.io/ramp-steps': '100' };
 
-await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-for (let i = 0; i < OTHER_SPLITS; i++) {
-  await store.create(endpoints(`other${i}`, true));
-  await store.create(endpoints(`other${i}-east`, true));
-  await store.create(split(`other${i}`, {}));
-}
-await store.create(endpoints('web', true));
-await store.create(endpoints('web-east', true));
-// Linkerd-style immediate failback for the switch rounds, so each round starts from Primary.
-await store.create(
-  split('web', { 'failover.strait.io/hold-down': '0s', 'failover.strait.io/ramp-steps': '100' }),
-);
-
-const controller = new FailoverController({ store });
-await controller.start();
-// The operator's timers do not hold the process open; an in-memory store has no sockets that would.
-const keepAlive = setInterval(() => {}, 1000);
-
-/** Resolves with the time the weight of `splitName` on `service` first equals `weight`. */
-async function weightSeen(
-  splitName: string,
-  service: string,
-  weight: number,
-  signal: AbortSignal,
-): Promise<number> {
-  const list = await store.list<TrafficSplit>(Kinds.TrafficSplit, { namespace: ns });
-  const current = list.items.find((s) => s.metadata.name === splitName);
-  if (current?.spec?.backends.find((b) => b.service === service)?.weight === weight) return performance.now();
-  for await (const event of store.watch<TrafficSplit>(Kinds.TrafficSplit, {
-    namespace: ns,
-    resourceVersion: list.resourceVersion,
-    signal,
-  })) {
-    if (event.object.metadata.name !== splitName) continue;
-    if (event.object.spec?.backends.find((b) => b.service === service)?.weight === weight)
-      return performance.now();
-  }
-  throw new Error('watch ended');
+async function createSplit(store: ResourceStore, name: string, annotations: Record<string, string>) {
+  await store.create(endpoints(name, true));
+  await store.create(endpoints(`${name}-east`, true));
+  await store.create(split(name, annotations));
 }
 
-async function setReady(name: string, ready: boolean): Promise<number> {
-  const current = (await store.get<Endpoints>({ ...Kinds.Endpoints, namespace: ns, name })) as Resource;
-  await store.update(endpoints(name, ready, current.metadata.resourceVersion));
+async function setReady(store: ResourceStore, name: string, ready: boolean): Promise<number> {
+  const current = await store.get<Endpoints>({ ...Kinds.Endpoints, namespace: ns, name });
+  await store.update(endpoints(name, ready, current?.metadata.resourceVersion));
   return performance.now();
 }
 
-async function measure(
+/** Runs `act` and resolves with the time from its write to the split's `service` weighing `weight`. */
+async function timeToWeight(
+  store: ResourceStore,
   splitName: string,
   service: string,
   weight: number,
   act: () => Promise<number>,
 ): Promise<number> {
   const abort = new AbortController();
-  const seen = weightSeen(splitName, service, weight, abort.signal);
-  await new Promise((resolve) => setImmediate(resolve));
+  const list = await store.list<TrafficSplit>(Kinds.TrafficSplit, { namespace: ns });
+  const seen = (async () => {
+    for await (const event of store.watch<TrafficSplit>(Kinds.TrafficSplit, {
+      namespace: ns,
+      resourceVersion: list.resourceVersion,
+      signal: abort.signal,
+    })) {
+      if (event.object.metadata.name !== splitName) continue;
+      if (event.object.spec?.backends.find((b) => b.service === service)?.weight === weight)
+        return performance.now();
+    }
+    throw new Error('watch ended');
+  })();
   const start = await act();
   const end = await seen;
   abort.abort();
   return end - start;
 }
 
-const switchMs: number[] = [];
-const backMs: number[] = [];
-for (let round = 0; round < ROUNDS; round++) {
-  switchMs.push(await measure('web', 'web-east', 100, () => setReady('web', false)));
-  backMs.push(await measure('web', 'web', 100, () => setReady('web', true)));
+async function switchRounds(store: ResourceStore, splitName: string, rounds: number) {
+  const switchMs: number[] = [];
+  const backMs: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    switchMs.push(
+      await timeToWeight(store, splitName, `${splitName}-east`, 100, () => setReady(store, splitName, false)),
+    );
+    backMs.push(await timeToWeight(store, splitName, splitName, 100, () => setReady(store, splitName, true)));
+  }
+  return { switchMs, backMs };
 }
 
+async function failbackTimeline(store: ResourceStore, holdDownMs: number, stepMs: number) {
+  await createSplit(store, 'api', {
+    'failover.strait.io/hold-down': `${holdDownMs}ms`,
+    'failover.strait.io/ramp-steps': '10,25,50,100',
+    'failover.strait.io/ramp-step-interval': `${stepMs}ms`,
+  });
+  while (
+    (await store.get<TrafficSplit>({ ...Kinds.TrafficSplit, namespace: ns, name: 'api' }))?.status
+      ?.failover === undefined
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await timeToWeight(store, 'api', 'api-east', 100, () => setReady(store, 'api', false));
+  const events: { atMs: number; weights: Record<string, number>; state: string | undefined }[] = [];
+  const abort = new AbortController();
+  const list = await store.list<TrafficSplit>(Kinds.TrafficSplit, { namespace: ns });
+  const recoveredAt = await setReady(store, 'api', true);
+  for await (const event of store.watch<TrafficSplit>(Kinds.TrafficSplit, {
+    namespace: ns,
+    resourceVersion: list.resourceVersion,
+    signal: abort.signal,
+  })) {
+    if (event.object.metadata.name !== 'api') continue;
+    const weights = Object.fromEntries((event.object.spec?.backends ?? []).map((b) => [b.service, b.weight]));
+    const state = event.object.status?.failover?.state;
+    const last = events.at(-1);
+    if (last && JSON.stringify(last.weights) === JSON.stringify(weights) && last.state === state) continue;
+    events.push({ atMs: round2(performance.now() - recoveredAt), weights, state });
+    if (weights.api === 100 && state === 'Primary') break;
+  }
+  abort.abort();
+  return { holdDownMs, rampStepIntervalMs: stepMs, rampSteps: [10, 25, 50, 100], events };
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
@@ -114,68 +144,85 @@ const summary = (values: number[]) => ({
   p99Ms: round2(percentile(values, 99)),
   maxMs: round2(Math.max(...values)),
 });
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
-// Failback timeline with a held-down, ramped failback, on a split that has not flapped yet
-// (the switch rounds above flap "web" so often that damping holds it down for the maximum).
-const holdDownMs = 1000;
-const stepMs = 500;
-await store.create(endpoints('api', true));
-await store.create(endpoints('api-east', true));
-await store.create(
-  split('api', {
-    'failover.strait.io/hold-down': `${holdDownMs}ms`,
-    'failover.strait.io/ramp-steps': '10,25,50,100',
-    'failover.strait.io/ramp-step-interval': `${stepMs}ms`,
-  }),
-);
-await measure('api', 'api-east', 100, () => setReady('api', false));
-const timeline: { atMs: number; weights: Record<string, number>; state: string | undefined }[] = [];
-const abort = new AbortController();
-const list = await store.list<TrafficSplit>(Kinds.TrafficSplit, { namespace: ns });
-const recoveredAt = await setReady('api', true);
-for await (const event of store.watch<TrafficSplit>(Kinds.TrafficSplit, {
-  namespace: ns,
-  resourceVersion: list.resourceVersion,
-  signal: abort.signal,
-})) {
-  if (event.object.metadata.name !== 'api') continue;
-  const weights = Object.fromEntries((event.object.spec?.backends ?? []).map((b) => [b.service, b.weight]));
-  const last = timeline.at(-1);
-  const state = event.object.status?.failover?.state;
-  if (last && JSON.stringify(last.weights) === JSON.stringify(weights) && last.state === state) continue;
-  timeline.push({ atMs: round2(performance.now() - recoveredAt), weights, state });
-  if (weights.api === 100 && state === 'Primary') break;
-}
-abort.abort();
-clearInterval(keepAlive);
+// (a) In process.
+const memory = await openLocalStore({});
+await memory.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+for (let i = 0; i < OTHER_SPLITS; i++) await createSplit(memory, `other${i}`, {});
+await createSplit(memory, 'web', immediate);
+const controller = new FailoverController({ store: memory });
+await controller.start();
+// The operator's timers do not hold the process open, and an in-memory store has no sockets.
+const keepAlive = setInterval(() => {}, 1000);
+const inProcess = await switchRounds(memory, 'web', ROUNDS);
+const timeline = await failbackTimeline(memory, 1000, 500);
 await controller.stop();
-await store.close();
+await memory.close();
+
+// (b) Across processes.
+const strait = fileURLToPath(new URL('../src/cmd/strait.ts', import.meta.url));
+const operatorEntry = fileURLToPath(new URL('../src/cmd/failover.ts', import.meta.url));
+const home = mkdtempSync(join(tmpdir(), 'strait-failover-bench-'));
+const env = { ...process.env, STRAIT_HOME: home };
+const up = spawnSync(process.execPath, [strait, 'local', 'up', '--cluster', 'bench'], {
+  env,
+  encoding: 'utf8',
+});
+if (up.status !== 0) throw new Error(`strait local up failed: ${up.stderr}`);
+let operator: ChildProcess | undefined;
+let acrossProcesses: { switchMs: number[]; backMs: number[] };
+const api = openClusterStore(clusterDirectory(home, 'bench'));
+try {
+  await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await createSplit(api, 'web', immediate);
+  operator = spawn(process.execPath, [operatorEntry, '--context', 'bench'], {
+    env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  await once(operator.stdout as NodeJS.ReadableStream, 'data');
+  acrossProcesses = await switchRounds(api, 'web', PROCESS_ROUNDS);
+} finally {
+  operator?.kill('SIGTERM');
+  if (operator) await once(operator, 'exit');
+  api.close();
+  spawnSync(process.execPath, [strait, 'local', 'down', '--cluster', 'bench'], { env });
+  rmSync(home, { recursive: true, force: true });
+  clearInterval(keepAlive);
+}
 
 const result = {
   benchmark: 'failover',
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, node: process.versions.node },
-  setup: {
-    store: 'local store, in memory, same process',
-    managedSplits: OTHER_SPLITS + 1,
-    rounds: ROUNDS,
-    measuredFrom: 'the Endpoints update that removes the primary’s last ready address',
-    measuredTo: 'the TrafficSplit watch event carrying the new weights',
+  machine: {
+    cpus: cpus().length,
+    node: process.versions.node,
+    note: 'shared with other work while measured',
   },
-  switchToSecondary: summary(switchMs),
-  immediateFailback: summary(backMs),
-  goal: { switchP99Ms: 1000, met: percentile(switchMs, 99) <= 1000 },
-  failbackTimeline: {
-    holdDownMs,
-    rampStepIntervalMs: stepMs,
-    rampSteps: [10, 25, 50, 100],
-    events: timeline,
+  measuredFrom: 'the acknowledged Endpoints write that leaves the primary without a ready address',
+  measuredTo: 'the TrafficSplit watch event carrying the new weights',
+  inProcess: {
+    setup: `local store in memory, operator in the same process, ${OTHER_SPLITS + 1} managed splits`,
+    switchToSecondary: summary(inProcess.switchMs),
+    immediateFailback: summary(inProcess.backMs),
   },
+  acrossProcesses: {
+    setup:
+      'local cluster control plane + operator process (`node src/cmd/failover.ts`); writes and watch through the store API',
+    switchToSecondary: summary(acrossProcesses.switchMs),
+    immediateFailback: summary(acrossProcesses.backMs),
+  },
+  goal: {
+    switchP99Ms: 1000,
+    met: percentile(acrossProcesses.switchMs, 99) <= 1000 && percentile(inProcess.switchMs, 99) <= 1000,
+  },
+  failbackTimeline: timeline,
+  failedRequestsDuringSwitch: null,
   notes: [
-    'Covers the operator only (store event → decision → weight write). Proxies follow weight edits through the destination service; that hop and the failed-request count need the multi-process scenario.',
+    'Covers the operator (store event → decision → weight write). The next hop, proxies following the new weights through the destination service, and the failed-request count need proxies that apply TrafficSplit dst_overrides; not measured yet.',
   ],
 };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/failover.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
-process.stdout.write(`${JSON.stringify({ switch: result.switchToSecondary, timeline }, null, 2)}\n`);
+process.stdout.write(
+  `${JSON.stringify({ inProcess: result.inProcess, acrossProcesses: result.acrossProcesses }, null, 2)}\n`,
+);

@@ -13,7 +13,7 @@ import type { TrafficSplit, TrafficSplitStatus } from '../../core/api/traffic.ts
 import { describeError } from '../../core/errors.ts';
 import { Kinds } from '../../core/kinds.ts';
 import { objectKey, refOf } from '../../core/resource.ts';
-import type { ResourceStore } from '../../core/store.ts';
+import { ConflictError, type ResourceStore } from '../../core/store.ts';
 import { FAILOVER_COMPONENT } from './component.ts';
 import { type HealthSource, judgeHealth } from './health.ts';
 import { defaultFailoverPolicy, type FailoverPolicy, parseFailoverPolicy } from './policy.ts';
@@ -54,6 +54,8 @@ export function primaryOf(split: TrafficSplit): string | undefined {
 }
 
 const BACKEND_INDEX = 'backend';
+/** Status writes race with the traffic-split validator's conditions; a few re-reads settle it. */
+const STATUS_ATTEMPTS = 3;
 
 /**
  * The failover operator: watches controlled TrafficSplits, the Endpoints and
@@ -226,13 +228,25 @@ export class FailoverController {
       since: new Date(decision.memory.since).toISOString(),
       activeBackends: decision.activeBackends,
     };
-    if (!sameStatus(latest.status?.failover, failover)) {
-      await this.#store.updateStatus<TrafficSplit>({ ...latest, status: { ...latest.status, failover } });
-    }
+    await this.#writeStatus(latest, failover);
     const notice = decision.notice;
     if (notice) {
       await this.#events.record(split, notice.type, notice.reason, notice.message);
       this.#log(`trafficsplit ${keyOf(split)}: ${notice.reason}: ${notice.message}`);
+    }
+  }
+
+  /** Sets `status.failover`, keeping what others write in the status (conditions); re-reads on a conflict. */
+  async #writeStatus(split: TrafficSplit, failover: FailoverStatus): Promise<void> {
+    let latest: TrafficSplit | undefined = split;
+    for (let attempt = 1; latest && !sameStatus(latest.status?.failover, failover); attempt++) {
+      try {
+        await this.#store.updateStatus<TrafficSplit>({ ...latest, status: { ...latest.status, failover } });
+        return;
+      } catch (error) {
+        if (!(error instanceof ConflictError) || attempt === STATUS_ATTEMPTS) throw error;
+        latest = await this.#store.get<TrafficSplit>(refOf(split));
+      }
     }
   }
 
