@@ -186,6 +186,32 @@ describe('failover controller', () => {
       assert.ok(reasons.includes(reason), reason);
   });
 
+  it('resumes from the status after a restart instead of failing back at once', async () => {
+    await store.create(
+      split({ 'failover.strait.io/controlled-by': 'x' }, { 'failover.strait.io/hold-down': '1h' }),
+    );
+    controller = new FailoverController({ store });
+    await controller.start();
+    await setEndpoints('web', false);
+    await eventually(
+      () => splitNow(store),
+      (ts) => ts.status?.failover?.state === 'Failover',
+      'Failover',
+    );
+    await controller.stop();
+
+    await setEndpoints('web', true);
+    controller = new FailoverController({ store });
+    await controller.start();
+    const resumed = await eventually(
+      () => splitNow(store),
+      (ts) => ts.status?.failover?.reason === 'HoldingDown',
+      'the new operator holds the recovered primary down',
+    );
+    assert.equal(resumed.status?.failover?.state, 'Failover');
+    assert.deepEqual(await weightsOf(store), { web: 0, 'web-east': 100 });
+  });
+
   it('counts a mirror whose gateway is dead as not ready', async () => {
     await store.create(split({ 'failover.linkerd.io/controlled-by': 'linkerd-failover' }));
     controller = new FailoverController({ store });
