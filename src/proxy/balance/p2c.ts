@@ -6,9 +6,12 @@ export interface Candidate {
 }
 
 /**
- * Power of two choices: draws two distinct candidates at random, each with
- * probability proportional to its weight, and returns the one with the lower
- * load per unit of weight. Ejected candidates are skipped unless none is left.
+ * Picks a candidate. Endpoints are grouped by weight; a group is chosen at
+ * random in proportion to its total weight (so traffic splits expressed as
+ * weights hold exactly), then power of two choices over peak-EWMA load picks
+ * within the group: the less loaded of two distinct random members. Ejected
+ * candidates are skipped unless none is left; zero-weight ones get traffic
+ * only when nothing else is there.
  */
 export function pickP2c<T extends Candidate>(
   candidates: readonly T[],
@@ -16,34 +19,39 @@ export function pickP2c<T extends Candidate>(
 ): T | undefined {
   let pool = candidates.filter((c) => c.available());
   if (pool.length === 0) pool = [...candidates];
-  if (pool.length <= 1) return pool[0];
   const weighted = pool.filter((c) => c.weight > 0);
   if (weighted.length > 0) pool = weighted;
-  if (pool.length === 1) return pool[0];
-  const first = drawWeighted(pool, random, undefined);
-  const second = drawWeighted(pool, random, first);
-  const score = (c: T) => c.load() / Math.max(c.weight, 1e-9);
-  return score(second) < score(first) ? second : first;
+  if (pool.length <= 1) return pool[0];
+  return twoChoices(groupByWeight(pool, random), random);
 }
 
-function drawWeighted<T extends Candidate>(
-  pool: readonly T[],
-  random: () => number,
-  exclude: T | undefined,
-): T {
+function groupByWeight<T extends Candidate>(pool: T[], random: () => number): T[] {
+  const first = pool[0] as T;
+  if (pool.every((c) => c.weight === first.weight)) return pool;
+  const groups = new Map<number, T[]>();
   let total = 0;
-  for (const c of pool) if (c !== exclude) total += weightOf(c);
-  let point = random() * total;
-  let last: T | undefined;
   for (const c of pool) {
-    if (c === exclude) continue;
-    last = c;
-    point -= weightOf(c);
-    if (point < 0) return c;
+    const group = groups.get(c.weight);
+    if (group) group.push(c);
+    else groups.set(c.weight, [c]);
+    total += c.weight;
   }
-  return last as T;
+  let point = random() * total;
+  let chosen: T[] = pool;
+  for (const [weight, group] of groups) {
+    chosen = group;
+    point -= weight * group.length;
+    if (point < 0) break;
+  }
+  return chosen;
 }
 
-function weightOf(c: Candidate): number {
-  return c.weight > 0 ? c.weight : 1;
+function twoChoices<T extends Candidate>(group: T[], random: () => number): T {
+  if (group.length === 1) return group[0] as T;
+  const i = Math.floor(random() * group.length);
+  let j = Math.floor(random() * (group.length - 1));
+  if (j >= i) j++;
+  const a = group[i] as T;
+  const b = group[j] as T;
+  return b.load() < a.load() ? b : a;
 }
