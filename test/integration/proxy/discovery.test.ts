@@ -20,7 +20,14 @@ async function namedApp(name: string) {
     else reply();
   });
   const port = await listen(server);
-  return { server, port, waiting, release: () => waiting.splice(0).forEach((f) => f()) };
+  return {
+    server,
+    port,
+    waiting,
+    release: () => {
+      for (const reply of waiting.splice(0)) reply();
+    },
+  };
 }
 
 describe('discovery through the destination service, with live updates and weights', () => {

@@ -35,7 +35,11 @@ async function startGateway(credentials: Credentials, resolver: StaticResolver) 
     }
   });
   const port = await listen(server);
-  return { port, close: () => (server.close(), client.close()), log };
+  const close = () => {
+    server.close();
+    client.close();
+  };
+  return { port, close, log };
 }
 
 describe('a request across clusters through a gateway (authority override + forwarded identity)', () => {
