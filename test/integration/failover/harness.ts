@@ -38,7 +38,14 @@ export class FailoverHarness {
   }
 
   async up(manifests: string): Promise<void> {
-    const up = await strait(this.home, ['local', 'up', '--cluster', this.cluster]);
+    // Test files run in parallel, each with its own STRAIT_HOME; two clusters created at the same
+    // moment can pick the same free loopback block. The loser starts over on another block.
+    let up = await strait(this.home, ['local', 'up', '--cluster', this.cluster]);
+    for (let attempt = 1; up.code !== 0 && attempt < 3; attempt++) {
+      await strait(this.home, ['local', 'down', '--cluster', this.cluster]);
+      rmSync(clusterDirectory(this.home, this.cluster), { recursive: true, force: true });
+      up = await strait(this.home, ['local', 'up', '--cluster', this.cluster]);
+    }
     assert.equal(up.code, 0, up.stderr);
     const applied = await strait(
       this.home,
