@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Resource } from '../../../core/resource.ts';
 import { ConflictError, ForbiddenError } from '../../../core/store.ts';
-import { FOREGROUND_FINALIZER } from './local-store.ts';
+import { FOREGROUND_FINALIZER } from './lifecycle.ts';
 import { openLocalStore } from './open.ts';
 import { configMap, service } from './test-objects.ts';
 

@@ -1,5 +1,6 @@
 export type { ManagedFieldsEntry } from './apply.ts';
 export { StoreClosedError, StoreCorruptError, StoreLockedError, UnknownKindError } from './errors.ts';
-export { FOREGROUND_FINALIZER, LocalStore } from './local-store.ts';
+export { FOREGROUND_FINALIZER } from './lifecycle.ts';
+export { LocalStore } from './local-store.ts';
 export type { LocalStoreOptions } from './open.ts';
 export { openLocalStore } from './open.ts';

@@ -51,6 +51,9 @@ describe('local store: create, get, list, update', () => {
     ]);
     assert.deepEqual(await names({ labelSelector: '!tier' }), ['one/b', 'two/c']);
     assert.equal((await store.list(SERVICE)).resourceVersion, '4');
+    await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'one' } });
+    const namespaces = await store.list({ apiVersion: 'v1', kind: 'Namespace' }, { namespace: 'two' });
+    assert.equal(namespaces.items.length, 1, 'a namespace option does not hide cluster-scoped objects');
   });
 
   it('update is optimistic: a stale resourceVersion is a conflict naming the current one', async () => {

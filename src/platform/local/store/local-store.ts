@@ -15,24 +15,16 @@ import type {
   WatchEvent,
   WatchOptions,
 } from '../../../core/store.ts';
-import {
-  AlreadyExistsError,
-  ConflictError,
-  ForbiddenError,
-  InvalidError,
-  NotFoundError,
-} from '../../../core/store.ts';
+import { AlreadyExistsError, ForbiddenError, InvalidError, NotFoundError } from '../../../core/store.ts';
 import { applyConfiguration } from './apply.ts';
 import { StoreClosedError, UnknownKindError } from './errors.ts';
 import type { Journal } from './journal.ts';
+import { Lifecycle } from './lifecycle.ts';
 import { mergePatch } from './merge-patch.ts';
-import { clientMetadata, sameObject, specOf, timestamp } from './metadata.ts';
+import { checkPreconditions, clientMetadata, sameObject, specOf, timestamp } from './metadata.ts';
 import { ObjectTable } from './object-table.ts';
 import type { StoredEvent, WatchFilter } from './watch-hub.ts';
 import { eventFor, matches, WatchHub } from './watch-hub.ts';
-
-/** Finalizer the store itself sets while deleting an owner's dependents first. */
-export const FOREGROUND_FINALIZER = 'foregroundDeletion';
 
 export interface LocalStoreSettings {
   /** How many resource versions of history a watch can resume from. */
@@ -53,6 +45,7 @@ export class LocalStore implements ResourceStore {
   readonly #settings: LocalStoreSettings;
   readonly #journal: Journal | undefined;
   readonly #hub: WatchHub;
+  readonly #lifecycle: Lifecycle;
   readonly #pending = new Set<Promise<void>>();
   /** Changes written but not yet known durable, oldest first. */
   readonly #unpublished: StoredEvent[] = [];
@@ -74,7 +67,12 @@ export class LocalStore implements ResourceStore {
       maxBacklog: settings.maxWatchBacklog,
       startVersion: this.#version,
     });
-    if (saved) this.#background(() => this.#resumeCollection());
+    this.#lifecycle = new Lifecycle({
+      table: this.#table,
+      commit: (type, object, previous) => this.#commit(type, object, previous),
+      background: (work) => this.#background(work),
+    });
+    if (saved) this.#background(() => this.#lifecycle.resume());
   }
 
   /** The newest resourceVersion. */
@@ -159,7 +157,7 @@ export class LocalStore implements ResourceStore {
     const what = describeRef(refOf(next));
     if (!info.hasStatus) throw new ForbiddenError(what, `kind ${info.kind} has no status subresource`);
     const current = this.#existing(refOf(next));
-    this.#checkPreconditions(what, current, next.metadata);
+    checkPreconditions(what, current, next.metadata);
     let updated: Resource = structuredClone(current);
     if (next.status === undefined) delete updated.status;
     else updated.status = next.status;
@@ -172,7 +170,7 @@ export class LocalStore implements ResourceStore {
   async delete(ref: ObjectRef, options: DeleteOptions = {}): Promise<boolean> {
     this.#open();
     this.#info(ref);
-    return this.#durably(this.#delete(ref, options));
+    return this.#durably(this.#lifecycle.delete(ref, options));
   }
 
   /** Resolves once background collection (owner references, namespaces) has finished. */
@@ -281,7 +279,7 @@ export class LocalStore implements ResourceStore {
     if (info.kind === 'Namespace' && info.apiVersion === 'v1') created.status = { phase: 'Active' };
     this.#validate(created);
     this.#commit('ADDED', created);
-    this.#collectIfDangling(created);
+    this.#lifecycle.collectIfDangling(created);
     return created;
   }
 
@@ -292,7 +290,7 @@ export class LocalStore implements ResourceStore {
     const ref = refOf(object);
     const what = describeRef(ref);
     const current = this.#existing(ref);
-    this.#checkPreconditions(what, current, object.metadata);
+    checkPreconditions(what, current, object.metadata);
     const next: Resource = {
       ...defaulted(object),
       metadata: {
@@ -332,162 +330,8 @@ export class LocalStore implements ResourceStore {
     }
     this.#validate(next);
     const stored = this.#commit('MODIFIED', next, current);
-    this.#collectIfDangling(stored);
-    return this.#finalizeIfDone(stored) ?? stored;
-  }
-
-  #delete(ref: ObjectRef, options: DeleteOptions): boolean {
-    const current = this.#table.get(ref);
-    if (!current) return false;
-    const what = describeRef(ref);
-    const { preconditions } = options;
-    if (preconditions?.uid !== undefined && preconditions.uid !== current.metadata.uid) {
-      throw new ConflictError(
-        what,
-        current.metadata.resourceVersion,
-        `uid is ${current.metadata.uid}, not ${preconditions.uid}`,
-      );
-    }
-    this.#checkPreconditions(what, current, { resourceVersion: preconditions?.resourceVersion });
-    if (current.metadata.deletionTimestamp) return true;
-    const uid = current.metadata.uid as string;
-    const policy = options.propagationPolicy ?? 'Background';
-    if (policy === 'Orphan') this.#orphanDependents(uid);
-    const isNamespace = current.kind === 'Namespace' && current.apiVersion === 'v1';
-    const finalizers = [...(current.metadata.finalizers ?? [])];
-    if (policy === 'Foreground' && this.#dependentsOf(uid).length > 0) finalizers.push(FOREGROUND_FINALIZER);
-    if (finalizers.length > 0 || isNamespace) {
-      const marked: Resource = structuredClone(current);
-      marked.metadata.deletionTimestamp = timestamp();
-      marked.metadata.generation = (current.metadata.generation ?? 1) + 1;
-      if (finalizers.length > 0) marked.metadata.finalizers = finalizers;
-      if (isNamespace) marked.status = { ...(marked.status as object), phase: 'Terminating' };
-      this.#commit('MODIFIED', marked, current);
-      if (isNamespace) this.#background(() => this.#emptyNamespace(ref.name));
-      if (policy === 'Foreground') this.#background(() => this.#collectDependents(uid));
-      if (isNamespace) this.#finalizeIfDone(marked);
-      return true;
-    }
-    this.#remove(current);
-    return true;
-  }
-
-  /** Removes an object for good, then collects what depended on it. */
-  #remove(object: Resource): void {
-    const removed = structuredClone(object);
-    this.#commit('DELETED', removed, object);
-    const uid = object.metadata.uid as string;
-    this.#background(() => this.#collectDependents(uid));
-    this.#background(() => this.#afterRemoval(removed));
-  }
-
-  /** Deletes an object marked for deletion once nothing holds it; returns the object when it was deleted. */
-  #finalizeIfDone(object: Resource): Resource | undefined {
-    const current = this.#table.get(refOf(object));
-    if (!current?.metadata.deletionTimestamp || (current.metadata.finalizers?.length ?? 0) > 0)
-      return undefined;
-    if (
-      current.kind === 'Namespace' &&
-      current.apiVersion === 'v1' &&
-      this.#namespaceHasObjects(current.metadata.name)
-    ) {
-      return undefined;
-    }
-    this.#remove(current);
-    return current;
-  }
-
-  #afterRemoval(object: Resource): void {
-    const namespace = object.metadata.namespace;
-    if (namespace) {
-      const ns = this.#table.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
-      if (ns) this.#finalizeIfDone(ns);
-    }
-    for (const owner of object.metadata.ownerReferences ?? []) this.#releaseForegroundOwner(owner.uid);
-  }
-
-  /** An owner deleted in the foreground goes once its last dependent has. */
-  #releaseForegroundOwner(uid: string): void {
-    const current = this.#byUid(uid);
-    if (!current?.metadata.finalizers?.includes(FOREGROUND_FINALIZER)) return;
-    if (this.#dependentsOf(uid).length > 0) return;
-    const released: Resource = structuredClone(current);
-    const finalizers = current.metadata.finalizers.filter((f) => f !== FOREGROUND_FINALIZER);
-    if (finalizers.length > 0) released.metadata.finalizers = finalizers;
-    else delete released.metadata.finalizers;
-    this.#commit('MODIFIED', released, current);
-    this.#finalizeIfDone(released);
-  }
-
-  /** Deletes dependents whose owners are all gone; drops the reference where another owner remains. */
-  #collectDependents(uid: string): void {
-    for (const dependent of this.#dependentsOf(uid)) {
-      const others =
-        dependent.metadata.ownerReferences?.filter((r) => r.uid !== uid && this.#byUid(r.uid)) ?? [];
-      if (others.length === 0) this.#delete(refOf(dependent), {});
-      else this.#dropOwner(dependent, uid);
-    }
-  }
-
-  #orphanDependents(uid: string): void {
-    for (const dependent of this.#dependentsOf(uid)) this.#dropOwner(dependent, uid);
-  }
-
-  #dropOwner(dependent: Resource, uid: string): void {
-    const next: Resource = structuredClone(dependent);
-    const remaining = dependent.metadata.ownerReferences?.filter((r) => r.uid !== uid) ?? [];
-    if (remaining.length > 0) next.metadata.ownerReferences = remaining;
-    else delete next.metadata.ownerReferences;
-    this.#commit('MODIFIED', next, dependent);
-  }
-
-  #emptyNamespace(name: string): void {
-    for (const object of this.#table.inNamespace(name)) this.#delete(refOf(object), {});
-  }
-
-  /** After a restart: finish deletions and collection that were under way. */
-  #resumeCollection(): void {
-    for (const object of [...this.#table.all()]) {
-      if (this.#isDangling(object)) this.#delete(refOf(object), {});
-    }
-    for (const object of [...this.#table.all()]) {
-      if (!object.metadata.deletionTimestamp) continue;
-      if (object.kind === 'Namespace' && object.apiVersion === 'v1')
-        this.#emptyNamespace(object.metadata.name);
-      if (object.metadata.finalizers?.includes(FOREGROUND_FINALIZER)) {
-        this.#collectDependents(object.metadata.uid as string);
-        this.#releaseForegroundOwner(object.metadata.uid as string);
-      }
-      this.#finalizeIfDone(object);
-    }
-  }
-
-  /** Like Kubernetes' collector, the store deletes an object whose owners are all gone. */
-  #collectIfDangling(object: Resource): void {
-    if (!this.#isDangling(object)) return;
-    const ref = refOf(object);
-    const uid = object.metadata.uid;
-    this.#background(() => {
-      const current = this.#table.get(ref);
-      if (current && current.metadata.uid === uid && this.#isDangling(current)) this.#delete(ref, {});
-    });
-  }
-
-  #isDangling(object: Resource): boolean {
-    const owners = object.metadata.ownerReferences ?? [];
-    return owners.length > 0 && owners.every((r) => !this.#byUid(r.uid));
-  }
-
-  #dependentsOf(uid: string): Resource[] {
-    return this.#table.dependentsOf(uid);
-  }
-
-  #byUid(uid: string): Resource | undefined {
-    return this.#table.byUid(uid);
-  }
-
-  #namespaceHasObjects(name: string): boolean {
-    return this.#table.inNamespace(name).length > 0;
+    this.#lifecycle.collectIfDangling(stored);
+    return this.#lifecycle.finalizeIfDone(stored) ?? stored;
   }
 
   /**
@@ -549,20 +393,6 @@ export class LocalStore implements ResourceStore {
     return current;
   }
 
-  #checkPreconditions(
-    what: string,
-    current: Resource,
-    wanted: { resourceVersion?: string | undefined; uid?: string | undefined },
-  ): void {
-    const rv = current.metadata.resourceVersion;
-    if (wanted.resourceVersion !== undefined && wanted.resourceVersion !== rv) {
-      throw new ConflictError(what, rv, `resourceVersion ${wanted.resourceVersion} is not the current one`);
-    }
-    if (wanted.uid !== undefined && wanted.uid !== current.metadata.uid) {
-      throw new ConflictError(what, rv, `uid ${wanted.uid} does not match ${current.metadata.uid}`);
-    }
-  }
-
   #checkScope(object: Resource, info: KindInfo): void {
     const fields: FieldError[] = [];
     if (typeof object.metadata?.name !== 'string' || object.metadata.name === '') {
@@ -584,11 +414,12 @@ export class LocalStore implements ResourceStore {
     if (fields.length > 0) throw new InvalidError(describeRef(refOf(object)), fields);
   }
 
+  /** What a list or watch selects; a namespace means nothing for cluster-scoped kinds, as in kubectl. */
   #filter(kind: KindRef, options: ListOptions): WatchFilter {
-    this.#info(kind);
+    const info = this.#info(kind);
     return {
       kindKey: kindKey(kind),
-      namespace: options.namespace || undefined,
+      namespace: (info.namespaced && options.namespace) || undefined,
       requirements: requirementsOf(options.labelSelector),
     };
   }

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ObjectMeta, Resource } from '../../../core/resource.ts';
+import { ConflictError } from '../../../core/store.ts';
 
 /** Metadata fields only the store sets; what a client sends for them is ignored. */
 const SERVER_FIELDS = [
@@ -36,4 +37,19 @@ export function sameObject(a: Resource, b: Resource): boolean {
     metadata: { ...object.metadata, resourceVersion: undefined },
   });
   return isDeepStrictEqual(strip(a), strip(b));
+}
+
+/** Fails with ConflictError when the object is not at the wanted resourceVersion or uid. */
+export function checkPreconditions(
+  what: string,
+  current: Resource,
+  wanted: { resourceVersion?: string | undefined; uid?: string | undefined },
+): void {
+  const rv = current.metadata.resourceVersion;
+  if (wanted.resourceVersion !== undefined && wanted.resourceVersion !== rv) {
+    throw new ConflictError(what, rv, `resourceVersion ${wanted.resourceVersion} is not the current one`);
+  }
+  if (wanted.uid !== undefined && wanted.uid !== current.metadata.uid) {
+    throw new ConflictError(what, rv, `uid ${wanted.uid} does not match ${current.metadata.uid}`);
+  }
 }
