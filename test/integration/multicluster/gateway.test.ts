@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
+import { gatewayAuthorization } from '../../../src/multicluster/gateway/authorization.ts';
+import { createGateway, type Gateway } from '../../../src/multicluster/gateway/gateway.ts';
+import { createAnchor, createIssuer, issueWorkloadCertificate } from '../../../src/pki/index.ts';
+import { StaticResolver } from '../../../src/proxy/discovery/static.ts';
+import { createInboundTerminator } from '../../../src/proxy/inbound/terminator.ts';
+import { createLogger } from '../../../src/proxy/log.ts';
+import { OutboundClient } from '../../../src/proxy/outbound/client.ts';
+import { connectMeshed } from '../../../src/proxy/transport/connect.ts';
+import { Credentials } from '../../../src/proxy/transport/credentials.ts';
+import { encodeTransportHeader } from '../../../src/proxy/transport/header.ts';
+
+const id = (sa: string, ns: string) => `${sa}.${ns}.serviceaccount.identity.strait.cluster.local`;
+const GATEWAY = id('strait-gateway', 'strait-multicluster');
+const BACKEND = id('backend', 'shop');
+const CLIENT = id('web', 'shop');
+const log = createLogger('error');
+
+// One anchor; east and west have their own issuers.
+const anchor = createAnchor();
+const east = createIssuer({
+  anchor: { certPem: anchor.certPem, keyPem: anchor.keyPem },
+  name: 'identity.east',
+});
+const west = createIssuer({
+  anchor: { certPem: anchor.certPem, keyPem: anchor.keyPem },
+  name: 'identity.west',
+});
+function credentialsFor(identity: string, issuer: typeof east): Credentials {
+  const leaf = issueWorkloadCertificate({ issuer, identity });
+  return new Credentials({ certChain: leaf.chainPem, key: leaf.keyPem, trustBundle: anchor.certPem });
+}
+const clientCredentials = credentialsFor(CLIENT, west);
+
+/** The backend's proxy: terminates mTLS, trusts the gateway to forward identities, and answers what it saw. */
+async function startBackend(): Promise<{ port: number; close: () => void }> {
+  const terminator = createInboundTerminator({
+    credentials: credentialsFor(BACKEND, east),
+    isTrustedForwarder: (peer) => peer === GATEWAY,
+    log,
+  });
+  const server = net.createServer({ allowHalfOpen: true }, async (socket) => {
+    socket.on('error', () => {});
+    try {
+      const accepted = await terminator.accept(socket);
+      accepted.stream.once('data', (data) => {
+        accepted.stream.end(
+          `peer=${accepted.peerIdentity} client=${accepted.clientIdentity} port=${accepted.header?.port} got=${data}`,
+        );
+      });
+      accepted.stream.resume();
+    } catch {
+      socket.destroy();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+/** Sends `text` and reads until the far side closes; '' when refused. */
+function exchange(socket: net.Socket, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk;
+    });
+    socket.on('error', () => {});
+    socket.once('end', () => socket.end());
+    socket.once('close', () => resolve(received));
+    socket.write(text);
+  });
+}
+
+describe('gateway', () => {
+  let backend: { port: number; close: () => void };
+  const resolver = new StaticResolver();
+  const gateways: Gateway[] = [];
+
+  async function startGateway(authorization?: Parameters<typeof gatewayAuthorization>[0]): Promise<number> {
+    const gateway = createGateway({
+      credentials: credentialsFor(GATEWAY, east),
+      clusterDomain: 'east.local',
+      outbound: new OutboundClient({
+        resolver,
+        credentials: credentialsFor(GATEWAY, east),
+        log,
+        fallbackDirect: false,
+        discoveryTimeoutMs: 2000,
+      }),
+      authorization: gatewayAuthorization(authorization),
+      log,
+    });
+    gateways.push(gateway);
+    return (await gateway.listen({ host: '127.0.0.1', port: 0, adminPort: 0 })).port;
+  }
+
+  function call(
+    port: number,
+    name: string,
+    options: { clientIdentity?: string; credentials?: Credentials } = {},
+  ) {
+    return connectMeshed({
+      host: '127.0.0.1',
+      port,
+      identity: GATEWAY,
+      credentials: options.credentials ?? clientCredentials,
+      header: encodeTransportHeader({
+        name,
+        port: 8080,
+        protocol: 'opaque',
+        ...(options.clientIdentity ? { clientIdentity: options.clientIdentity } : {}),
+      }),
+      connectTimeoutMs: 5000,
+    });
+  }
+
+  before(async () => {
+    backend = await startBackend();
+    resolver.set('backend.shop.svc.east.local:8080', [
+      {
+        address: '127.0.0.1',
+        port: 8080,
+        weight: 1,
+        tlsIdentity: BACKEND,
+        opaqueTransportPort: backend.port,
+        labels: {},
+      },
+    ]);
+    resolver.set('backend-west.shop.svc.east.local:8080', [
+      {
+        address: '127.0.0.1',
+        port: 4143,
+        weight: 1,
+        tlsIdentity: GATEWAY,
+        opaqueTransportPort: 4143,
+        authorityOverride: 'backend.shop.svc.west.local:8080',
+        labels: {},
+      },
+    ]);
+  });
+  after(async () => {
+    backend.close();
+    await Promise.all(gateways.map((g) => g.close()));
+  });
+
+  it('forwards a mutually authenticated caller to the backend, carrying its verified identity', async () => {
+    const port = await startGateway();
+    const answer = await exchange(await call(port, 'backend.shop.svc.east.local'), 'hello');
+    assert.equal(answer, `peer=${GATEWAY} client=${CLIENT} port=8080 got=hello`);
+  });
+
+  it('ignores an identity the caller claims in its header', async () => {
+    const port = await startGateway();
+    const forged = id('admin', 'kube-system');
+    const answer = await exchange(
+      await call(port, 'backend.shop.svc.east.local', { clientIdentity: forged }),
+      'hi',
+    );
+    assert.match(answer, new RegExp(`client=${CLIENT.replaceAll('.', '\\.')} `));
+  });
+
+  it('refuses a client without a certificate', async () => {
+    const port = await startGateway();
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      servername: GATEWAY,
+      ca: anchor.certPem,
+      checkServerIdentity: () => undefined,
+    });
+    assert.equal(await exchange(socket, 'hello'), '');
+  });
+
+  it('refuses plaintext', async () => {
+    const port = await startGateway();
+    assert.equal(
+      await exchange(net.connect(port, '127.0.0.1'), 'GET / HTTP/1.1\r\nhost: backend\r\n\r\n'),
+      '',
+    );
+  });
+
+  it('refuses a client whose certificate does not chain to the trust anchor', async () => {
+    const port = await startGateway();
+    const otherAnchor = createAnchor({ name: 'root.other' });
+    const stranger = issueWorkloadCertificate({
+      issuer: createIssuer({ anchor: { certPem: otherAnchor.certPem, keyPem: otherAnchor.keyPem } }),
+      identity: CLIENT,
+    });
+    const credentials = new Credentials({
+      certChain: stranger.chainPem,
+      key: stranger.keyPem,
+      trustBundle: anchor.certPem,
+    });
+    const socket = await call(port, 'backend.shop.svc.east.local', { credentials }).catch(() => undefined);
+    assert.equal(socket ? await exchange(socket, 'hello') : '', '');
+  });
+
+  it('refuses names outside its cluster domain, unknown names and loops', async () => {
+    const port = await startGateway();
+    for (const name of [
+      'backend.shop.svc.west.local',
+      'example.com',
+      'nothing.shop.svc.east.local',
+      'backend-west.shop.svc.east.local',
+    ]) {
+      assert.equal(await exchange(await call(port, name), 'hello'), '', name);
+    }
+    const counters = gateways.at(-1)?.counters;
+    assert.equal(counters?.forwarded, 0);
+    assert.equal(counters?.refused.E_GATEWAY_REFUSED, 3);
+    assert.equal(counters?.refused.E_UNKNOWN_TARGET, 1);
+  });
+
+  it('applies its allowed identities and source networks', async () => {
+    const onlyBilling = await startGateway({
+      identities: [`*.billing.serviceaccount.identity.strait.cluster.local`],
+    });
+    assert.equal(await exchange(await call(onlyBilling, 'backend.shop.svc.east.local'), 'hello'), '');
+    const onlyShop = await startGateway({
+      identities: [`*.shop.serviceaccount.identity.strait.cluster.local`],
+    });
+    assert.match(await exchange(await call(onlyShop, 'backend.shop.svc.east.local'), 'hello'), /got=hello/);
+    const farNetwork = await startGateway({ networks: ['10.0.0.0/8'] });
+    assert.equal(await exchange(await call(farNetwork, 'backend.shop.svc.east.local'), 'hello'), '');
+    const loopback = await startGateway({ networks: ['127.0.0.0/8'] });
+    assert.match(await exchange(await call(loopback, 'backend.shop.svc.east.local'), 'hello'), /got=hello/);
+  });
+
+  it('answers its probe on the admin port', async () => {
+    const gateway = createGateway({
+      credentials: credentialsFor(GATEWAY, east),
+      clusterDomain: 'east.local',
+      outbound: new OutboundClient({
+        resolver,
+        credentials: credentialsFor(GATEWAY, east),
+        log,
+        fallbackDirect: false,
+      }),
+      log,
+    });
+    gateways.push(gateway);
+    const { adminPort } = await gateway.listen({ host: '127.0.0.1', port: 0, adminPort: 0 });
+    const response = await fetch(`http://127.0.0.1:${adminPort}/ready`);
+    assert.equal(response.status, 200);
+    assert.match(
+      await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text(),
+      /gateway_connections_total/,
+    );
+  });
+});
