@@ -4,7 +4,7 @@ import type { Resource } from '../../../core/resource.ts';
 import { ConflictError, ForbiddenError } from '../../../core/store.ts';
 import { FOREGROUND_FINALIZER } from './lifecycle.ts';
 import { openLocalStore } from './open.ts';
-import { configMap, service } from './test-objects.ts';
+import { configMap, service, take } from './test-objects.ts';
 
 const SERVICE = { apiVersion: 'v1', kind: 'Service' };
 const CONFIG_MAP = { apiVersion: 'v1', kind: 'ConfigMap' };
@@ -148,5 +148,28 @@ describe('local store: delete, finalizers, garbage collection', () => {
     await store.settled();
     assert.equal(await store.get({ ...NAMESPACE, name: 'team' }), undefined);
     assert.ok(await store.get(ref('elsewhere')));
+  });
+
+  it('deletes Events that have not been repeated within their time to live', async () => {
+    const store = await openLocalStore({ eventTtlMs: 30 });
+    const event = (name: string, lastTimestamp: string): Resource => ({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace: 'default' },
+      involvedObject: { kind: 'Service', name: 'web' },
+      reason: 'Seen',
+      message: 'm',
+      type: 'Normal',
+      lastTimestamp,
+    });
+    await store.create(event('old', '2000-01-01T00:00:00Z'));
+    await store.create(event('fresh', '2999-01-01T00:00:00Z'));
+    const gone = take(store.watch({ apiVersion: 'v1', kind: 'Event' }, { resourceVersion: '2' }), 1);
+    assert.deepEqual(
+      (await gone).map((e) => `${e.type} ${e.object.metadata.name}`),
+      ['DELETED old'],
+    );
+    assert.ok(await store.get({ apiVersion: 'v1', kind: 'Event', namespace: 'default', name: 'fresh' }));
+    await store.close();
   });
 });

@@ -33,6 +33,8 @@ export interface LocalStoreSettings {
   maxWatchBacklog: number;
   /** Period of BOOKMARK events for watches that ask for them. */
   bookmarkIntervalMs: number;
+  /** Events not repeated for this long are deleted, as the Kubernetes API server does. */
+  eventTtlMs: number;
 }
 
 /**
@@ -46,6 +48,7 @@ export class LocalStore implements ResourceStore {
   readonly #journal: Journal | undefined;
   readonly #hub: WatchHub;
   readonly #lifecycle: Lifecycle;
+  readonly #eventSweeper: NodeJS.Timeout;
   readonly #pending = new Set<Promise<void>>();
   /** Changes written but not yet known durable, oldest first. */
   readonly #unpublished: StoredEvent[] = [];
@@ -73,6 +76,11 @@ export class LocalStore implements ResourceStore {
       background: (work) => this.#background(work),
     });
     if (saved) this.#background(() => this.#lifecycle.resume());
+    this.#eventSweeper = setInterval(
+      () => this.#background(() => this.#expireEvents()),
+      Math.min(settings.eventTtlMs, 60_000),
+    );
+    this.#eventSweeper.unref();
   }
 
   /** The newest resourceVersion. */
@@ -185,6 +193,7 @@ export class LocalStore implements ResourceStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#eventSweeper);
     this.#hub.closeAll();
     await this.#journal?.close();
   }
@@ -368,6 +377,14 @@ export class LocalStore implements ResourceStore {
       this.#hub.publish(this.#unpublished.shift() as StoredEvent);
     }
     return value;
+  }
+
+  #expireEvents(): void {
+    const oldest = Date.now() - this.#settings.eventTtlMs;
+    for (const event of [...this.#table.ofKind('v1/Event')]) {
+      const last = Date.parse(String(event.lastTimestamp ?? event.metadata.creationTimestamp));
+      if (last < oldest) this.#lifecycle.delete(refOf(event), {});
+    }
   }
 
   /** Runs store-internal follow-up work after the current call has returned. */

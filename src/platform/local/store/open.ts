@@ -11,6 +11,8 @@ export interface LocalStoreOptions {
   maxWatchBacklog?: number;
   /** Period of BOOKMARK events, for watches that ask for them (default 10 s). */
   bookmarkIntervalMs?: number;
+  /** Events not repeated for this long are deleted (default 1 h). */
+  eventTtlMs?: number;
   /** Log records after which a snapshot replaces the log (default 10,000). */
   snapshotEvery?: number;
 }
@@ -25,6 +27,7 @@ export async function openLocalStore(options: LocalStoreOptions = {}): Promise<L
     historySize: options.historySize ?? 10_000,
     maxWatchBacklog: options.maxWatchBacklog ?? 100_000,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 10_000,
+    eventTtlMs: options.eventTtlMs ?? 3_600_000,
   };
   if (options.dir === undefined) return new LocalStore(settings);
   const { journal, saved } = DurableJournal.open(options.dir, {
