@@ -1,0 +1,18 @@
+// The multi-cluster gateway process. Identity, destination and ports come from
+// the proxy's settings (STRAIT_PROXY_*: data on the inbound port 4143, probe
+// and admin on 4191); the gateway's own from STRAIT_GATEWAY_* (see
+// src/multicluster/gateway/start.ts).
+import { describeError } from '../core/errors.ts';
+import { gatewaySettingsFromEnv, startGateway } from '../multicluster/gateway/start.ts';
+import { loadProxyConfig } from '../proxy/config.ts';
+
+try {
+  const gateway = await startGateway({ proxy: loadProxyConfig(), ...gatewaySettingsFromEnv(process.env) });
+  const stop = () => void gateway.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.stdout.write('ready\n');
+} catch (error) {
+  process.stderr.write(`strait-gateway: ${describeError(error)}\n`);
+  process.exit(1);
+}
