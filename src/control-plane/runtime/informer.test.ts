@@ -100,6 +100,7 @@ describe('shared informer', () => {
     informer.start();
     await eventually(() => errors.length >= 2, 'list failures were reported');
     assert.equal(informer.hasSynced(), false);
+    assert.equal(await informer.waitForSync(AbortSignal.timeout(20)), false, 'gave up waiting, not synced');
     store.restore();
     await informer.waitForSync();
     await store.create(configMap('b'));

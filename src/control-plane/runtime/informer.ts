@@ -94,11 +94,17 @@ export class SharedInformer<T extends Resource = Resource> {
   /** Resolves when the cache has synced, or when `signal` aborts or the informer stops. */
   async waitForSync(signal?: AbortSignal): Promise<boolean> {
     if (this.#hasSynced) return true;
+    const abandon = new AbortController();
     const stopped = new Promise<void>((resolve) => {
-      signal?.addEventListener('abort', () => resolve(), { once: true });
-      this.#stopping.signal.addEventListener('abort', () => resolve(), { once: true });
+      const options = { once: true, signal: abandon.signal };
+      signal?.addEventListener('abort', () => resolve(), options);
+      this.#stopping.signal.addEventListener('abort', () => resolve(), options);
     });
-    await Promise.race([this.#synced, stopped]);
+    try {
+      await Promise.race([this.#synced, stopped]);
+    } finally {
+      abandon.abort();
+    }
     return this.#hasSynced;
   }
 
