@@ -6,73 +6,25 @@ import { gatewayAuthorization } from '../../../src/multicluster/gateway/authoriz
 import { createGateway, type Gateway } from '../../../src/multicluster/gateway/gateway.ts';
 import { createAnchor, createIssuer, issueWorkloadCertificate } from '../../../src/pki/index.ts';
 import { StaticResolver } from '../../../src/proxy/discovery/static.ts';
-import { createInboundTerminator } from '../../../src/proxy/inbound/terminator.ts';
-import { createLogger } from '../../../src/proxy/log.ts';
 import { OutboundClient } from '../../../src/proxy/outbound/client.ts';
 import { connectMeshed } from '../../../src/proxy/transport/connect.ts';
 import { Credentials } from '../../../src/proxy/transport/credentials.ts';
 import { encodeTransportHeader } from '../../../src/proxy/transport/header.ts';
+import {
+  anchor,
+  BACKEND,
+  CLIENT,
+  credentialsFor,
+  east,
+  exchange,
+  GATEWAY,
+  id,
+  log,
+  startBackend,
+  west,
+} from './mesh-fixtures.ts';
 
-const id = (sa: string, ns: string) => `${sa}.${ns}.serviceaccount.identity.strait.cluster.local`;
-const GATEWAY = id('strait-gateway', 'strait-multicluster');
-const BACKEND = id('backend', 'shop');
-const CLIENT = id('web', 'shop');
-const log = createLogger('error');
-
-// One anchor; east and west have their own issuers.
-const anchor = createAnchor();
-const east = createIssuer({
-  anchor: { certPem: anchor.certPem, keyPem: anchor.keyPem },
-  name: 'identity.east',
-});
-const west = createIssuer({
-  anchor: { certPem: anchor.certPem, keyPem: anchor.keyPem },
-  name: 'identity.west',
-});
-function credentialsFor(identity: string, issuer: typeof east): Credentials {
-  const leaf = issueWorkloadCertificate({ issuer, identity });
-  return new Credentials({ certChain: leaf.chainPem, key: leaf.keyPem, trustBundle: anchor.certPem });
-}
 const clientCredentials = credentialsFor(CLIENT, west);
-
-/** The backend's proxy: terminates mTLS, trusts the gateway to forward identities, and answers what it saw. */
-async function startBackend(): Promise<{ port: number; close: () => void }> {
-  const terminator = createInboundTerminator({
-    credentials: credentialsFor(BACKEND, east),
-    isTrustedForwarder: (peer) => peer === GATEWAY,
-    log,
-  });
-  const server = net.createServer({ allowHalfOpen: true }, async (socket) => {
-    socket.on('error', () => {});
-    try {
-      const accepted = await terminator.accept(socket);
-      accepted.stream.once('data', (data) => {
-        accepted.stream.end(
-          `peer=${accepted.peerIdentity} client=${accepted.clientIdentity} port=${accepted.header?.port} got=${data}`,
-        );
-      });
-      accepted.stream.resume();
-    } catch {
-      socket.destroy();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
-}
-
-/** Sends `text` and reads until the far side closes; '' when refused. */
-function exchange(socket: net.Socket, text: string): Promise<string> {
-  return new Promise((resolve) => {
-    let received = '';
-    socket.on('data', (chunk) => {
-      received += chunk;
-    });
-    socket.on('error', () => {});
-    socket.once('end', () => socket.end());
-    socket.once('close', () => resolve(received));
-    socket.write(text);
-  });
-}
 
 describe('gateway', () => {
   let backend: { port: number; close: () => void };
