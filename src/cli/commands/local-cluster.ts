@@ -80,7 +80,7 @@ export const localUpCommand: Command = {
     ctx.stdout.write(
       `cluster ${name} ${created ? 'created' : 'exists'}; control plane ${started ? 'started' : 'already running'} (pid ${pid})\n` +
         `  API ${apiUrl(config)}, addresses ${config.cidr}\n` +
-        `  use it with: strait --context ${name} local get services -A\n`,
+        `  use it with: strait local get services -A --context ${name}\n`,
     );
     return 0;
   },

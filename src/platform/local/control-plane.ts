@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { startDestinationService } from '../../control-plane/destination/start.ts';
+import { startPolicyService } from '../../control-plane/policy/start.ts';
 import { CONTROL_PLANE_NAMESPACE } from '../../core/api/names.ts';
+import { describeError } from '../../core/errors.ts';
 import { Kinds } from '../../core/kinds.ts';
 import { type ApiServer, startApiServer } from './api/server.ts';
 import { ServiceAccountTokens } from './api/service-account-token.ts';
 import { type ClusterConfig, clusterFiles, readClusterConfig } from './cluster-config.ts';
+import { ControlPlaneAccounts, servingTls } from './control-plane-identities.ts';
 import { startEndpointsController } from './controllers/endpoints-controller.ts';
 import { startWorkloadReaper } from './controllers/workload-reaper.ts';
 import { type LocalStore, openLocalStore } from './store/index.ts';
@@ -16,13 +20,16 @@ export interface RunningControlPlane {
   close(): Promise<void>;
 }
 
+/** Serving certificates of the control-plane services live 24 h; they are renewed at half that. */
+const SERVING_RENEWAL_MS = 12 * 3600 * 1000;
+
 /** Namespaces every local cluster starts with. */
 const BOOTSTRAP_NAMESPACES = ['default', CONTROL_PLANE_NAMESPACE];
 
 /**
  * Runs a local cluster's control plane in this process: the durable store,
- * the store API, and the local controllers (Workload → Endpoints, the
- * workload reaper).
+ * the store API, the destination and policy services, and the local
+ * controllers (Workload → Endpoints, the workload reaper).
  */
 export async function startControlPlane(options: {
   dir: string;
@@ -48,6 +55,40 @@ export async function startControlPlane(options: {
     log: (line) => log(`api: ${line}`),
   });
   log(`store API on https://${config.controlPlaneAddress}:${api.port}`);
+  const issuer = {
+    certPem: readFileSync(files.issuerCert, 'utf8'),
+    keyPem: readFileSync(files.issuerKey, 'utf8'),
+    certSource: files.issuerCert,
+    keySource: files.issuerKey,
+  };
+  const trustBundle = readFileSync(files.trustAnchor, 'utf8');
+  const tlsFor = (account: string) => servingTls(config, account, issuer, trustBundle);
+  const common = {
+    store,
+    host: config.controlPlaneAddress,
+    trustDomain: config.trustDomain,
+    controlPlaneNamespace: config.controlPlaneNamespace,
+  };
+  const destination = await startDestinationService({
+    ...common,
+    tls: tlsFor(ControlPlaneAccounts.destination),
+    port: config.ports.destination,
+    clusterDomain: config.clusterDomain,
+    onError: (error) => log(`destination: ${describeError(error)}`),
+  });
+  log(`destination service on ${config.controlPlaneAddress}:${destination.port}`);
+  const policy = await startPolicyService({
+    ...common,
+    tls: tlsFor(ControlPlaneAccounts.policy),
+    port: config.ports.policy,
+    onError: (error) => log(`policy: ${describeError(error)}`),
+  });
+  log(`policy service on ${config.controlPlaneAddress}:${policy.port}`);
+  const renewal = setInterval(() => {
+    destination.rpc.setTls(tlsFor(ControlPlaneAccounts.destination));
+    policy.rpc.setTls(tlsFor(ControlPlaneAccounts.policy));
+  }, SERVING_RENEWAL_MS);
+  renewal.unref();
   await startEndpointsController(store, {
     signal: controller.signal,
     log: (line) => log(`endpoints: ${line}`),
@@ -59,7 +100,8 @@ export async function startControlPlane(options: {
     api,
     async close() {
       controller.abort();
-      await api.close();
+      clearInterval(renewal);
+      await Promise.all([api.close(), destination.close(), policy.close()]);
       await store.close();
     },
   };

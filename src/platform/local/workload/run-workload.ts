@@ -11,6 +11,7 @@ import { refOf } from '../../../core/resource.ts';
 import { AlreadyExistsError, type ResourceStore } from '../../../core/store.ts';
 import { issueWorkloadCertificate } from '../../../pki/index.ts';
 import { type ClusterConfig, clusterFiles } from '../cluster-config.ts';
+import { ControlPlaneAccounts, controlPlaneIdentity } from '../control-plane-identities.ts';
 import { SUPERVISOR_PID_ANNOTATION } from '../controllers/workload-reaper.ts';
 import { writeFileAtomic } from '../home.ts';
 import { typeMeta } from '../type-meta.ts';
@@ -145,6 +146,28 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
     throw error;
   }
 
+  // Listen before anything else awaits: a short-lived command may exit at once.
+  const appExit = new Promise<number>((resolve) => {
+    app.once('error', (error) => {
+      options.log(`cannot start ${options.command[0]}: ${error.message}`);
+      resolve(127);
+    });
+    app.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+  let appExited = false;
+  let probe: NodeJS.Timeout | undefined;
+  const exited = appExit.then(async (code) => {
+    appExited = true;
+    clearInterval(probe);
+    proxy?.kill('SIGTERM');
+    try {
+      await store.delete(refOf(workload));
+    } catch (error) {
+      options.log(`unregistering ${namespace}/${name}: ${(error as Error).message}`);
+    }
+    return code;
+  });
+
   const status: WorkloadStatus = {
     phase: 'Running',
     address,
@@ -156,29 +179,16 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
     startedAt: new Date().toISOString(),
   };
   const writeStatus = async () => {
+    if (appExited) return;
     const current = { ...workload, metadata: { ...workload.metadata } };
     delete current.metadata.resourceVersion;
-    workload = await store.updateStatus({ ...current, status: { ...status } });
+    try {
+      workload = await store.updateStatus({ ...current, status: { ...status } });
+    } catch (error) {
+      if (!appExited) throw error;
+    }
   };
   await writeStatus();
-
-  let appExited = false;
-  const exited = new Promise<number>((resolve) => {
-    app.once('error', (error) => {
-      options.log(`cannot start ${options.command[0]}: ${error.message}`);
-    });
-    app.once('exit', (code, signal) => {
-      appExited = true;
-      clearInterval(probe);
-      proxy?.kill('SIGTERM');
-      store
-        .delete(refOf(workload))
-        .catch((error: unknown) =>
-          options.log(`unregistering ${namespace}/${name}: ${(error as Error).message}`),
-        )
-        .finally(() => resolve(code ?? (signal ? 1 : 0)));
-    });
-  });
 
   const checkReadiness = async () => {
     const first = options.ports[0]?.port;
@@ -190,24 +200,24 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
           : await tcpReady(address, first);
     const proxyReady = proxy ? await httpReady(address, proxyPorts.adminPort, '/ready') : true;
     const ready = appReady && proxyReady;
-    if (appExited) return;
     if (ready !== status.ready || appReady !== status.appReady || proxyReady !== status.proxyReady) {
       Object.assign(status, { ready, appReady, proxyReady });
       await writeStatus();
     }
   };
   let checking = false;
-  const probe = setInterval(() => {
-    if (checking) return;
-    checking = true;
-    checkReadiness()
-      .catch((error: unknown) =>
-        options.log(`readiness of ${namespace}/${name}: ${(error as Error).message}`),
-      )
-      .finally(() => {
-        checking = false;
-      });
-  }, options.probePeriodMs ?? 500);
+  if (!appExited)
+    probe = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      checkReadiness()
+        .catch((error: unknown) =>
+          options.log(`readiness of ${namespace}/${name}: ${(error as Error).message}`),
+        )
+        .finally(() => {
+          checking = false;
+        });
+    }, options.probePeriodMs ?? 500);
 
   return {
     workload,
@@ -261,8 +271,6 @@ function startProxy(
   writeFileAtomic(keyFile, issued.keyPem, 0o600);
   const first = options.ports[0]?.port;
   const cp = options.config.controlPlaneAddress;
-  const td = options.config.trustDomain;
-  const cpNs = options.config.controlPlaneNamespace;
   const logFd = openSync(join(workloadDir, 'proxy.log'), 'a');
   const child = spawn(process.execPath, [PROXY_ENTRY], {
     stdio: ['ignore', logFd, logFd],
@@ -278,19 +286,12 @@ function startProxy(
       STRAIT_PROXY_IDENTITY_KEY_FILE: keyFile,
       STRAIT_PROXY_TRUST_BUNDLE_FILE: files.trustAnchor,
       STRAIT_PROXY_DESTINATION_ADDR: `${cp}:${options.config.ports.destination}`,
-      STRAIT_PROXY_DESTINATION_IDENTITY: identityName({
-        serviceAccount: 'strait-destination',
-        namespace: cpNs,
-        controlPlaneNamespace: cpNs,
-        trustDomain: td,
-      }),
+      STRAIT_PROXY_DESTINATION_IDENTITY: controlPlaneIdentity(
+        options.config,
+        ControlPlaneAccounts.destination,
+      ),
       STRAIT_PROXY_POLICY_ADDR: `${cp}:${options.config.ports.policy}`,
-      STRAIT_PROXY_POLICY_IDENTITY: identityName({
-        serviceAccount: 'strait-destination',
-        namespace: cpNs,
-        controlPlaneNamespace: cpNs,
-        trustDomain: td,
-      }),
+      STRAIT_PROXY_POLICY_IDENTITY: controlPlaneIdentity(options.config, ControlPlaneAccounts.policy),
       STRAIT_PROXY_WORKLOAD: `${options.namespace}/${options.name}`,
     },
   });
