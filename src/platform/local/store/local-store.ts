@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { KindInfo } from '../../../core/kinds.ts';
 import { kindInfo } from '../../../core/kinds.ts';
 import type { KindRef, ObjectRef, Resource } from '../../../core/resource.ts';
@@ -310,6 +311,14 @@ export class LocalStore implements ResourceStore {
         creationTimestamp: current.metadata.creationTimestamp as string,
       },
     };
+    const managed = applied ? object.metadata.managedFields : current.metadata.managedFields;
+    if (managed && managed.length > 0) next.metadata.managedFields = managed;
+    else delete next.metadata.managedFields;
+    if (info.hasStatus) {
+      if (current.status === undefined) delete next.status;
+      else next.status = current.status;
+    }
+    this.#validate(next);
     if (current.metadata.deletionTimestamp) {
       next.metadata.deletionTimestamp = current.metadata.deletionTimestamp;
       const added = (next.metadata.finalizers ?? []).filter((f) => !current.metadata.finalizers?.includes(f));
@@ -320,24 +329,11 @@ export class LocalStore implements ResourceStore {
         );
       }
     }
-    const managed = applied ? object.metadata.managedFields : current.metadata.managedFields;
-    if (managed && managed.length > 0) next.metadata.managedFields = managed;
-    else delete next.metadata.managedFields;
-    if (info.hasStatus) {
-      if (current.status === undefined) delete next.status;
-      else next.status = current.status;
-    }
     if (!next.metadata.finalizers?.length) delete next.metadata.finalizers;
     if (sameObject(next, current)) return current;
-    if (
-      !sameObject(
-        { ...specOf(next), metadata: { name: '' } } as Resource,
-        { ...specOf(current), metadata: { name: '' } } as Resource,
-      )
-    ) {
+    if (!isDeepStrictEqual(specOf(next), specOf(current))) {
       next.metadata.generation = (current.metadata.generation ?? 1) + 1;
     }
-    this.#validate(next);
     const stored = this.#commit('MODIFIED', next, current);
     this.#lifecycle.collectIfDangling(stored);
     return this.#lifecycle.finalizeIfDone(stored) ?? stored;
