@@ -8,6 +8,7 @@ import type { Resource } from '../../../core/resource.ts';
 import { openLocalStore } from '../store/index.ts';
 import { typeMeta } from '../type-meta.ts';
 import { type ApiStore, createApiStore } from './client.ts';
+import { createRefreshingApiStore } from './refreshing-token.ts';
 import { type ApiServer, startApiServer } from './server.ts';
 import { generateTokenKeyPem, ServiceAccountTokens } from './service-account-token.ts';
 import { createApiCertificates } from './serving-certificate.ts';
@@ -172,6 +173,36 @@ describe('store API', () => {
     await assert.rejects(storeFor(refreshed.token).list(Kinds.Service, { namespace: 'shop' }), {
       code: 'E_UNAUTHORIZED',
     });
+  });
+
+  it('refreshes a ServiceAccount token before it expires, until the ServiceAccount is deleted', async () => {
+    await admin.create({
+      ...typeMeta(Kinds.ServiceAccount),
+      metadata: { name: 'mirror', namespace: 'shop' },
+    });
+    await admin.create<RoleBinding>({
+      ...typeMeta(Kinds.RoleBinding),
+      metadata: { name: 'mirror', namespace: 'shop' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read-services' },
+      subjects: [{ kind: 'ServiceAccount', name: 'mirror', namespace: 'shop' }],
+    });
+    const first = await requestServiceAccountToken(admin, { namespace: 'shop', name: 'mirror' }, 3600);
+    const refreshed: string[] = [];
+    const errors: unknown[] = [];
+    const lateClock = () => Date.now() + 0.8 * 3600 * 1000;
+    const store = createRefreshingApiStore(
+      { clusterName: 'test', server: url, caPem, token: first.token },
+      { namespace: 'shop', name: 'mirror' },
+      { onRefresh: (token) => refreshed.push(token), onError: (error) => errors.push(error), now: lateClock },
+    );
+    opened.push(store);
+    assert.ok((await store.list(Kinds.Service, { namespace: 'shop' })).items.length > 0);
+    assert.equal(refreshed.length, 1);
+    assert.notEqual(refreshed[0], first.token);
+
+    await admin.delete({ ...Kinds.ServiceAccount, namespace: 'shop', name: 'mirror' });
+    await assert.rejects(store.list(Kinds.Service, { namespace: 'shop' }), { code: 'E_UNAUTHORIZED' });
+    assert.equal((errors[0] as { code?: string }).code, 'E_UNAUTHORIZED');
   });
 
   it('limits a ClusterRole to named objects with resourceNames', async () => {

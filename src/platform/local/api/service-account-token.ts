@@ -3,6 +3,7 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
+  randomUUID,
   sign,
   verify,
 } from 'node:crypto';
@@ -23,6 +24,8 @@ export interface ServiceAccountClaims {
   aud: string[];
   iat: number;
   exp: number;
+  /** Unique per token. */
+  jti: string;
   serviceAccount: { namespace: string; name: string; uid: string };
 }
 
@@ -63,6 +66,7 @@ export class ServiceAccountTokens {
       aud: [API_AUDIENCE],
       iat: now,
       exp: now + lifetime,
+      jti: randomUUID(),
       serviceAccount: { ...account },
     };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
