@@ -115,7 +115,7 @@ describe('strait identity: anchor, issuer, issue, bundle, inspect', () => {
 });
 
 describe('strait identity with anchors and issuers made by other tools', () => {
-  const kinds = ['openssl-ec', 'openssl-rsa'];
+  const kinds = ['openssl-ec', 'openssl-rsa', 'step-ec', 'step-rsa'];
   for (const kind of kinds) {
     const dir = join(fixtures, kind);
     it(`issues from a ${kind} issuer and openssl verifies the leaf`, async () => {
