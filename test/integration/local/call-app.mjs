@@ -1,0 +1,18 @@
+// A client application for workload tests: fetches the URL in argv[2] through
+// the environment's HTTP proxy (the workload's own proxy), prints the answer,
+// and exits 0 only on a 200. Retries briefly while the mesh catches up.
+const url = process.argv[2];
+for (let attempt = 1; ; attempt++) {
+  try {
+    const response = await fetch(url);
+    const body = await response.text();
+    process.stdout.write(`${response.status} ${body}`);
+    if (response.status === 200 || attempt >= 20) process.exit(response.status === 200 ? 0 : 1);
+  } catch (error) {
+    if (attempt >= 20) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}

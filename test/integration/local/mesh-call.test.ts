@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Endpoints } from '../../../src/core/api/core.ts';
+import { Kinds } from '../../../src/core/kinds.ts';
+import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
+import { clusterDirectory } from '../../../src/platform/local/home.ts';
+import { eventually, strait, straitInBackground } from './cli.ts';
+
+const ECHO = fileURLToPath(new URL('./echo-app.mjs', import.meta.url));
+const CALL = fileURLToPath(new URL('./call-app.mjs', import.meta.url));
+
+const SERVICE = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: backend
+  namespace: shop
+spec:
+  selector:
+    app: backend
+  ports:
+    - name: http
+      port: 80
+      targetPort: http
+`;
+
+describe('workloads in the mesh (real processes)', { timeout: 300_000 }, () => {
+  const home = mkdtempSync(join(tmpdir(), 'strait-mesh-'));
+  let backend: ReturnType<typeof straitInBackground> | undefined;
+
+  before(async () => {
+    const up = await strait(home, ['local', 'up', '--cluster', 'mesh']);
+    assert.equal(up.code, 0, up.stderr);
+    const applied = await strait(home, ['local', 'apply', '--context', 'mesh', '-f', '-'], SERVICE);
+    assert.equal(applied.code, 0, applied.stderr);
+  });
+
+  after(async () => {
+    backend?.kill('SIGTERM');
+    await strait(home, ['local', 'down', '--cluster', 'mesh']);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('one workload calls another by service name over mTLS through their proxies', async () => {
+    backend = straitInBackground(home, [
+      'local',
+      'run',
+      '--cluster',
+      'mesh',
+      '-n',
+      'shop',
+      '--service-account',
+      'backend',
+      '--name',
+      'backend',
+      '--port',
+      'http=8080',
+      '--ready-path',
+      '/ready',
+      '--',
+      process.execPath,
+      ECHO,
+    ]);
+    const address = await eventually(
+      'the backend to be ready',
+      async () => {
+        const store = openClusterStore(clusterDirectory(home, 'mesh'));
+        try {
+          const endpoints = await store.get<Endpoints>({
+            ...Kinds.Endpoints,
+            namespace: 'shop',
+            name: 'backend',
+          });
+          return endpoints?.subsets?.[0]?.addresses?.[0]?.ip;
+        } finally {
+          store.close();
+        }
+      },
+      60_000,
+    );
+
+    const call = await strait(home, [
+      'local',
+      'run',
+      '--cluster',
+      'mesh',
+      '-n',
+      'shop',
+      '--service-account',
+      'frontend',
+      '--name',
+      'frontend',
+      '--',
+      process.execPath,
+      CALL,
+      'http://backend.shop.svc.cluster.local:80/',
+    ]);
+    assert.equal(call.code, 0, `${call.stdout}\n${call.stderr}`);
+    assert.equal(call.stdout, '200 hello from backend\n');
+
+    const metrics = await (await fetch(`http://${address}:4191/metrics`)).text();
+    assert.match(
+      metrics,
+      /tcp_open_total\{[^}]*direction="inbound"[^}]*tls="true"[^}]*client_id="frontend\.shop\.serviceaccount\.identity\.strait\.cluster\.local"/,
+    );
+  });
+});
