@@ -18,7 +18,7 @@ import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { OutboundClient } from './outbound/client.ts';
 import { Http1Forwarder } from './outbound/http1.ts';
 import { Http2Forwarder } from './outbound/http2.ts';
-import { createOutboundServer } from './outbound/server.ts';
+import { createOutboundServer, type OutboundServer } from './outbound/server.ts';
 import { PolicyStore } from './policy/authorize.ts';
 import { identityMatcher } from './policy/identity-match.ts';
 import { watchPolicyService } from './policy/watch.ts';
@@ -146,14 +146,21 @@ export async function startProxy(
     return portOf(server);
   };
 
+  const outbounds: OutboundServer[] = [];
+  const outbound = (server: OutboundServer) => {
+    outbounds.push(server);
+    return server.server;
+  };
   const outboundPort = await listen(
-    createOutboundServer({
-      client,
-      http1,
-      http2: h2,
-      opaquePorts,
-      detectTimeoutMs: config.timeouts.detectMs,
-    }),
+    outbound(
+      createOutboundServer({
+        client,
+        http1,
+        http2: h2,
+        opaquePorts,
+        detectTimeoutMs: config.timeouts.detectMs,
+      }),
+    ),
     config.outbound,
     'outbound',
   );
@@ -167,7 +174,7 @@ export async function startProxy(
       detectTimeoutMs: config.timeouts.detectMs,
       target: () => listener.target,
     });
-    listenerPorts.push(await listen(server, listener, `listener for ${listener.target}`));
+    listenerPorts.push(await listen(outbound(server), listener, `listener for ${listener.target}`));
   }
   const inboundPort = await listen(
     createInboundServer({
@@ -194,11 +201,12 @@ export async function startProxy(
       log.info('draining', { openConnections: sockets.size, drainMs: config.timeouts.drainMs });
       abort.abort();
       const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-      http1.close();
-      h2.close();
+      for (const o of outbounds) o.drain();
       const deadline = Date.now() + config.timeouts.drainMs;
       while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const socket of sockets) socket.destroy();
+      http1.close();
+      h2.close();
       client.close();
       await Promise.all(stopped);
       log.info('stopped');

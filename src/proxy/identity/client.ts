@@ -116,16 +116,7 @@ export class IdentityClient {
     this.#current = credentials;
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(credentials);
     for (const listener of this.#credentialListeners) listener(credentials);
-    this.#schedule(this.#refreshDelayMs(credentials));
-  }
-
-  #refreshDelayMs(credentials: WorkloadCredentials): number {
-    const remaining = credentials.notAfter.getTime() - Date.now();
-    const delay = remaining * (this.#options.refreshFraction ?? 0.7);
-    return Math.min(
-      Math.max(delay, this.#options.minRefreshMs ?? 10_000),
-      this.#options.maxRefreshMs ?? 86_400_000,
-    );
+    this.#schedule(refreshDelayMs(credentials.notAfter, Date.now(), this.#options));
   }
 
   /** Exponential backoff with jitter: a random delay in [½, 1] × min(max, initial × 2^(failures−1)). */
@@ -135,4 +126,18 @@ export class IdentityClient {
     const ceiling = Math.min(max, initial * 2 ** Math.min(this.#failures - 1, 30));
     return ceiling / 2 + Math.random() * (ceiling / 2);
   }
+}
+
+/**
+ * When to refresh a certificate expiring at `notAfter`: after `refreshFraction`
+ * (default 70%) of its remaining lifetime, kept within [minRefreshMs, maxRefreshMs]
+ * (default 10 s to 24 h).
+ */
+export function refreshDelayMs(
+  notAfter: Date,
+  now: number,
+  options: Pick<IdentityClientOptions, 'refreshFraction' | 'minRefreshMs' | 'maxRefreshMs'> = {},
+): number {
+  const delay = (notAfter.getTime() - now) * (options.refreshFraction ?? 0.7);
+  return Math.min(Math.max(delay, options.minRefreshMs ?? 10_000), options.maxRefreshMs ?? 86_400_000);
 }

@@ -1,5 +1,5 @@
 /** How a proxy gets and keeps its workload identity, and checks its peers'. */
 export { CertifyError, type IdentityEndpoint, requestCredentials } from './certify.ts';
-export { IdentityClient, type IdentityClientOptions } from './client.ts';
+export { IdentityClient, type IdentityClientOptions, refreshDelayMs } from './client.ts';
 export { secureContextOptions, type WorkloadCredentials } from './credentials.ts';
 export { expectIdentity, PeerVerifier, presentedChain } from './verifier.ts';

@@ -32,11 +32,22 @@ type Tagged = net.Socket & { [kTarget]?: string };
 const targetOf = (socket: net.Socket | undefined): string | undefined =>
   (socket as Tagged | undefined)?.[kTarget];
 
+/** An outbound listener and its drain switch. */
+export interface OutboundServer {
+  server: net.Server;
+  /**
+   * Starts a graceful drain: idle HTTP/1 connections close now, busy ones after
+   * their current response (sent with `connection: close`), HTTP/2 sessions
+   * get GOAWAY. Opaque connections are left to finish.
+   */
+  drain(): void;
+}
+
 /**
  * The outbound side: detects the application's protocol and forwards HTTP/1
  * per request, HTTP/2 per stream, and anything else per connection.
  */
-export function createOutboundServer(options: OutboundServerOptions): net.Server {
+export function createOutboundServer(options: OutboundServerOptions): OutboundServer {
   const { client } = options;
   const log = client.log;
   const httpServer = http.createServer({
@@ -44,7 +55,19 @@ export function createOutboundServer(options: OutboundServerOptions): net.Server
     requestTimeout: 0,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 60_000,
   });
+  let draining = false;
+  const busy = new Map<net.Socket, number>();
+  const h1Sockets = new Set<net.Socket>();
+  const h2Sessions = new Set<http2.ServerHttp2Session>();
   httpServer.on('request', (req, res) => {
+    const socket = req.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    if (draining) res.shouldKeepAlive = false;
+    res.once('close', () => {
+      const left = (busy.get(socket) ?? 1) - 1;
+      busy.set(socket, left);
+      if (draining && left === 0) socket.end();
+    });
     const authority = requestTarget(req, targetOf(req.socket));
     if (!authority) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('request names no target host\n');
@@ -97,6 +120,10 @@ export function createOutboundServer(options: OutboundServerOptions): net.Server
     }
     options.http2.handle(stream, headers, authority);
   });
+  h2Server.on('session', (session) => {
+    h2Sessions.add(session);
+    session.once('close', () => h2Sessions.delete(session));
+  });
   h2Server.on('sessionError', (error) =>
     log.info('HTTP/2 session error from application', { error: error.message }),
   );
@@ -130,6 +157,11 @@ export function createOutboundServer(options: OutboundServerOptions): net.Server
         // node:http reads from the socket's handle, so it would never see bytes put
         // back with unshift(): take them out again and hand them over as data.
         const head = socket.read() as Buffer | null;
+        h1Sockets.add(socket);
+        socket.once('close', () => {
+          h1Sockets.delete(socket);
+          busy.delete(socket);
+        });
         httpServer.emit('connection', socket);
         if (head) socket.emit('data', head);
         socket.resume();
@@ -137,11 +169,14 @@ export function createOutboundServer(options: OutboundServerOptions): net.Server
       else forwardOpaque();
     });
   });
-  server.once('close', () => {
-    httpServer.close();
-    h2Server.close();
-  });
-  return server;
+  return {
+    server,
+    drain() {
+      draining = true;
+      for (const socket of h1Sockets) if (!busy.get(socket)) socket.end();
+      for (const session of h2Sessions) session.close();
+    },
+  };
 }
 
 /** The target of an HTTP/1 request: the listener's, an absolute-form URL's, or the Host header's. */

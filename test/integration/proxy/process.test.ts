@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { listen, testMesh, viaProxy } from './helpers.ts';
+
+const entry = new URL('../../../src/cmd/proxy.ts', import.meta.url).pathname;
+
+interface Started {
+  child: ChildProcess;
+  ports: Record<string, number>;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Runs `node src/cmd/proxy.ts` with `env` and waits for its "proxy started" line. */
+function runProxy(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, [entry], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let text = '';
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stderr?.on('data', (d) => {
+      text += d;
+      const line = text.split('\n').find((l) => l.includes('"proxy started"'));
+      if (!line) return;
+      const fields = JSON.parse(line) as Record<string, string>;
+      const port = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
+      resolve({
+        child,
+        ports: {
+          inbound: port(fields.inbound ?? ''),
+          outbound: port(fields.outbound ?? ''),
+          admin: port(fields.admin ?? ''),
+        },
+        stderr: () => text,
+        exit,
+      });
+    });
+    void exit.then((code) => reject(new Error(`proxy exited with ${code}: ${text}`)));
+  });
+}
+
+const loopbackPorts = {
+  STRAIT_PROXY_INBOUND_ADDR: '127.0.0.1:0',
+  STRAIT_PROXY_OUTBOUND_ADDR: '127.0.0.1:0',
+  STRAIT_PROXY_ADMIN_ADDR: '127.0.0.1:0',
+  STRAIT_PROXY_TAP_ADDR: '127.0.0.1:0',
+};
+
+describe('the proxy process', () => {
+  const children: ChildProcess[] = [];
+  after(() => {
+    for (const child of children) child.kill('SIGKILL');
+  });
+
+  it('serves /live, /ready and /metrics, refuses GET /shutdown, and drains on POST /shutdown', async () => {
+    const mesh = testMesh();
+    const dir = mkdtempSync(join(tmpdir(), 'strait-proxy-'));
+    const material = mesh.material('web', 'shop');
+    writeFileSync(join(dir, 'cert.pem'), material.certChain);
+    writeFileSync(join(dir, 'key.pem'), material.key);
+    writeFileSync(join(dir, 'bundle.pem'), material.trustBundle);
+    const waiting: Array<() => void> = [];
+    const app = http.createServer((_req, res) => waiting.push(() => res.end('late but whole')));
+    const appPort = await listen(app);
+    writeFileSync(
+      join(dir, 'proxy.json'),
+      JSON.stringify({
+        endpoints: { [`slow.shop.svc.cluster.local:${appPort}`]: [{ address: '127.0.0.1', port: appPort }] },
+      }),
+    );
+    const proxy = await runProxy({
+      ...loopbackPorts,
+      STRAIT_PROXY_CONFIG: join(dir, 'proxy.json'),
+      STRAIT_PROXY_IDENTITY_CERT_FILE: join(dir, 'cert.pem'),
+      STRAIT_PROXY_IDENTITY_KEY_FILE: join(dir, 'key.pem'),
+      STRAIT_PROXY_TRUST_BUNDLE_FILE: join(dir, 'bundle.pem'),
+    });
+    children.push(proxy.child);
+    const admin = `http://127.0.0.1:${proxy.ports.admin}`;
+    assert.equal(await (await fetch(`${admin}/live`)).text(), 'live\n');
+    assert.equal((await fetch(`${admin}/ready`)).status, 200);
+    const metrics = await (await fetch(`${admin}/metrics`)).text();
+    assert.match(metrics, /identity_cert_expiration_timestamp_seconds \d+/);
+    assert.equal((await fetch(`${admin}/shutdown`)).status, 405);
+
+    const inFlight = viaProxy(
+      proxy.ports.outbound as number,
+      `http://slow.shop.svc.cluster.local:${appPort}/`,
+    );
+    while (waiting.length === 0) await new Promise((r) => setTimeout(r, 20));
+    const shutdown = await fetch(`${admin}/shutdown`, { method: 'POST' });
+    assert.equal(shutdown.status, 200);
+    for (const reply of waiting) reply();
+    const res = await inFlight;
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'late but whole');
+    assert.equal(await proxy.exit, 0);
+    app.close();
+  });
+
+  it('exits 1 with a clear message on bad configuration', async () => {
+    const child = spawn(process.execPath, [entry], {
+      env: { ...process.env, STRAIT_PROXY_OUTBOUND_ADDR: 'nonsense' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 1);
+    assert.match(stderr, /STRAIT_PROXY_OUTBOUND_ADDR: "nonsense" is not host:port \(E_PROXY_CONFIG\)/);
+  });
+});
