@@ -42,7 +42,8 @@ async function follow(
   onSynced: () => void,
   options: { onError?: (kind: string, error: unknown) => void; retryMs?: number },
 ): Promise<void> {
-  const known = new Map<string, Resource>();
+  // Only versions are kept: the handler's owner holds the objects it needs.
+  const known = new Map<string, string | undefined>();
   let backoff = options.retryMs ?? 200;
   while (!signal.aborted) {
     try {
@@ -51,15 +52,15 @@ async function follow(
       for (const object of listed.items) {
         const key = objectKey(object.metadata);
         seen.add(key);
-        if (known.get(key)?.metadata.resourceVersion !== object.metadata.resourceVersion) {
-          known.set(key, object);
+        if (!known.has(key) || known.get(key) !== object.metadata.resourceVersion) {
+          known.set(key, object.metadata.resourceVersion);
           handler(object, false);
         }
       }
-      for (const [key, object] of known) {
+      for (const key of known.keys()) {
         if (seen.has(key)) continue;
         known.delete(key);
-        handler(object, true);
+        handler(stubOf(kind, key), true);
       }
       onSynced();
       backoff = options.retryMs ?? 200;
@@ -67,7 +68,7 @@ async function follow(
         if (event.type === 'BOOKMARK') continue;
         const key = objectKey(event.object.metadata);
         if (event.type === 'DELETED') known.delete(key);
-        else known.set(key, event.object);
+        else known.set(key, event.object.metadata.resourceVersion);
         handler(event.object, event.type === 'DELETED');
       }
     } catch (error) {
@@ -78,4 +79,12 @@ async function follow(
     await new Promise((resolve) => setTimeout(resolve, backoff).unref());
     backoff = Math.min(backoff * 2, 5000);
   }
+}
+
+/** The identity of an object that is gone, for a deletion found by listing again. */
+function stubOf(kind: { apiVersion: string; kind: string }, key: string): Resource {
+  const slash = key.indexOf('/');
+  const metadata =
+    slash === -1 ? { name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+  return { apiVersion: kind.apiVersion, kind: kind.kind, metadata };
 }

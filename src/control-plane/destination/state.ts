@@ -5,6 +5,7 @@ import type { Resource } from '../../core/resource.ts';
 import type { SplitOutcome } from '../traffic/split-tracker.ts';
 import { SplitTracker } from '../traffic/split-tracker.ts';
 import type { TranslationContext } from './endpoint-set.ts';
+import { KeyIndex } from './key-index.ts';
 import { describeWorkload, type Pod, type WorkloadInfo, workloadKey } from './workloads.ts';
 
 /** Kinds the destination service reads. */
@@ -35,8 +36,8 @@ export class DestinationState implements TranslationContext {
   readonly #services = new Map<string, Service>();
   readonly #endpoints = new Map<string, Endpoints>();
   readonly #workloads = new Map<string, WorkloadInfo>();
-  readonly #byIp = new Map<string, Set<string>>();
-  readonly #endpointsByWorkload = new Map<string, Set<string>>();
+  readonly #byIp = new KeyIndex();
+  readonly #endpointsByWorkload = new KeyIndex();
   readonly #trafficSplits = new Map<string, Map<string, TrafficSplit>>();
   readonly #httpRoutes = new Map<string, Map<string, HTTPRoute>>();
 
@@ -59,14 +60,8 @@ export class DestinationState implements TranslationContext {
   }
 
   workloadByIp(ip: string): WorkloadInfo | undefined {
-    const keys = this.#byIp.get(ip);
-    if (!keys) return undefined;
-    let meshed: WorkloadInfo | undefined;
-    for (const key of keys) {
-      const info = this.#workloads.get(key);
-      if (info?.meshed) meshed = info;
-    }
-    return meshed ?? this.#workloads.get(keys.values().next().value as string);
+    const infos = this.#byIp.get(ip).map((key) => this.#workloads.get(key));
+    return infos.find((info) => info?.meshed) ?? infos[0];
   }
 
   httpRoutes(namespace: string): HTTPRoute[] {
@@ -134,24 +129,17 @@ export class DestinationState implements TranslationContext {
     const after = deleted ? undefined : describeWorkload(object);
     const dependencies = new Set<string>();
     for (const ip of before?.ips ?? []) {
-      this.#byIp.get(ip)?.delete(key);
-      if (this.#byIp.get(ip)?.size === 0) this.#byIp.delete(ip);
+      this.#byIp.remove(ip, key);
       dependencies.add(`ip:${ip}`);
     }
     if (after) {
       this.#workloads.set(key, after);
       for (const ip of after.ips) {
-        let keys = this.#byIp.get(ip);
-        if (!keys) {
-          keys = new Set();
-          this.#byIp.set(ip, keys);
-        }
-        keys.add(key);
+        this.#byIp.add(ip, key);
         dependencies.add(`ip:${ip}`);
       }
     } else this.#workloads.delete(key);
-    for (const endpointsKey of this.#endpointsByWorkload.get(key) ?? [])
-      dependencies.add(`svc:${endpointsKey}`);
+    for (const endpointsKey of this.#endpointsByWorkload.get(key)) dependencies.add(`svc:${endpointsKey}`);
     return [...dependencies];
   }
 
@@ -162,12 +150,7 @@ export class DestinationState implements TranslationContext {
         const ref = address.targetRef;
         if (!ref) continue;
         const workload = workloadKey(ref.kind, ref.namespace ?? namespace, ref.name);
-        let keys = this.#endpointsByWorkload.get(workload);
-        if (!keys) {
-          keys = new Set();
-          this.#endpointsByWorkload.set(workload, keys);
-        }
-        keys.add(key);
+        this.#endpointsByWorkload.add(workload, key);
       }
     }
   }
@@ -181,9 +164,7 @@ export class DestinationState implements TranslationContext {
         const ref = address.targetRef;
         if (!ref) continue;
         const workload = workloadKey(ref.kind, ref.namespace ?? namespace, ref.name);
-        const keys = this.#endpointsByWorkload.get(workload);
-        keys?.delete(key);
-        if (keys?.size === 0) this.#endpointsByWorkload.delete(workload);
+        this.#endpointsByWorkload.remove(workload, key);
       }
     }
   }
