@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { openContextStore } from '../cli/context.ts';
 import { parseDuration } from '../core/duration.ts';
 import { describeError, UsageError } from '../core/errors.ts';
-import { FailoverController, ScrapingHealthSource } from '../multicluster/failover/index.ts';
+import { FailoverController, ProxyTargets, ScrapingHealthSource } from '../multicluster/failover/index.ts';
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} failover: ${line}\n`);
 
@@ -22,13 +22,26 @@ async function main(): Promise<void> {
     process.env,
   );
   const health =
-    values.metrics.length > 0
+    values.metrics.length > 0 || values.discoverProxies
       ? new ScrapingHealthSource({
           targets: values.metrics,
           intervalMs: values.scrapeIntervalMs,
           onError: (target, message) => log(`scraping ${target}: ${message}`),
         })
       : undefined;
+  const proxies =
+    health && values.discoverProxies
+      ? new ProxyTargets(
+          store,
+          context.platform,
+          (urls) => {
+            health.setTargets([...new Set([...values.metrics, ...urls])]);
+            log(`health from ${health.targets.length} proxies`);
+          },
+          log,
+        )
+      : undefined;
+  proxies?.start();
   health?.start();
   const controller = new FailoverController({
     store,
@@ -37,12 +50,11 @@ async function main(): Promise<void> {
     ...(values.resyncMs === undefined ? {} : { resyncMs: values.resyncMs }),
   });
   await controller.start();
-  log(
-    `watching TrafficSplits in context ${context.name}${health ? `, health from ${values.metrics.length} proxies` : ''}`,
-  );
+  log(`watching TrafficSplits in context ${context.name}${health ? ', with health checks' : ''}`);
   process.stdout.write('ready\n');
   const shutdown = async () => {
     health?.close();
+    await proxies?.stop();
     await controller.stop();
     close();
   };
@@ -56,6 +68,7 @@ function readFlags() {
     context: { type: 'string' },
     kubeconfig: { type: 'string' },
     metrics: { type: 'string', multiple: true },
+    'discover-proxies': { type: 'boolean' },
     resync: { type: 'string' },
     'scrape-interval': { type: 'string' },
   } as const;
@@ -69,6 +82,7 @@ function readFlags() {
     context: values.context,
     kubeconfig: values.kubeconfig,
     metrics: values.metrics ?? [],
+    discoverProxies: values['discover-proxies'] === true,
     resyncMs: values.resync === undefined ? undefined : parseDuration(values.resync, '--resync'),
     scrapeIntervalMs:
       values['scrape-interval'] === undefined

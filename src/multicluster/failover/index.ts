@@ -16,6 +16,7 @@ export {
   TOTAL_WEIGHT,
 } from './policy.ts';
 export { MetricsFormatError } from './prometheus-text.ts';
+export { ProxyTargets, podMetricsUrl, workloadMetricsUrl } from './proxy-targets.ts';
 export { backendReadiness, gatewayAlive, isMirror } from './readiness.ts';
 export { type Clock, type ScrapingHealthOptions, ScrapingHealthSource } from './scraping-health.ts';
 export {

@@ -94,6 +94,22 @@ describe('scraping health source', () => {
     assert.equal(reset?.successRate, 0.2);
   });
 
+  it('forgets the history of a target that is removed', async () => {
+    let now = 0;
+    const source = new ScrapingHealthSource({ targets: [url], clock: () => now });
+    body = metricsText({ ok: 0, failed: 0, fast: 0, slow: 0 });
+    await source.scrapeOnce();
+    now = 10_000;
+    body = metricsText({ ok: 0, failed: 50, fast: 50, slow: 0 });
+    await source.scrapeOnce();
+    assert.equal(source.sample('shop', 'web', 30_000)?.successRate, 0);
+    source.setTargets([]);
+    assert.deepEqual(source.targets, []);
+    assert.equal(source.sample('shop', 'web', 30_000), undefined);
+    source.setTargets([url]);
+    assert.deepEqual(source.targets, [`${url}/metrics`]);
+  });
+
   it('reports unreachable and malformed targets without failing', async () => {
     const errors: string[] = [];
     const source = new ScrapingHealthSource({

@@ -40,7 +40,7 @@ const WANTED = new Set(['response_total', 'response_latency_ms_bucket']);
  * `dst_namespace`/`dst_service`) and compares snapshots a window apart.
  */
 export class ScrapingHealthSource implements HealthSource {
-  readonly #targets: string[];
+  #targets: string[];
   readonly #intervalMs: number;
   readonly #retentionMs: number;
   readonly #timeoutMs: number;
@@ -50,9 +50,7 @@ export class ScrapingHealthSource implements HealthSource {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: ScrapingHealthOptions) {
-    this.#targets = options.targets.map((target) =>
-      /\/metrics$/.test(target) ? target : `${target.replace(/\/$/, '')}/metrics`,
-    );
+    this.#targets = options.targets.map(metricsUrl);
     this.#intervalMs = options.intervalMs ?? 5000;
     this.#retentionMs = options.retentionMs ?? 10 * 60_000;
     this.#timeoutMs = options.timeoutMs ?? 2000;
@@ -71,6 +69,17 @@ export class ScrapingHealthSource implements HealthSource {
   close(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Replaces the targets; history of targets that stay is kept, that of the others dropped. */
+  setTargets(targets: readonly string[]): void {
+    this.#targets = targets.map(metricsUrl);
+    for (const target of this.#history.keys())
+      if (!this.#targets.includes(target)) this.#history.delete(target);
+  }
+
+  get targets(): readonly string[] {
+    return this.#targets;
   }
 
   /** Scrapes every target once; failures are reported through `onError`, never thrown. */
@@ -141,11 +150,16 @@ export class ScrapingHealthSource implements HealthSource {
       this.#onError?.(target, describeError(error));
       return;
     }
+    if (!this.#targets.includes(target)) return;
     const history = this.#history.get(target) ?? [];
     history.push({ at, services });
     while (history.length > 1 && (history[0] as Snapshot).at < at - this.#retentionMs) history.shift();
     this.#history.set(target, history);
   }
+}
+
+function metricsUrl(target: string): string {
+  return /\/metrics$/.test(target) ? target : `${target.replace(/\/$/, '')}/metrics`;
 }
 
 /** The newest earlier snapshot taken at or before `at`; without one, the oldest (a shorter window). */
