@@ -1,5 +1,7 @@
+import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startDestinationService } from '../../control-plane/destination/start.ts';
+import { startIdentityService } from '../../control-plane/identity/index.ts';
 import { startPolicyService } from '../../control-plane/policy/start.ts';
 import { CONTROL_PLANE_NAMESPACE } from '../../core/api/names.ts';
 import { describeError } from '../../core/errors.ts';
@@ -12,6 +14,7 @@ import { startEndpointsController } from './controllers/endpoints-controller.ts'
 import { startWorkloadReaper } from './controllers/workload-reaper.ts';
 import { type LocalStore, openLocalStore } from './store/index.ts';
 import { typeMeta } from './type-meta.ts';
+import { WorkloadTokenValidator } from './workload-token.ts';
 
 export interface RunningControlPlane {
   config: ClusterConfig;
@@ -28,7 +31,7 @@ const BOOTSTRAP_NAMESPACES = ['default', CONTROL_PLANE_NAMESPACE];
 
 /**
  * Runs a local cluster's control plane in this process: the durable store,
- * the store API, the destination and policy services, and the local
+ * the store API, the identity, destination and policy services, and the local
  * controllers (Workload → Endpoints, the workload reaper).
  */
 export async function startControlPlane(options: {
@@ -62,6 +65,21 @@ export async function startControlPlane(options: {
     keySource: files.issuerKey,
   };
   const trustBundle = readFileSync(files.trustAnchor, 'utf8');
+  const identity = await startIdentityService({
+    issuer,
+    trustBundle,
+    validator: new WorkloadTokenValidator({
+      publicKeys: [createPublicKey(readFileSync(files.workloadTokenKey, 'utf8'))],
+    }),
+    host: config.controlPlaneAddress,
+    port: config.ports.identity,
+    trustDomain: config.trustDomain,
+    controlPlaneNamespace: config.controlPlaneNamespace,
+    onEvent: (event) => {
+      if (event.type === 'refused') log(`identity: refused ${event.identity}: ${event.message}`);
+    },
+  });
+  log(`identity service on ${config.controlPlaneAddress}:${identity.port}`);
   const tlsFor = (account: string) => servingTls(config, account, issuer, trustBundle);
   const common = {
     store,
@@ -101,7 +119,7 @@ export async function startControlPlane(options: {
     async close() {
       controller.abort();
       clearInterval(renewal);
-      await Promise.all([api.close(), destination.close(), policy.close()]);
+      await Promise.all([api.close(), identity.close(), destination.close(), policy.close()]);
       await store.close();
     },
   };

@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints } from '../../../src/core/api/core.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
+import { clusterFiles, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
+import {
+  ControlPlaneAccounts,
+  controlPlaneIdentity,
+} from '../../../src/platform/local/control-plane-identities.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
+import { createWorkloadTokenKeys, WorkloadTokenIssuer } from '../../../src/platform/local/workload-token.ts';
+import { requestCredentials } from '../../../src/proxy/identity/index.ts';
 import { eventually, strait, straitInBackground } from './cli.ts';
 
 const ECHO = fileURLToPath(new URL('./echo-app.mjs', import.meta.url));
@@ -47,6 +54,30 @@ describe('workloads in the mesh (real processes)', { timeout: 300_000 }, () => {
     backend?.kill('SIGTERM');
     await strait(home, ['local', 'down', '--cluster', 'mesh']);
     rmSync(home, { recursive: true, force: true });
+  });
+
+  it('the cluster identity service certifies workload tokens of this cluster only', async () => {
+    const dir = clusterDirectory(home, 'mesh');
+    const config = readClusterConfig(dir);
+    const files = clusterFiles(dir);
+    const endpoint = {
+      address: `${config.controlPlaneAddress}:${config.ports.identity}`,
+      serverIdentity: controlPlaneIdentity(config, ControlPlaneAccounts.identity),
+      trustBundlePem: readFileSync(files.trustAnchor, 'utf8'),
+    };
+    const identity = 'web.shop.serviceaccount.identity.strait.cluster.local';
+    const issuer = new WorkloadTokenIssuer(readFileSync(files.workloadTokenKey, 'utf8'));
+    const token = issuer.issue({ identity, namespace: 'shop', workload: 'web' });
+    const credentials = await requestCredentials(endpoint, { identity, token: Buffer.from(token) });
+    assert.ok(credentials);
+    const forged = new WorkloadTokenIssuer(createWorkloadTokenKeys().privateKeyPem).issue({
+      identity,
+      namespace: 'shop',
+      workload: 'web',
+    });
+    await assert.rejects(requestCredentials(endpoint, { identity, token: Buffer.from(forged) }), {
+      code: 'E_CREDENTIAL_INVALID',
+    });
   });
 
   it('one workload calls another by service name over mTLS through their proxies', async () => {
