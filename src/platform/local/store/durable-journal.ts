@@ -9,6 +9,7 @@ import type { Journal, JournalRecord } from './journal.ts';
 import { RecordLog } from './record-file.ts';
 import type { Snapshot } from './snapshot.ts';
 import { readSnapshot, syncDirectory, writeSnapshot } from './snapshot.ts';
+import { isStoredObject } from './stored-object.ts';
 
 const LOG_FILE = 'log';
 
@@ -116,12 +117,8 @@ function replay(snapshot: Snapshot, payloads: Buffer[], path: string): Snapshot 
   for (const object of snapshot.objects) objects.set(keyOf(object), object);
   let version = snapshot.version;
   for (const [index, payload] of payloads.entries()) {
-    let record: { v: number; t: JournalRecord['type']; o: Resource };
-    try {
-      record = JSON.parse(payload.toString('utf8'));
-    } catch {
-      throw new StoreCorruptError(path, `record ${index} is not JSON`);
-    }
+    const record = parseRecord(payload);
+    if (!record) throw new StoreCorruptError(path, `record ${index} is not a change record`);
     if (record.v <= snapshot.version) continue;
     if (record.v <= version)
       throw new StoreCorruptError(path, `record ${index} goes back to version ${record.v}`);
@@ -130,4 +127,17 @@ function replay(snapshot: Snapshot, payloads: Buffer[], path: string): Snapshot 
     else objects.set(keyOf(record.o), record.o);
   }
   return { version, objects: [...objects.values()] };
+}
+
+function parseRecord(payload: Buffer): { v: number; t: JournalRecord['type']; o: Resource } | undefined {
+  let record: { v?: unknown; t?: unknown; o?: Resource };
+  try {
+    record = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const { v, t, o } = record ?? {};
+  if (!Number.isInteger(v) || !['ADDED', 'MODIFIED', 'DELETED'].includes(t as string)) return undefined;
+  if (!isStoredObject(o)) return undefined;
+  return { v: v as number, t: t as JournalRecord['type'], o };
 }

@@ -15,6 +15,7 @@ import type { Resource } from '../../../core/resource.ts';
 import { WatchExpiredError } from '../../../core/store.ts';
 import { StoreCorruptError, StoreLockedError } from './errors.ts';
 import { openLocalStore } from './open.ts';
+import { frame } from './record-file.ts';
 import { configMap, service, take } from './test-objects.ts';
 
 const CONFIG_MAP = { apiVersion: 'v1', kind: 'ConfigMap' };
@@ -125,12 +126,41 @@ describe('local store on disk', () => {
     await store.create(configMap('b'));
     await store.close();
     const complete = statSync(join(dir, 'log')).size;
-    appendFileSync(join(dir, 'log'), Buffer.from([0, 0, 1, 0, 9, 9, 9, 9, 123, 34]));
+    appendFileSync(join(dir, 'log'), frame(Buffer.from('{"v":3,"t":"ADDED"}')).subarray(0, 20));
     assert.deepEqual(
       (await everything(dir)).map((o) => o.metadata.name),
       ['a', 'b'],
     );
     assert.equal(statSync(join(dir, 'log')).size, complete);
+    appendFileSync(join(dir, 'log'), Buffer.alloc(300));
+    assert.equal((await everything(dir)).length, 2, 'a zero-filled tail is a torn write too');
+    assert.equal(statSync(join(dir, 'log')).size, complete);
+  });
+
+  it('recovers every complete record from a log cut at any byte, and reads damage as corruption only', async () => {
+    const dir = stateDir();
+    const store = await openLocalStore({ dir });
+    const ends: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      await store.create(configMap(`cm-${i}`, 'default', { i: 'x'.repeat(i * 7) }));
+      ends.push(statSync(join(dir, 'log')).size);
+    }
+    await store.close();
+    const log = readFileSync(join(dir, 'log'));
+    for (let cut = 0; cut <= log.length; cut += 13) {
+      writeFileSync(join(dir, 'log'), log.subarray(0, cut));
+      const complete = ends.filter((end) => end <= cut).length;
+      assert.equal((await everything(dir)).length, complete, `cut at byte ${cut}`);
+    }
+    for (let at = 0; at < log.length; at += 17) {
+      const damaged = Buffer.from(log);
+      damaged[at] = (damaged[at] as number) ^ 0x5a;
+      writeFileSync(join(dir, 'log'), damaged);
+      const result = await everything(dir).catch((error: unknown) => error);
+      if (Array.isArray(result))
+        assert.ok(result.length >= 11, `damage at byte ${at} lost only the last record`);
+      else assert.ok(result instanceof StoreCorruptError, `damage at byte ${at}: ${result}`);
+    }
   });
 
   it('refuses a log with a damaged record in the middle, naming the file', async () => {
@@ -140,7 +170,7 @@ describe('local store on disk', () => {
     await store.create(configMap('b'));
     await store.close();
     const bytes = readFileSync(join(dir, 'log'));
-    bytes[12] = (bytes[12] as number) ^ 0xff;
+    bytes[20] = (bytes[20] as number) ^ 0xff;
     writeFileSync(join(dir, 'log'), bytes);
     const error = await openLocalStore({ dir }).catch((e: unknown) => e);
     assert.ok(error instanceof StoreCorruptError);

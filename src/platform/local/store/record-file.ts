@@ -11,14 +11,19 @@ import {
 import { crc32 } from 'node:zlib';
 import { StoreCorruptError } from './errors.ts';
 
-/** Bytes before each record's payload: its length, then the CRC-32 of the payload (both u32, big-endian). */
-const HEADER = 8;
+/**
+ * Bytes before each record's payload: its length, the CRC-32 of the payload,
+ * and the CRC-32 of those eight bytes (all u32, big-endian). The header's own
+ * checksum tells a damaged length from a record cut short by a crash.
+ */
+const HEADER = 12;
 
 /** Frames one payload as a record. */
 export function frame(payload: Buffer): Buffer {
   const header = Buffer.alloc(HEADER);
   header.writeUInt32BE(payload.length, 0);
   header.writeUInt32BE(crc32(payload), 4);
+  header.writeUInt32BE(crc32(header.subarray(0, 8)), 8);
   return Buffer.concat([header, payload]);
 }
 
@@ -30,32 +35,36 @@ export interface ReadResult {
 }
 
 /**
- * Reads framed records. A record cut short at the end of the file, or a last
- * record whose checksum fails, is a write that never completed (torn tail).
- * A bad record with complete records after it is corruption, and fails.
+ * Reads framed records. A crash in the middle of an append leaves a prefix of
+ * the record (or zeros) at the end of the file: that torn tail is reported so
+ * it can be cut off. Anything else that does not check out is corruption.
  */
 export function readRecords(path: string, bytes: Buffer): ReadResult {
   const payloads: Buffer[] = [];
   let offset = 0;
+  const torn = () => ({ payloads, validLength: offset, torn: true });
+  const corrupt = (reason: string) => new StoreCorruptError(path, `record at byte ${offset} ${reason}`);
   while (offset < bytes.length) {
-    const remaining = bytes.length - offset;
-    if (remaining < HEADER) return { payloads, validLength: offset, torn: true };
-    const length = bytes.readUInt32BE(offset);
-    const checksum = bytes.readUInt32BE(offset + 4);
-    const end = offset + HEADER + length;
-    if (length === 0 || end > bytes.length) return { payloads, validLength: offset, torn: true };
+    if (bytes.length - offset < HEADER || isZero(bytes.subarray(offset))) return torn();
+    if (crc32(bytes.subarray(offset, offset + 8)) !== bytes.readUInt32BE(offset + 8)) {
+      throw corrupt('has a damaged header');
+    }
+    const end = offset + HEADER + bytes.readUInt32BE(offset);
+    if (end > bytes.length) return torn();
     const payload = bytes.subarray(offset + HEADER, end);
-    if (crc32(payload) !== checksum) {
-      if (end === bytes.length) return { payloads, validLength: offset, torn: true };
-      throw new StoreCorruptError(
-        path,
-        `record at byte ${offset} fails its checksum and more records follow`,
-      );
+    if (crc32(payload) !== bytes.readUInt32BE(offset + 4)) {
+      if (end === bytes.length) return torn();
+      throw corrupt('fails its checksum and more records follow');
     }
     payloads.push(payload);
     offset = end;
   }
   return { payloads, validLength: offset, torn: false };
+}
+
+function isZero(bytes: Buffer): boolean {
+  for (const byte of bytes) if (byte !== 0) return false;
+  return true;
 }
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Resource } from '../../../core/resource.ts';
 import { StoreCorruptError } from './errors.ts';
 import { frame, readRecords } from './record-file.ts';
+import { isStoredObject } from './stored-object.ts';
 
 export const SNAPSHOT_FILE = 'snapshot';
 
@@ -44,8 +45,18 @@ export function readSnapshot(dir: string): Snapshot {
   }
   const { payloads, torn } = readRecords(path, bytes);
   if (torn || payloads.length !== 1) throw new StoreCorruptError(path, 'it is not one complete record');
-  const parsed = JSON.parse((payloads[0] as Buffer).toString('utf8')) as Snapshot & { format?: number };
-  if (parsed.format !== 1 || !Number.isInteger(parsed.version) || !Array.isArray(parsed.objects)) {
+  let parsed: Snapshot & { format?: number };
+  try {
+    parsed = JSON.parse((payloads[0] as Buffer).toString('utf8'));
+  } catch {
+    throw new StoreCorruptError(path, 'it is not JSON');
+  }
+  if (
+    parsed?.format !== 1 ||
+    !Number.isInteger(parsed.version) ||
+    !Array.isArray(parsed.objects) ||
+    !parsed.objects.every(isStoredObject)
+  ) {
     throw new StoreCorruptError(path, 'unknown snapshot format');
   }
   return { version: parsed.version, objects: parsed.objects };
