@@ -60,7 +60,7 @@ export async function startDestinationService(
       watches.invalidate(change.dependencies);
       status?.report(change.outcomes);
     },
-    { onError: (_kind, error) => onError(error) },
+    { onError },
   );
   await feed.synced;
   let rpc: RpcServer;
@@ -73,7 +73,7 @@ export async function startDestinationService(
       register: (router) => router.service(DestinationService, destinationServiceImpl(watches)),
     });
   } catch (error) {
-    feed.stop();
+    await feed.stop();
     throw error;
   }
   return {
@@ -83,7 +83,7 @@ export async function startDestinationService(
     watches,
     statusIdle: async () => status?.idle(),
     async close() {
-      feed.stop();
+      await feed.stop();
       await rpc.close();
       await status?.idle();
     },

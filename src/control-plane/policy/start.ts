@@ -74,7 +74,7 @@ export async function startPolicyService(options: PolicyServiceOptions): Promise
     options.store,
     POLICY_KINDS,
     (object, deleted) => watches.invalidate(state.apply(object, deleted)),
-    { onError: (_kind, error) => options.onError?.(error) },
+    { onError: (error) => options.onError?.(error) },
   );
   await feed.synced;
   let rpc: RpcServer;
@@ -87,7 +87,7 @@ export async function startPolicyService(options: PolicyServiceOptions): Promise
       register: (router) => router.service(InboundPolicyService, policyServiceImpl(watches)),
     });
   } catch (error) {
-    feed.stop();
+    await feed.stop();
     throw error;
   }
   return {
@@ -95,7 +95,7 @@ export async function startPolicyService(options: PolicyServiceOptions): Promise
     rpc,
     watches,
     async close() {
-      feed.stop();
+      await feed.stop();
       await rpc.close();
     },
   };

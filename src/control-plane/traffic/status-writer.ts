@@ -1,9 +1,9 @@
 import type { Condition } from '../../core/api/conditions.ts';
 import { setCondition } from '../../core/api/conditions.ts';
-import type { Event } from '../../core/api/core.ts';
 import type { HTTPRoute, TrafficSplit } from '../../core/api/traffic.ts';
 import { Kinds } from '../../core/kinds.ts';
 import { ConflictError, type ResourceStore } from '../../core/store.ts';
+import { EventRecorder } from '../runtime/index.ts';
 import type { SplitOutcome } from './split-tracker.ts';
 
 /** Name written as `controllerName` in HTTPRoute parent statuses and as the source of events. */
@@ -17,6 +17,7 @@ export const TRAFFIC_CONTROLLER_NAME = 'strait.io/destination';
  */
 export class SplitStatusWriter {
   readonly #store: ResourceStore;
+  readonly #events: EventRecorder;
   readonly #onError: (error: unknown) => void;
   readonly #pending = new Map<string, SplitOutcome>();
   readonly #reported = new Map<string, string>();
@@ -25,6 +26,7 @@ export class SplitStatusWriter {
   constructor(store: ResourceStore, onError: (error: unknown) => void = () => {}) {
     this.#store = store;
     this.#onError = onError;
+    this.#events = new EventRecorder(store, { component: TRAFFIC_CONTROLLER_NAME, onError });
   }
 
   /** Queues outcomes for writing. */
@@ -68,12 +70,12 @@ export class SplitStatusWriter {
       try {
         if (current.kind === 'TrafficSplit') await this.#writeSplit(current as TrafficSplit, condition);
         else await this.#writeRoute(current as HTTPRoute, outcome, condition);
-        break;
+        await this.#recordEvent(current, outcome, condition);
+        return;
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
       }
     }
-    await this.#recordEvent(outcome, condition);
   }
 
   async #writeSplit(split: TrafficSplit, condition: Omit<Condition, 'lastTransitionTime'>): Promise<void> {
@@ -115,38 +117,18 @@ export class SplitStatusWriter {
     });
   }
 
-  async #recordEvent(outcome: SplitOutcome, condition: Omit<Condition, 'lastTransitionTime'>): Promise<void> {
+  async #recordEvent(
+    object: TrafficSplit | HTTPRoute,
+    outcome: SplitOutcome,
+    condition: Omit<Condition, 'lastTransitionTime'>,
+  ): Promise<void> {
     const summary = `${condition.status}/${condition.reason}/${condition.message}`;
     const previous = this.#reported.get(outcome.source.uid);
     if (previous === summary) return;
     this.#reported.set(outcome.source.uid, summary);
     const healthy = condition.status === 'True' && outcome.annotationProblems.length === 0;
     if (healthy && previous === undefined) return;
-    const now = new Date().toISOString();
-    const kind = outcome.source.kind === 'TrafficSplit' ? Kinds.TrafficSplit : Kinds.HTTPRoute;
-    const event: Event = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: {
-        name: `${outcome.source.name}.${Date.now().toString(16)}${Math.random().toString(16).slice(2, 6)}`,
-        namespace: outcome.source.namespace,
-      },
-      involvedObject: {
-        apiVersion: kind.apiVersion,
-        kind: kind.kind,
-        name: outcome.source.name,
-        namespace: outcome.source.namespace,
-        uid: outcome.source.uid,
-      },
-      reason: condition.reason,
-      message: condition.message,
-      type: healthy ? 'Normal' : 'Warning',
-      count: 1,
-      firstTimestamp: now,
-      lastTimestamp: now,
-      source: { component: TRAFFIC_CONTROLLER_NAME },
-    };
-    await this.#store.create(event);
+    await this.#events.record(object, healthy ? 'Normal' : 'Warning', condition.reason, condition.message);
   }
 }
 
