@@ -85,26 +85,9 @@ export async function openContextStore(values: OptionValues, env: NodeJS.Process
   return { context, store, close: () => (store as { close?: () => void }).close?.() };
 }
 
-/**
- * The Kubernetes adapter is loaded only for Kubernetes contexts, so local
- * use does not pay for it. It must export
- * `openKubernetesStore({ kubeconfig, context }): Promise<ResourceStore>`.
- */
+/** The Kubernetes adapter is loaded only for Kubernetes contexts, so local use does not pay for it. */
 async function openKubernetesStore(kubeconfig: string, context: string): Promise<ResourceStore> {
-  const specifier = '../platform/kubernetes/index.ts';
-  let adapter: {
-    openKubernetesStore?: (options: { kubeconfig: string; context: string }) => Promise<ResourceStore>;
-  };
-  try {
-    adapter = (await import(specifier)) as typeof adapter;
-  } catch (error) {
-    throw new StraitError('E_CONTEXT', `context "${context}": the Kubernetes adapter cannot be loaded`, {
-      cause: error,
-    });
-  }
-  if (!adapter.openKubernetesStore) {
-    throw new StraitError('E_CONTEXT', `context "${context}": the Kubernetes adapter is not available yet`);
-  }
+  const adapter = await import('../platform/kubernetes/open.ts');
   return adapter.openKubernetesStore({ kubeconfig, context });
 }
 
