@@ -64,6 +64,18 @@ describe('event recorder', () => {
     assert.equal(events[0]?.count, 20, 'conflicting writes are retried, none lost');
   });
 
+  it('names events validly whatever the object is called', async () => {
+    const store = await openLocalStore({});
+    const recorder = new EventRecorder(store, { component: 'x', onError: (e) => assert.fail(String(e)) });
+    const role = await store.create<Resource>({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'system:Strait_Reader' },
+    });
+    const event = await recorder.record(role, 'Normal', 'Seen', 'm');
+    assert.match(event?.metadata.name ?? '', /^system-strait-reader\.[0-9a-f]{16}$/);
+  });
+
   it('never throws: a failed write is reported and resolves undefined', async () => {
     const store = await openLocalStore({});
     const errors: unknown[] = [];

@@ -92,7 +92,7 @@ export class EventRecorder {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: {
-        name: `${object.metadata.name.slice(0, 200)}.${digest}`,
+        name: `${eventNamePrefix(object.metadata.name)}.${digest}`,
         namespace: object.metadata.namespace ?? CLUSTER_EVENTS_NAMESPACE,
       },
       involvedObject,
@@ -110,4 +110,14 @@ export class EventRecorder {
     if (this.#options.onError) this.#options.onError(error);
     else process.emitWarning(`${this.#options.component}: could not record an event: ${String(error)}`);
   }
+}
+
+/** The object's name made fit for a DNS-subdomain Event name (`system:reader` → `system-reader`). */
+function eventNamePrefix(name: string): string {
+  const cleaned = name
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, '-')
+    .slice(0, 200)
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  return cleaned === '' ? 'object' : cleaned;
 }
