@@ -15,10 +15,9 @@ import { Kinds } from '../../core/kinds.ts';
 import { objectKey, refOf } from '../../core/resource.ts';
 import { ConflictError, type ResourceStore } from '../../core/store.ts';
 import { FAILOVER_COMPONENT } from './component.ts';
-import { type HealthSource, judgeHealth } from './health.ts';
+import { type Clock, type HealthSource, judgeHealth } from './health.ts';
 import { defaultFailoverPolicy, type FailoverPolicy, parseFailoverPolicy } from './policy.ts';
 import { backendReadiness } from './readiness.ts';
-import type { Clock } from './scraping-health.ts';
 import {
   type BackendObservation,
   evaluate,

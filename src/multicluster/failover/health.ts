@@ -1,5 +1,8 @@
 import type { FailoverPolicy } from './policy.ts';
 
+/** Milliseconds since the epoch; injectable so tests decide what time it is. */
+export type Clock = () => number;
+
 /** What callers of one backend service observed over a window. */
 export interface HealthSample {
   /** Responses counted in the window. */

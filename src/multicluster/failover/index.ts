@@ -5,7 +5,7 @@ export {
   isFailoverControlled,
   primaryOf,
 } from './controller.ts';
-export type { HealthSample, HealthSource, HealthVerdict } from './health.ts';
+export type { Clock, HealthSample, HealthSource, HealthVerdict } from './health.ts';
 export { judgeHealth } from './health.ts';
 export {
   defaultFailoverPolicy,
@@ -18,7 +18,7 @@ export {
 export { MetricsFormatError } from './prometheus-text.ts';
 export { ProxyTargets, podMetricsUrl, workloadMetricsUrl } from './proxy-targets.ts';
 export { backendReadiness, gatewayAlive, isMirror } from './readiness.ts';
-export { type Clock, type ScrapingHealthOptions, ScrapingHealthSource } from './scraping-health.ts';
+export { type ScrapingHealthOptions, ScrapingHealthSource } from './scraping-health.ts';
 export {
   type BackendObservation,
   evaluate,

@@ -1,9 +1,6 @@
 import { describeError } from '../../core/errors.ts';
-import type { HealthSample, HealthSource } from './health.ts';
+import type { Clock, HealthSample, HealthSource } from './health.ts';
 import { parsePrometheusText } from './prometheus-text.ts';
-
-/** Milliseconds since the epoch; injectable so tests decide what time it is. */
-export type Clock = () => number;
 
 export interface ScrapingHealthOptions {
   /** Proxy admin metrics URLs, e.g. `http://127.1.0.7:4191/metrics` (a bare admin address gets `/metrics`). */

@@ -86,7 +86,10 @@ describe('failover state machine', () => {
     assert.equal(decision.notice?.reason, 'FailedOver');
     assert.equal(decision.notice?.from, 'Primary');
     assert.equal(decision.notice?.to, 'Failover');
-    assert.match(decision.notice?.message ?? '', /web: no ready endpoints; traffic to web-east, web-north/);
+    assert.match(
+      decision.notice?.message ?? '',
+      /web: no ready endpoints; traffic to web-east, web-north; failback after 60s of good health/,
+    );
     assert.equal(split.memory.since, split.now);
   });
 
@@ -193,6 +196,11 @@ describe('failover state machine', () => {
     assert.equal(split.memory.reason, 'RampAborted');
     assert.equal(aborted.notice?.reason, 'FailbackAborted');
     assert.match(aborted.notice?.message ?? '', /failback aborted at 10% on web: success rate/);
+    assert.match(
+      aborted.notice?.message ?? '',
+      /failback after 20s of good health/,
+      'the damped hold-down is told',
+    );
     assert.deepEqual(aborted.weights, { web: 0, 'web-east': 100 });
 
     split.set('web', { health: unknown }).step(1000);

@@ -1,3 +1,4 @@
+import { formatAge } from '../../core/duration.ts';
 import { type FlapScore, holdDownFor, recordFlap } from './damping.ts';
 import type { HealthVerdict } from './health.ts';
 import { type FailoverPolicy, TOTAL_WEIGHT } from './policy.ts';
@@ -194,13 +195,14 @@ export function evaluate(
     enter('Failover', reason);
     const next = toSecondaries(0);
     const active = Object.keys(next.weights).filter((name) => (next.weights[name] ?? 0) > 0);
+    const holdDown = formatHoldDown(holdDownFor(memory.flap, now, policy));
     return decide(
       next.weights,
       notice(
         from,
         'Warning',
         reason === 'RampAborted' ? 'FailbackAborted' : 'FailedOver',
-        `${message}; traffic to ${active.join(', ')}`,
+        `${message}; traffic to ${active.join(', ')}; failback after ${holdDown} of good health`,
       ),
       next.recheckAt,
     );
@@ -317,6 +319,11 @@ export function evaluate(
       return decide(next.weights, stepNotice, memory.stepStartedAt + policy.rampStepIntervalMs);
     }
   }
+}
+
+/** 500ms, 45s, 3m: the hold-down as people read it. */
+function formatHoldDown(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : formatAge(ms);
 }
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {
