@@ -4,12 +4,16 @@
 // metrics on the admin address.
 import { parseArgs } from 'node:util';
 import { openContextStore } from '../cli/context.ts';
+import type { Secret } from '../core/api/core.ts';
 import { LINK_CREDENTIALS_KEY } from '../core/api/multicluster.ts';
 import { MULTICLUSTER_NAMESPACE, Ports } from '../core/api/names.ts';
 import { parseDuration } from '../core/duration.ts';
 import { describeError, StraitError, UsageError } from '../core/errors.ts';
+import type { ResourceStore } from '../core/store.ts';
 import { LinkManager, MirrorMetrics } from '../multicluster/index.ts';
-import { storeFromKubeconfig } from '../platform/local/api/kubeconfig.ts';
+import { createApiStore } from '../platform/local/api/client.ts';
+import { formatKubeconfig, parseKubeconfig } from '../platform/local/api/kubeconfig.ts';
+import { createRefreshingApiStore } from '../platform/local/api/refreshing-token.ts';
 import { createAdminServer } from '../proxy/admin/server.ts';
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} service-mirror: ${line}\n`);
@@ -60,15 +64,7 @@ async function main(): Promise<void> {
     local: store,
     namespace: flags.namespace,
     ...(flags.link ? { linkName: flags.link } : {}),
-    remoteStore: (secret) => {
-      const where = `Secret ${secret.metadata.namespace}/${secret.metadata.name}`;
-      const encoded = secret.data?.[LINK_CREDENTIALS_KEY];
-      const text = encoded
-        ? Buffer.from(encoded, 'base64').toString('utf8')
-        : secret.stringData?.[LINK_CREDENTIALS_KEY];
-      if (!text) throw new StraitError('E_LINK_CREDENTIALS', `${where} has no "${LINK_CREDENTIALS_KEY}" key`);
-      return storeFromKubeconfig(text, where);
-    },
+    remoteStore: (secret) => remoteStore(store, secret),
     metrics,
     controller: { repairPeriodMs: flags.repairPeriodMs },
     log,
@@ -93,6 +89,55 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown());
   process.once('SIGINT', () => void shutdown());
+}
+
+/**
+ * The target's API from a Link's credentials Secret. A ServiceAccount token is
+ * renewed before it expires and the Secret rewritten with the new one, so a
+ * link never depends on a long-lived token.
+ */
+function remoteStore(local: ResourceStore, secret: Secret): ResourceStore {
+  const where = `Secret ${secret.metadata.namespace}/${secret.metadata.name}`;
+  const encoded = secret.data?.[LINK_CREDENTIALS_KEY];
+  const text = encoded
+    ? Buffer.from(encoded, 'base64').toString('utf8')
+    : secret.stringData?.[LINK_CREDENTIALS_KEY];
+  if (!text) throw new StraitError('E_LINK_CREDENTIALS', `${where} has no "${LINK_CREDENTIALS_KEY}" key`);
+  const credential = parseKubeconfig(text, where);
+  const account = serviceAccountOf(credential.token);
+  if (!account)
+    return createApiStore({ server: credential.server, ca: credential.caPem, token: credential.token });
+  return createRefreshingApiStore(credential, account, {
+    onRefresh: (token) => {
+      const kubeconfig = Buffer.from(formatKubeconfig({ ...credential, token })).toString('base64');
+      local
+        .patch(
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            namespace: secret.metadata.namespace as string,
+            name: secret.metadata.name,
+          },
+          { data: { [LINK_CREDENTIALS_KEY]: kubeconfig } },
+        )
+        .then(() => log(`renewed the token in ${where}`))
+        .catch((error) => log(`saving the renewed token in ${where}: ${describeError(error)}`));
+    },
+    onError: (error) => log(`renewing the token of ${where}: ${describeError(error)}`),
+  });
+}
+
+/** The ServiceAccount a token belongs to, from its claims; undefined for other tokens. */
+function serviceAccountOf(token: string): { namespace: string; name: string } | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      serviceAccount?: { namespace?: string; name?: string };
+    };
+    const { namespace, name } = claims.serviceAccount ?? {};
+    return namespace && name ? { namespace, name } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 main().catch((error) => {

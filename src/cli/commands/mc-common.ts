@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { StraitError } from '../../core/errors.ts';
+import { kindInfo } from '../../core/kinds.ts';
+import type { ObjectRef, Resource } from '../../core/resource.ts';
+import type { ResourceStore } from '../../core/store.ts';
+import type { ApiStore } from '../../platform/local/api/client.ts';
+import type { ClusterConfig } from '../../platform/local/cluster-config.ts';
+import { apiUrl, clusterFiles, readClusterConfig } from '../../platform/local/cluster-config.ts';
+import type { ClusterContext } from '../context.ts';
+
+export const MC_FIELD_MANAGER = 'strait-mc';
+
+/** Applies objects in order, writing a `kind/name verb` line for each. */
+export async function applyObjects(
+  store: ResourceStore,
+  objects: Resource[],
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  for (const object of objects) {
+    const ref = refTo(object);
+    const before = await store.get(ref);
+    const { status, ...spec } = object;
+    let after = await store.apply(spec as Resource, { fieldManager: MC_FIELD_MANAGER, force: true });
+    if (status !== undefined && kindInfo(object)?.hasStatus) {
+      after = await store.updateStatus({ ...after, status });
+    }
+    const verb = !before
+      ? 'created'
+      : before.metadata.resourceVersion === after.metadata.resourceVersion
+        ? 'unchanged'
+        : 'configured';
+    out.write(`${object.kind.toLowerCase()}/${object.metadata.name} ${verb}\n`);
+  }
+}
+
+/** Deletes objects, writing a line for each one that existed. */
+export async function deleteObjects(
+  store: ResourceStore,
+  objects: Resource[],
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  for (const object of [...objects].reverse()) {
+    if (await store.delete(refTo(object)))
+      out.write(`${object.kind.toLowerCase()}/${object.metadata.name} deleted\n`);
+  }
+}
+
+export function refTo(object: Resource): ObjectRef {
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    name: object.metadata.name,
+    ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
+  };
+}
+
+/** What link-gen needs of a local cluster: its settings, API address and CA. */
+export interface LocalClusterAccess {
+  config: ClusterConfig;
+  server: string;
+  caPem: string;
+  trustAnchorPem: string;
+}
+
+/** The local cluster behind a context; link credentials are minted only for local clusters so far. */
+export function localClusterAccess(context: ClusterContext): LocalClusterAccess {
+  if (context.platform !== 'local') {
+    throw new StraitError('E_MC_PLATFORM', `context "${context.name}" is a Kubernetes cluster`, {
+      hint: 'strait mc link-gen mints credentials for local clusters; on Kubernetes create the remote-access token with kubectl',
+    });
+  }
+  const config = readClusterConfig(context.dir);
+  const files = clusterFiles(context.dir);
+  return {
+    config,
+    server: apiUrl(config),
+    caPem: readFileSync(files.apiCa, 'utf8'),
+    trustAnchorPem: readFileSync(files.trustAnchor, 'utf8'),
+  };
+}
+
+/** The store as the local platform's API client (which can mint tokens). */
+export function asApiStore(store: ResourceStore): ApiStore {
+  if (typeof (store as Partial<ApiStore>).request !== 'function') {
+    throw new StraitError('E_MC_PLATFORM', 'this cluster cannot mint ServiceAccount tokens through its API');
+  }
+  return store as ApiStore;
+}

@@ -1,0 +1,141 @@
+import { StraitError, UsageError } from '../../core/errors.ts';
+import { Kinds } from '../../core/kinds.ts';
+import type { Resource } from '../../core/resource.ts';
+import {
+  installManifests,
+  Multicluster,
+  remoteAccessAccount,
+  remoteAccessManifests,
+} from '../../multicluster/link/manifests.ts';
+import { type Command, optionalString, requireString } from '../command.ts';
+import { openContextStore } from '../context.ts';
+import { formatDocument } from '../output.ts';
+import { applyObjects, deleteObjects, localClusterAccess } from './mc-common.ts';
+
+const outputOption = {
+  output: {
+    type: 'string',
+    short: 'o',
+    valueName: 'FORMAT',
+    description: 'print the manifests (yaml or json) instead of applying them',
+  },
+} as const;
+
+function printManifests(objects: Resource[], format: string, out: NodeJS.WritableStream): void {
+  if (format === 'json')
+    out.write(formatDocument({ apiVersion: 'v1', kind: 'List', items: objects }, 'json'));
+  else if (format === 'yaml') out.write(objects.map((o) => formatDocument(o, 'yaml')).join('---\n'));
+  else throw new UsageError(`-o "${format}" is not supported`, 'use yaml or json');
+}
+
+export const mcInstallCommand: Command = {
+  name: 'install',
+  summary: 'Install the multi-cluster components: gateway, remote-access role and default credential',
+  options: {
+    'gateway-address': {
+      type: 'string',
+      valueName: 'ADDR',
+      description: 'address where linked clusters reach this cluster’s gateway',
+    },
+    'gateway-port': { type: 'string', valueName: 'PORT', description: 'gateway data port', default: '4143' },
+    'probe-port': { type: 'string', valueName: 'PORT', description: 'gateway probe port', default: '4191' },
+    ...outputOption,
+  },
+  async run(ctx) {
+    const { store, close, context } = await openContextStore(ctx.values, ctx.env);
+    try {
+      const access = context.platform === 'local' ? localClusterAccess(context) : undefined;
+      const gatewayAddress =
+        optionalString(ctx.values, 'gateway-address') ?? access?.config.controlPlaneAddress;
+      const objects = installManifests({
+        controlPlaneNamespace: access?.config.controlPlaneNamespace ?? 'strait',
+        trustDomain: access?.config.trustDomain ?? 'cluster.local',
+        ...(gatewayAddress ? { gatewayAddress } : {}),
+        gatewayPort: port(ctx.values['gateway-port'], '--gateway-port'),
+        probePort: port(ctx.values['probe-port'], '--probe-port'),
+      });
+      const format = optionalString(ctx.values, 'output');
+      if (format) printManifests(objects, format, ctx.stdout);
+      else await applyObjects(store, objects, ctx.stdout);
+      return 0;
+    } finally {
+      close();
+    }
+  },
+};
+
+export const mcUninstallCommand: Command = {
+  name: 'uninstall',
+  summary: 'Remove the multi-cluster components (refused while Links remain)',
+  async run(ctx) {
+    const { store, close } = await openContextStore(ctx.values, ctx.env);
+    try {
+      const links = await store.list(Kinds.Link, { namespace: Multicluster.namespace });
+      if (links.items.length > 0) {
+        throw new StraitError(
+          'E_MC_LINKS_REMAIN',
+          `Links remain: ${links.items.map((l) => l.metadata.name).join(', ')}`,
+          { hint: 'remove them first with `strait mc unlink --cluster-name NAME`' },
+        );
+      }
+      const selector = `${Multicluster.partOfLabel}=strait-multicluster`;
+      const bindings = await store.list(Kinds.ClusterRoleBinding, { labelSelector: selector });
+      await deleteObjects(store, bindings.items, ctx.stdout);
+      const objects = installManifests({ controlPlaneNamespace: 'strait', trustDomain: 'cluster.local' });
+      await deleteObjects(store, objects, ctx.stdout);
+      return 0;
+    } finally {
+      close();
+    }
+  },
+};
+
+export const mcAllowCommand: Command = {
+  name: 'allow',
+  summary: 'Create (or revoke) a separate credential for one consuming cluster',
+  description:
+    'Creates the ServiceAccount strait-mirror-remote-access-NAME bound to the read-only remote-access role.\n' +
+    'Mint its link with `strait mc link-gen --service-account NAME`; --revoke removes it, and every\n' +
+    'token it issued stops working.',
+  options: {
+    name: {
+      type: 'string',
+      valueName: 'NAME',
+      description: 'name of the credential (the consuming cluster)',
+    },
+    revoke: { type: 'boolean', description: 'remove the credential instead' },
+    ...outputOption,
+  },
+  async run(ctx) {
+    const name = requireString(ctx.values, 'name');
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 30) {
+      throw new UsageError(`--name "${name}" must be a DNS label of at most 30 characters`);
+    }
+    const objects = remoteAccessManifests(name);
+    const format = optionalString(ctx.values, 'output');
+    if (format) {
+      printManifests(objects, format, ctx.stdout);
+      return 0;
+    }
+    const { store, close } = await openContextStore(ctx.values, ctx.env);
+    try {
+      if (ctx.values.revoke === true) await deleteObjects(store, objects, ctx.stdout);
+      else {
+        await applyObjects(store, objects, ctx.stdout);
+        ctx.stdout.write(
+          `credential ${remoteAccessAccount(name)} ready: strait mc link-gen --service-account ${name}\n`,
+        );
+      }
+      return 0;
+    } finally {
+      close();
+    }
+  },
+};
+
+export function port(value: unknown, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new UsageError(`${flag} "${String(value)}" is not a port`);
+  return n;
+}

@@ -1,0 +1,300 @@
+import tls from 'node:tls';
+import { findCondition } from '../../core/api/conditions.ts';
+import type { Secret, Service } from '../../core/api/core.ts';
+import { LINK_CREDENTIALS_KEY, type Link } from '../../core/api/multicluster.ts';
+import { Labels } from '../../core/api/names.ts';
+import { describeError, UsageError } from '../../core/errors.ts';
+import { Kinds } from '../../core/kinds.ts';
+import type { ResourceStore } from '../../core/store.ts';
+import { isExported, linkConfig } from '../../multicluster/link/link-config.ts';
+import { Multicluster } from '../../multicluster/link/manifests.ts';
+import { histogramQuantiles } from '../../multicluster/service-mirror/metrics-text.ts';
+import { mirrorName } from '../../multicluster/service-mirror/naming.ts';
+import { storeFromKubeconfig } from '../../platform/local/api/kubeconfig.ts';
+import type { Command } from '../command.ts';
+import { openContextStore } from '../context.ts';
+import { type CheckResult, formatChecks, formatDocument, formatTable, outputFormat } from '../output.ts';
+import { localClusterAccess } from './mc-common.ts';
+
+const adminOption = {
+  'admin-addr': {
+    type: 'string',
+    valueName: 'HOST:PORT',
+    description: 'the service mirror’s admin address, for probe latencies',
+    default: '127.0.0.1:9999',
+  },
+} as const;
+
+async function scrape(address: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(2000) });
+    return response.ok ? await response.text() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One row of `strait mc gateways`. */
+export interface GatewayRow {
+  cluster: string;
+  alive: boolean | undefined;
+  services: number;
+  latencyMs: { p50?: number; p95?: number; p99?: number };
+}
+
+export const mcGatewaysCommand: Command = {
+  name: 'gateways',
+  summary: 'Show the gateway of every linked cluster: alive, mirrored services, probe latency',
+  options: {
+    ...adminOption,
+    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'json or yaml' },
+  },
+  async run(ctx) {
+    const format = outputFormat(ctx.values.output);
+    const { store, close } = await openContextStore(ctx.values, ctx.env);
+    try {
+      const links = await store.list<Link>(Kinds.Link, { namespace: Multicluster.namespace });
+      const metrics = await scrape(String(ctx.values['admin-addr']));
+      const rows: GatewayRow[] = links.items.map((link) => {
+        const cluster = link.spec?.targetClusterName ?? link.metadata.name;
+        const [p50, p95, p99] = metrics
+          ? histogramQuantiles(
+              metrics,
+              'gateway_probe_latency_ms',
+              { target_cluster_name: cluster },
+              [0.5, 0.95, 0.99],
+            )
+          : [];
+        return {
+          cluster,
+          alive: link.status?.gatewayAlive,
+          services: link.status?.mirroredServices ?? 0,
+          latencyMs: {
+            ...(p50 === undefined ? {} : { p50 }),
+            ...(p95 === undefined ? {} : { p95 }),
+            ...(p99 === undefined ? {} : { p99 }),
+          },
+        };
+      });
+      if (format !== 'table') {
+        ctx.stdout.write(formatDocument(rows, format));
+        return 0;
+      }
+      if (rows.length === 0) {
+        ctx.stdout.write('No Links found.\n');
+        return 0;
+      }
+      const ms = (value: number | undefined) => (value === undefined ? '-' : `${value}ms`);
+      ctx.stdout.write(
+        formatTable(
+          ['CLUSTER', 'ALIVE', 'NUM_SVC', 'LATENCY_P50', 'LATENCY_P95', 'LATENCY_P99'],
+          rows.map((r) => [
+            r.cluster,
+            r.alive === undefined ? 'unknown' : r.alive,
+            r.services,
+            ms(r.latencyMs.p50),
+            ms(r.latencyMs.p95),
+            ms(r.latencyMs.p99),
+          ]),
+        ),
+      );
+      if (!metrics)
+        ctx.stderr.write(
+          `latencies unavailable: no service mirror metrics at ${String(ctx.values['admin-addr'])}\n`,
+        );
+      return 0;
+    } finally {
+      close();
+    }
+  },
+};
+
+export const mcCheckCommand: Command = {
+  name: 'check',
+  summary: 'Check every Link: credentials, remote API, shared trust anchor, gateway, mirrors',
+  async run(ctx) {
+    if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
+    const { store, close, context } = await openContextStore(ctx.values, ctx.env);
+    let failed = false;
+    try {
+      const anchor = context.platform === 'local' ? localClusterAccess(context).trustAnchorPem : undefined;
+      const links = await store.list<Link>(Kinds.Link, { namespace: Multicluster.namespace });
+      if (links.items.length === 0) {
+        ctx.stdout.write(
+          formatChecks('strait-multicluster', [
+            {
+              description: 'Links exist',
+              ok: false,
+              error: 'no Link in strait-multicluster',
+              hint: 'strait mc link --context SOURCE --target-context TARGET --cluster-name NAME',
+              warning: true,
+            },
+          ]),
+        );
+        return 0;
+      }
+      for (const link of links.items) {
+        const results = await checkLink(store, link, anchor);
+        failed ||= results.some((r) => !r.ok && !r.warning);
+        ctx.stdout.write(formatChecks(`strait-multicluster: link ${link.metadata.name}`, results));
+        ctx.stdout.write('\n');
+      }
+      ctx.stdout.write(failed ? 'Status check results are ×\n' : 'Status check results are √\n');
+      return failed ? 1 : 0;
+    } finally {
+      close();
+    }
+  },
+};
+
+async function checkLink(
+  local: ResourceStore,
+  link: Link,
+  anchorPem: string | undefined,
+): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const add = (description: string, error?: string, hint?: string) => {
+    results.push({
+      description,
+      ok: error === undefined,
+      ...(error ? { error } : {}),
+      ...(hint ? { hint } : {}),
+    });
+    return error === undefined;
+  };
+  let config: ReturnType<typeof linkConfig>;
+  try {
+    config = linkConfig(link);
+    add('Link spec is valid');
+  } catch (error) {
+    add('Link spec is valid', describeError(error), 'regenerate it with strait mc link-gen');
+    return results;
+  }
+  const secret = await local.get<Secret>({
+    ...Kinds.Secret,
+    namespace: config.namespace,
+    name: config.clusterCredentialsSecret,
+  });
+  const encoded = secret?.data?.[LINK_CREDENTIALS_KEY];
+  if (
+    !add(
+      'credentials Secret exists',
+      encoded
+        ? undefined
+        : `Secret ${config.namespace}/${config.clusterCredentialsSecret} is missing or has no ${LINK_CREDENTIALS_KEY}`,
+      'link again: strait mc link',
+    )
+  ) {
+    return results;
+  }
+  let remote: ReturnType<typeof storeFromKubeconfig> | undefined;
+  try {
+    remote = storeFromKubeconfig(
+      Buffer.from(encoded as string, 'base64').toString('utf8'),
+      `Secret ${config.clusterCredentialsSecret}`,
+    );
+    const services = await Promise.race([
+      remote.list<Service>(Kinds.Service),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('timed out after 5s')), 5000).unref(),
+      ),
+    ]);
+    add('remote API reachable with the link’s credential');
+    const exported = services.items.filter((s) => isExported(config, s.metadata.labels));
+    const mirrors = await local.list<Service>(Kinds.Service, {
+      labelSelector: `${Labels.mirroredService}=true,${Labels.mirrorClusterName}=${config.targetClusterName}`,
+    });
+    const have = new Set(mirrors.items.map((m) => `${m.metadata.namespace}/${m.metadata.name}`));
+    const want = exported.map(
+      (s) => `${s.metadata.namespace}/${mirrorName(s.metadata.name, config.targetClusterName)}`,
+    );
+    const missing = want.filter((w) => !have.has(w));
+    const orphans = mirrors.items.filter(
+      (m) =>
+        !m.metadata.labels?.[Labels.headlessMirrorServiceName] &&
+        !want.includes(`${m.metadata.namespace}/${m.metadata.name}`),
+    );
+    add(
+      'mirrors consistent with the exported services',
+      missing.length || orphans.length
+        ? [
+            missing.length ? `missing: ${missing.join(', ')}` : '',
+            orphans.length
+              ? `orphaned: ${orphans.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).join(', ')}`
+              : '',
+          ]
+            .filter(Boolean)
+            .join('; ')
+        : undefined,
+      'is the service mirror running for this Link? its Link status and Events say why a service is skipped',
+    );
+  } catch (error) {
+    add(
+      'remote API reachable with the link’s credential',
+      describeError(error),
+      'the token may have expired or been revoked: link again',
+    );
+  } finally {
+    remote?.close();
+  }
+  if (anchorPem) {
+    const address = config.gatewayAddresses[0] as string;
+    const error = await verifyGateway(address, config.gatewayPort, config.gatewayIdentity, anchorPem);
+    add(
+      'trust anchor shared with the target’s gateway',
+      error,
+      'both clusters must be issued from the same trust anchor',
+    );
+  }
+  const alive = link.status?.gatewayAlive;
+  add(
+    'gateway alive',
+    alive === false
+      ? `the probe of ${config.gatewayAddresses.join(',')}:${config.probe.port}${config.probe.path} fails`
+      : alive === undefined
+        ? 'no probe result yet'
+        : undefined,
+    'check the gateway on the target: strait mc gateways',
+  );
+  const synced = findCondition(link.status?.conditions, 'Synced');
+  add(
+    'service mirror in sync',
+    synced?.status === 'True' ? undefined : (synced?.message ?? 'the service mirror has not reported'),
+    'is the service mirror running?',
+  );
+  return results;
+}
+
+/** Connects to the gateway and checks that its certificate chains to our anchor and names the expected identity. */
+function verifyGateway(
+  host: string,
+  port: number,
+  identity: string,
+  anchorPem: string,
+): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({
+      host,
+      port,
+      servername: identity,
+      ca: anchorPem,
+      rejectUnauthorized: false,
+      timeout: 5000,
+    });
+    socket.once('secureConnect', () => {
+      const san = socket.getPeerCertificate().subjectaltname ?? '';
+      const reason = !socket.authorized
+        ? `the gateway's certificate does not chain to this cluster's trust anchor (${String(socket.authorizationError)})`
+        : !san.split(', ').includes(`DNS:${identity}`)
+          ? `the gateway presents ${san || 'no identity'}, not ${identity}`
+          : undefined;
+      socket.destroy();
+      resolve(reason);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(`no TLS answer from ${host}:${port}`);
+    });
+    socket.once('error', (error) => resolve(`cannot reach the gateway at ${host}:${port}: ${error.message}`));
+  });
+}
