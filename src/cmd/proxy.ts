@@ -1,8 +1,13 @@
 // The proxy process: configuration from STRAIT_PROXY_* and/or the file named
 // by STRAIT_PROXY_CONFIG. SIGTERM/SIGINT and POST /shutdown drain gracefully.
-import { describeError } from '../core/errors.ts';
-import { loadProxyConfig } from '../proxy/config.ts';
-import { startProxy } from '../proxy/proxy.ts';
+import module from 'node:module';
+
+// Cache compiled (and type-stripped) modules on disk: later starts are faster
+// and skip the TypeScript transform, which saves tens of MB of RSS.
+module.enableCompileCache?.();
+const { describeError } = await import('../core/errors.ts');
+const { loadProxyConfig } = await import('../proxy/config.ts');
+const { startProxy } = await import('../proxy/proxy.ts');
 
 try {
   const proxy = await startProxy(loadProxyConfig());

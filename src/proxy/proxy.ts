@@ -2,13 +2,9 @@ import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import type net from 'node:net';
-import { DestinationService } from '../gen/strait/destination/v1/destination_pb.js';
-import { InboundPolicyService } from '../gen/strait/policy/v1/policy_pb.js';
-import { createRpcClient } from '../rpc/client.ts';
 import { createAdminServer } from './admin/server.ts';
 import { RetryBudget } from './balance/retry-budget.ts';
 import type { ProxyConfig } from './config.ts';
-import { DestinationResolver } from './discovery/destination.ts';
 import { StaticResolver } from './discovery/static.ts';
 import type { Resolver } from './discovery/types.ts';
 import { ProxyConfigError } from './errors.ts';
@@ -21,7 +17,6 @@ import { Http2Forwarder } from './outbound/http2.ts';
 import { createOutboundServer, type OutboundServer } from './outbound/server.ts';
 import { PolicyStore } from './policy/authorize.ts';
 import { identityMatcher } from './policy/identity-match.ts';
-import { watchPolicyService } from './policy/watch.ts';
 import { TapHub } from './tap/hub.ts';
 import { createTapServer, portOf } from './tap/server.ts';
 import { Credentials, type IdentityMaterial } from './transport/credentials.ts';
@@ -67,7 +62,10 @@ export async function startProxy(
 
   let staticResolver: StaticResolver | undefined;
   let resolver = options.resolver;
-  if (!resolver && config.destination) {
+  // The gRPC stack is loaded only when a control plane is configured.
+  const rpc = config.destination || config.policyService ? await loadRpc() : undefined;
+  if (!resolver && config.destination && rpc) {
+    const { DestinationResolver, createRpcClient, DestinationService } = rpc;
     const material = requireIdentity(credentials, 'destination').material;
     resolver = new DestinationResolver(
       createRpcClient(DestinationService, {
@@ -82,10 +80,10 @@ export async function startProxy(
   if (!resolver) resolver = staticResolver = new StaticResolver(config.endpoints);
 
   const policy = new PolicyStore(
-    config.policyService
+    config.policyService && rpc
       ? {
-          discover: watchPolicyService(
-            createRpcClient(InboundPolicyService, {
+          discover: rpc.watchPolicyService(
+            rpc.createRpcClient(rpc.InboundPolicyService, {
               address: config.policyService.address,
               ca: requireIdentity(credentials, 'policy').material.trustBundle,
               serverIdentity: config.policyService.identity,
@@ -273,4 +271,27 @@ function requireIdentity(credentials: Credentials | undefined, what: string): Cr
   if (!credentials)
     throw new ProxyConfigError(`the ${what} service needs an identity`, 'configure identity files');
   return credentials;
+}
+
+async function loadRpc() {
+  const [
+    { DestinationService },
+    { InboundPolicyService },
+    { createRpcClient },
+    { DestinationResolver },
+    { watchPolicyService },
+  ] = await Promise.all([
+    import('../gen/strait/destination/v1/destination_pb.js'),
+    import('../gen/strait/policy/v1/policy_pb.js'),
+    import('../rpc/client.ts'),
+    import('./discovery/destination.ts'),
+    import('./policy/watch.ts'),
+  ]);
+  return {
+    DestinationService,
+    InboundPolicyService,
+    createRpcClient,
+    DestinationResolver,
+    watchPolicyService,
+  };
 }

@@ -1,16 +1,36 @@
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { create } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { type TapEvent, TapEventSchema, TapService } from '../../gen/strait/tap/v1/tap_pb.js';
 import type { TapHub, TapRecord } from './hub.ts';
+
+type Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
 
 /**
  * Serves strait.tap.v1.TapService (gRPC over cleartext HTTP/2) from the hub.
- * Bind it to loopback or a trusted address: it shows request metadata.
+ * Bind it to loopback or a trusted address: it shows request metadata. The
+ * gRPC stack is loaded on the first call, so an untapped proxy does not pay
+ * for it in memory.
  */
 export function createTapServer(hub: TapHub): http2.Http2Server {
+  let handler: Promise<Handler> | undefined;
+  const server = http2.createServer((req, res) => {
+    handler ??= loadHandler(hub);
+    handler.then(
+      (handle) => handle(req, res),
+      () => res.writeHead(500).end(),
+    );
+  });
+  server.on('sessionError', () => {});
+  return server;
+}
+
+async function loadHandler(hub: TapHub): Promise<Handler> {
+  const [{ create }, { connectNodeAdapter }, { TapEventSchema, TapService }] = await Promise.all([
+    import('@bufbuild/protobuf'),
+    import('@connectrpc/connect-node'),
+    import('../../gen/strait/tap/v1/tap_pb.js'),
+  ]);
+  const toEvent = (record: TapRecord) => create(TapEventSchema, record);
   const routes = (router: ConnectRouter) =>
     router.service(TapService, {
       async *observe(request, context) {
@@ -46,15 +66,7 @@ export function createTapServer(hub: TapHub): http2.Http2Server {
         }
       },
     });
-  const server = http2.createServer(
-    connectNodeAdapter({ routes, grpc: true, connect: false, grpcWeb: false }),
-  );
-  server.on('sessionError', () => {});
-  return server;
-}
-
-function toEvent(record: TapRecord): TapEvent {
-  return create(TapEventSchema, record);
+  return connectNodeAdapter({ routes, grpc: true, connect: false, grpcWeb: false }) as Handler;
 }
 
 export function portOf(server: { address(): AddressInfo | string | null }): number {

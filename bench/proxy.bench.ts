@@ -1,0 +1,439 @@
+// Data-plane benchmark: client → proxy → (mTLS) → proxy → server, run side by
+// side with HAProxy doing the same two-hop mTLS relay, in one run on one
+// machine. Load: wrk (closed loop) and h2load (fixed rate, per-request log).
+// Figures: HTTP/1.1 capacity and CPU per request, added p50/p99 latency at
+// 1,000 req/s, opaque TCP bulk throughput, proxy RSS idle and under load.
+// Writes bench/results/proxy.json and prints a summary.
+// Run: npm run bench:proxy [-- --seconds 10 --soak-minutes 0]
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createAnchor, createIssuer, issueWorkloadCertificate } from '../src/pki/index.ts';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    'soak-minutes': { type: 'string', default: '0' },
+    out: { type: 'string', default: new URL('./results/proxy.json', import.meta.url).pathname },
+  },
+});
+const SECONDS = Number(values.seconds);
+const dir = mkdtempSync(join(tmpdir(), 'strait-bench-proxy-'));
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+// ---- identities -----------------------------------------------------------
+const anchor = createAnchor();
+const issuer = createIssuer({ anchor });
+const identity = (sa: string) => `${sa}.bench.serviceaccount.identity.strait.cluster.local`;
+function writeIdentity(sa: string): { cert: string; key: string; combined: string } {
+  const leaf = issueWorkloadCertificate({ issuer, identity: identity(sa) });
+  const cert = join(dir, `${sa}.crt`);
+  const key = join(dir, `${sa}.key`);
+  const combined = join(dir, `${sa}.pem`);
+  writeFileSync(cert, leaf.chainPem);
+  writeFileSync(key, leaf.keyPem);
+  writeFileSync(combined, leaf.chainPem + leaf.keyPem);
+  return { cert, key, combined };
+}
+const caFile = join(dir, 'ca.crt');
+writeFileSync(caFile, anchor.certPem);
+const clientId = writeIdentity('client');
+const serverId = writeIdentity('server');
+
+// ---- ports ------------------------------------------------------------------
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+const ports = {
+  backend: await freePort(),
+  bulk: await freePort(),
+  strait: { listener: await freePort(), bulkListener: await freePort(), serverInbound: await freePort() },
+  haproxy: {
+    front: await freePort(),
+    bulkFront: await freePort(),
+    tls: await freePort(),
+    bulkTls: await freePort(),
+  },
+};
+
+// ---- processes --------------------------------------------------------------
+function start(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err = (err + d).slice(-2000);
+  });
+  child.once('exit', (code) => {
+    if (code !== null && code !== 0) process.stderr.write(`${command} exited ${code}: ${err}\n`);
+  });
+  children.push(child);
+  return child;
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`port ${port} never opened`);
+}
+
+// Backend for HTTP: HAProxy answering by itself (cheap, so the proxies dominate).
+writeFileSync(
+  join(dir, 'backend.cfg'),
+  `global
+  nbthread 1
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend backend
+  bind 127.0.0.1:${ports.backend}
+  http-request return status 200 content-type text/plain string "${'x'.repeat(1000)}"
+`,
+);
+start('haproxy', ['-f', join(dir, 'backend.cfg'), '-db']);
+
+// Backend for bulk: every connection receives BULK_BYTES then the end.
+const BULK_BYTES = 256 * 1024 * 1024;
+writeFileSync(
+  join(dir, 'bulk.mjs'),
+  `import net from 'node:net';
+const chunk = Buffer.alloc(256 * 1024, 120);
+net.createServer((s) => {
+  let left = ${BULK_BYTES};
+  const pump = () => { while (left > 0) { left -= chunk.length; if (!s.write(chunk)) return s.once('drain', pump); } s.end(); };
+  s.on('error', () => {});
+  pump();
+}).listen(${ports.bulk}, '127.0.0.1');
+`,
+);
+start(process.execPath, [join(dir, 'bulk.mjs')]);
+
+// Strait: two proxy processes.
+const proxyEntry = new URL('../src/cmd/proxy.ts', import.meta.url).pathname;
+const endpoint = (port: number) => ({
+  address: '127.0.0.1',
+  port,
+  tlsIdentity: identity('server'),
+  opaqueTransportPort: ports.strait.serverInbound,
+});
+writeFileSync(
+  join(dir, 'client-proxy.json'),
+  JSON.stringify({
+    logLevel: 'warn',
+    opaquePorts: [ports.bulk],
+    endpoints: {
+      [`backend.bench.svc.cluster.local:${ports.backend}`]: [endpoint(ports.backend)],
+      [`bulk.bench.svc.cluster.local:${ports.bulk}`]: [endpoint(ports.bulk)],
+    },
+    outbound: {
+      listeners: [
+        { port: ports.strait.listener, target: `backend.bench.svc.cluster.local:${ports.backend}` },
+        { port: ports.strait.bulkListener, target: `bulk.bench.svc.cluster.local:${ports.bulk}` },
+      ],
+    },
+  }),
+);
+const proxyEnv = (name: string, files: { cert: string; key: string }, inbound: number) => ({
+  STRAIT_PROXY_CONFIG: join(dir, `${name}-proxy.json`),
+  STRAIT_PROXY_INBOUND_ADDR: `127.0.0.1:${inbound}`,
+  STRAIT_PROXY_OUTBOUND_ADDR: '127.0.0.1:0',
+  STRAIT_PROXY_ADMIN_ADDR: '127.0.0.1:0',
+  STRAIT_PROXY_TAP_ADDR: '127.0.0.1:0',
+  STRAIT_PROXY_IDENTITY_CERT_FILE: files.cert,
+  STRAIT_PROXY_IDENTITY_KEY_FILE: files.key,
+  STRAIT_PROXY_TRUST_BUNDLE_FILE: caFile,
+});
+writeFileSync(join(dir, 'server-proxy.json'), JSON.stringify({ logLevel: 'warn' }));
+const straitClient = start(process.execPath, [proxyEntry], proxyEnv('client', clientId, await freePort()));
+const straitServer = start(
+  process.execPath,
+  [proxyEntry],
+  proxyEnv('server', serverId, ports.strait.serverInbound),
+);
+
+// HAProxy: the same two hops, mTLS 1.3 between them, one thread each.
+const haproxyCommon = `global
+  nbthread 1
+  tune.ssl.default-dh-param 2048
+defaults
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+`;
+writeFileSync(
+  join(dir, 'ha-client.cfg'),
+  `${haproxyCommon}
+frontend http_in
+  mode http
+  bind 127.0.0.1:${ports.haproxy.front}
+  default_backend mesh
+backend mesh
+  mode http
+  http-reuse always
+  server peer 127.0.0.1:${ports.haproxy.tls} ssl crt ${clientId.combined} ca-file ${caFile} verify required sni str(${identity('server')}) verifyhost ${identity('server')} ssl-min-ver TLSv1.3
+frontend tcp_in
+  mode tcp
+  bind 127.0.0.1:${ports.haproxy.bulkFront}
+  default_backend bulk_mesh
+backend bulk_mesh
+  mode tcp
+  server peer 127.0.0.1:${ports.haproxy.bulkTls} ssl crt ${clientId.combined} ca-file ${caFile} verify required sni str(${identity('server')}) verifyhost ${identity('server')} ssl-min-ver TLSv1.3
+`,
+);
+writeFileSync(
+  join(dir, 'ha-server.cfg'),
+  `${haproxyCommon}
+frontend mesh_in
+  mode http
+  bind 127.0.0.1:${ports.haproxy.tls} ssl crt ${serverId.combined} ca-file ${caFile} verify required ssl-min-ver TLSv1.3
+  default_backend app
+backend app
+  mode http
+  http-reuse always
+  server app 127.0.0.1:${ports.backend}
+frontend bulk_in
+  mode tcp
+  bind 127.0.0.1:${ports.haproxy.bulkTls} ssl crt ${serverId.combined} ca-file ${caFile} verify required ssl-min-ver TLSv1.3
+  default_backend bulk
+backend bulk
+  mode tcp
+  server bulk 127.0.0.1:${ports.bulk}
+`,
+);
+const haClient = start('haproxy', ['-f', join(dir, 'ha-client.cfg'), '-db']);
+const haServer = start('haproxy', ['-f', join(dir, 'ha-server.cfg'), '-db']);
+
+for (const port of [
+  ports.backend,
+  ports.bulk,
+  ports.strait.listener,
+  ports.strait.serverInbound,
+  ports.haproxy.front,
+  ports.haproxy.tls,
+]) {
+  await waitForPort(port);
+}
+
+// ---- measuring --------------------------------------------------------------
+function cpuTicks(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    total += Number(fields[11]) + Number(fields[12]);
+  }
+  return total;
+}
+const TICK_US = 1_000_000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+function rssMb(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
+    kb = Math.max(kb, Number(line?.replace(/\D+/g, '') ?? 0));
+  }
+  return Math.round(kb / 102.4) / 10;
+}
+
+function wrk(port: number, seconds: number): number {
+  const out = execFileSync('wrk', ['-t1', '-c32', `-d${seconds}s`, `http://127.0.0.1:${port}/`]).toString();
+  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+}
+
+/** h2load at a fixed rate; returns per-request latencies (ms) sorted, and the count. */
+function fixedRate(port: number, rps: number, seconds: number): number[] {
+  const log = join(dir, `h2load-${port}-${rps}.log`);
+  const clients = 10;
+  execFileSync('h2load', [
+    '--h1',
+    '-c',
+    String(clients),
+    '--rps',
+    String(rps / clients),
+    '-D',
+    String(seconds),
+    '--log-file',
+    log,
+    `http://127.0.0.1:${port}/`,
+  ]);
+  return readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => Number(line.split('\t')[2]) / 1000)
+    .filter((v) => Number.isFinite(v))
+    .sort((a, b) => a - b);
+}
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+
+async function bulk(port: number): Promise<number> {
+  const startedAt = performance.now();
+  let bytes = 0;
+  await new Promise<void>((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('data', (d) => (bytes += d.length));
+    s.on('end', resolve);
+    s.on('error', reject);
+  });
+  if (bytes !== BULK_BYTES) throw new Error(`bulk transfer through ${port} got ${bytes} bytes`);
+  return bytes / 1e6 / ((performance.now() - startedAt) / 1000);
+}
+
+function cpuPerRequest(pids: number[], port: number, rps: number, seconds: number) {
+  const before = cpuTicks(pids);
+  const latencies = fixedRate(port, rps, seconds);
+  const ticks = cpuTicks(pids) - before;
+  return { usPerRequest: (ticks * TICK_US) / Math.max(1, latencies.length), latencies };
+}
+
+const straitPids = [straitClient.pid as number, straitServer.pid as number];
+const haPids = [haClient.pid as number, haServer.pid as number];
+await new Promise((r) => setTimeout(r, 1000));
+const idleRss = rssMb(straitPids);
+
+// Warm-up, then each figure for both stacks back to back.
+wrk(ports.strait.listener, 2);
+wrk(ports.haproxy.front, 2);
+const capacity = { strait: wrk(ports.strait.listener, SECONDS), haproxy: wrk(ports.haproxy.front, SECONDS) };
+const loadedRss = rssMb(straitPids);
+const cpuRate = 2000;
+const cpu = {
+  strait: cpuPerRequest(straitPids, ports.strait.listener, cpuRate, SECONDS).usPerRequest,
+  haproxy: cpuPerRequest(haPids, ports.haproxy.front, cpuRate, SECONDS).usPerRequest,
+};
+const direct = fixedRate(ports.backend, 1000, SECONDS);
+const straitLat = fixedRate(ports.strait.listener, 1000, SECONDS);
+const rssAt1k = rssMb(straitPids);
+const haLat = fixedRate(ports.haproxy.front, 1000, SECONDS);
+const throughput = {
+  strait: await bulk(ports.strait.bulkListener),
+  haproxy: await bulk(ports.haproxy.bulkFront),
+};
+
+let soak: { minutes: number; rssStartMb: number; rssEndMb: number } | undefined;
+const soakMinutes = Number(values['soak-minutes']);
+if (soakMinutes > 0) {
+  const rssStartMb = rssMb(straitPids);
+  fixedRate(ports.strait.listener, 1000, soakMinutes * 60);
+  soak = { minutes: soakMinutes, rssStartMb, rssEndMb: rssMb(straitPids) };
+}
+
+// ---- results ----------------------------------------------------------------
+const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
+const added = (sorted: number[], p: number) => round(pct(sorted, p) - pct(direct, p), 3);
+const figures = [
+  {
+    name: 'http1_mtls_cpu_us_per_request',
+    unit: 'µs CPU per request, both proxies, at 2,000 req/s',
+    strait: round(cpu.strait, 1),
+    peer: round(cpu.haproxy, 1),
+    ratio: round(cpu.strait / cpu.haproxy),
+    goal: 'ratio ≤ 2.5',
+    met: cpu.strait / cpu.haproxy <= 2.5,
+  },
+  {
+    name: 'http1_mtls_capacity_rps',
+    unit: 'req/s, wrk -c32 closed loop',
+    strait: round(capacity.strait, 0),
+    peer: round(capacity.haproxy, 0),
+    ratio: round(capacity.strait / capacity.haproxy),
+    goal: 'ratio ≥ 0.4',
+    met: capacity.strait / capacity.haproxy >= 0.4,
+  },
+  {
+    name: 'opaque_mtls_bulk_mb_per_s',
+    unit: 'MB/s, one 256 MiB transfer',
+    strait: round(throughput.strait, 0),
+    peer: round(throughput.haproxy, 0),
+    ratio: round(throughput.strait / throughput.haproxy),
+    goal: 'ratio ≥ 0.7',
+    met: throughput.strait / throughput.haproxy >= 0.7,
+  },
+  {
+    name: 'added_latency_p99_ms_at_1000rps',
+    unit: 'ms over direct, two proxies, HTTP/1.1 + mTLS, 10 connections',
+    strait: added(straitLat, 0.99),
+    peer: added(haLat, 0.99),
+    ratio: round(added(straitLat, 0.99) / Math.max(0.001, added(haLat, 0.99))),
+    goal: 'absolute ≤ 1 ms',
+    met: added(straitLat, 0.99) <= 1,
+  },
+  {
+    name: 'added_latency_p50_ms_at_1000rps',
+    unit: 'ms over direct',
+    strait: added(straitLat, 0.5),
+    peer: added(haLat, 0.5),
+    ratio: round(added(straitLat, 0.5) / Math.max(0.001, added(haLat, 0.5))),
+    goal: 'informational',
+    met: true,
+  },
+  {
+    name: 'proxy_rss_idle_mb',
+    unit: 'MB, largest of the two proxies',
+    strait: idleRss,
+    peer: null,
+    ratio: null,
+    goal: 'absolute ≤ 60 MB',
+    met: idleRss <= 60,
+  },
+  {
+    name: 'proxy_rss_loaded_mb',
+    unit: 'MB, largest of the two proxies, after capacity and 1,000 req/s runs',
+    strait: Math.max(loadedRss, rssAt1k),
+    peer: null,
+    ratio: null,
+    goal: 'absolute ≤ 80 MB',
+    met: Math.max(loadedRss, rssAt1k) <= 80,
+  },
+];
+const result = {
+  date: new Date().toISOString(),
+  machine: {
+    cpus: (await import('node:os')).cpus().length,
+    node: process.version,
+    haproxy: execFileSync('haproxy', ['-v']).toString().split('\n')[0],
+  },
+  notes:
+    'Everything on one shared machine (load generator, backend, both stacks); ratios are the robust part. ' +
+    'Both stacks: one thread per proxy, TLS 1.3 with client certificates between the hops, pooled upstream connections.',
+  seconds: SECONDS,
+  figures,
+  direct: { p50: round(pct(direct, 0.5), 3), p99: round(pct(direct, 0.99), 3) },
+  strait: {
+    p50: round(pct(straitLat, 0.5), 3),
+    p99: round(pct(straitLat, 0.99), 3),
+    requests: straitLat.length,
+  },
+  haproxy: { p50: round(pct(haLat, 0.5), 3), p99: round(pct(haLat, 0.99), 3), requests: haLat.length },
+  soak: soak ?? 'not run (pass --soak-minutes 10)',
+};
+writeFileSync(values.out as string, `${JSON.stringify(result, null, 2)}\n`);
+const lines = figures.map(
+  (f) =>
+    `${f.met ? '✓' : '×'} ${f.name.padEnd(34)} strait ${String(f.strait).padStart(8)}  haproxy ${String(f.peer ?? '-').padStart(8)}  ratio ${String(f.ratio ?? '-').padStart(5)}  goal ${f.goal}`,
+);
+process.stdout.write(`${lines.join('\n')}\nwritten to ${values.out}\n`);
+process.exit(0);
