@@ -21,6 +21,32 @@ describe('local store: create, get, list, update', () => {
     await assert.rejects(store.create(service('web')), { code: 'E_ALREADY_EXISTS' });
   });
 
+  it('names objects from generateName', async () => {
+    const store = await openLocalStore({});
+    const template = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: '', namespace: 'default', generateName: 'job-' },
+    };
+    const a = await store.create(template);
+    const b = await store.create(template);
+    assert.match(a.metadata.name, /^job-[a-z0-9]{5}$/);
+    assert.notEqual(a.metadata.name, b.metadata.name);
+  });
+
+  it('rejects what cannot be stored as JSON, with a StraitError', async () => {
+    const store = await openLocalStore({});
+    const circular: Record<string, unknown> = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c', namespace: 'default' },
+    };
+    circular.self = circular;
+    await assert.rejects(store.create(circular as never), { code: 'E_INVALID' });
+    await assert.rejects(store.create(null as never), { code: 'E_INVALID' });
+    await assert.rejects(store.create([] as never), { code: 'E_INVALID' });
+  });
+
   it('returns copies: changing a returned object changes nothing stored', async () => {
     const store = await openLocalStore({});
     const created = await store.create(service('web'));

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { KindInfo } from '../../../core/kinds.ts';
 import { kindInfo } from '../../../core/kinds.ts';
@@ -122,8 +122,9 @@ export class LocalStore implements ResourceStore {
     return this.#watch(kind, options) as AsyncIterable<WatchEvent<T>>;
   }
 
+  /** Creates; a `metadata.generateName` without a name gets a random suffix, as in Kubernetes. */
   async create<T extends Resource>(object: T): Promise<T> {
-    return this.#durably(structuredClone(this.#create(normalize(object))) as T);
+    return this.#durably(structuredClone(this.#create(withGeneratedName(normalize(object)))) as T);
   }
 
   async update<T extends Resource>(object: T): Promise<T> {
@@ -145,7 +146,7 @@ export class LocalStore implements ResourceStore {
     this.#open();
     this.#info(ref);
     const current = this.#existing(ref);
-    const patched = mergePatch(current, normalize(patch)) as Resource;
+    const patched = mergePatch(current, normalize(patch, false)) as Resource;
     const fields: FieldError[] = [];
     for (const field of ['apiVersion', 'kind'] as const) {
       if (patched[field] !== current[field]) fields.push({ field, reason: 'may not be changed by a patch' });
@@ -454,17 +455,34 @@ function byNamespaceAndName(a: Resource, b: Resource): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
-/** A plain JSON copy: drops `undefined`, turns dates into strings, rejects what JSON cannot hold. */
-function normalize<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) {
-    throw new InvalidError('object', [{ field: '', reason: 'must be a JSON object' }]);
+/**
+ * A plain JSON copy: drops `undefined`, turns dates into strings, rejects what
+ * JSON cannot hold. An object (not a patch) must have metadata.
+ */
+function normalize<T>(value: T, isObject = true): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidError('object', [{ field: '(object)', reason: 'must be a JSON object' }]);
   }
-  const copy = JSON.parse(JSON.stringify(value)) as T;
+  let copy: T;
+  try {
+    copy = JSON.parse(JSON.stringify(value)) as T;
+  } catch (error) {
+    throw new InvalidError('object', [
+      { field: '(object)', reason: `cannot be stored as JSON: ${String(error)}` },
+    ]);
+  }
   const metadata = (copy as { metadata?: unknown }).metadata;
-  if ('apiVersion' in (copy as object) && (typeof metadata !== 'object' || metadata === null)) {
+  if (isObject && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
     throw new InvalidError('object', [{ field: 'metadata', reason: 'is required' }]);
   }
   return copy;
+}
+
+function withGeneratedName(object: Resource): Resource {
+  const prefix = (object.metadata as { generateName?: unknown }).generateName;
+  if (object.metadata.name || typeof prefix !== 'string' || prefix === '') return object;
+  const suffix = Array.from(randomBytes(5), (byte) => 'bcdfghjklmnpqrstvwxz2456789'[byte % 27]).join('');
+  return { ...object, metadata: { ...object.metadata, name: `${prefix}${suffix}` } };
 }
 
 function parseVersion(text: string): number {
