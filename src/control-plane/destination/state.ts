@@ -35,7 +35,8 @@ export class DestinationState implements TranslationContext {
   readonly splits: SplitTracker;
   readonly #services = new Map<string, Service>();
   readonly #endpoints = new Map<string, Endpoints>();
-  readonly #workloads = new Map<string, WorkloadInfo>();
+  /** The informer's own objects, described on use: no second copy of 30,000 workloads. */
+  readonly #workloads = new Map<string, Workload | Pod>();
   readonly #byIp = new KeyIndex();
   readonly #endpointsByWorkload = new KeyIndex();
   readonly #trafficSplits = new Map<string, Map<string, TrafficSplit>>();
@@ -56,11 +57,15 @@ export class DestinationState implements TranslationContext {
   }
 
   workload(kind: string, namespace: string, name: string): WorkloadInfo | undefined {
-    return this.#workloads.get(workloadKey(kind, namespace, name));
+    const object = this.#workloads.get(workloadKey(kind, namespace, name));
+    return object && describeWorkload(object);
   }
 
   workloadByIp(ip: string): WorkloadInfo | undefined {
-    const infos = this.#byIp.get(ip).map((key) => this.#workloads.get(key));
+    const infos = this.#byIp.get(ip).map((key) => {
+      const object = this.#workloads.get(key);
+      return object && describeWorkload(object);
+    });
     return infos.find((info) => info?.meshed) ?? infos[0];
   }
 
@@ -125,7 +130,8 @@ export class DestinationState implements TranslationContext {
   #applyWorkload(object: Workload | Pod, deleted: boolean): string[] {
     const namespace = object.metadata.namespace ?? 'default';
     const key = workloadKey(object.kind, namespace, object.metadata.name);
-    const before = this.#workloads.get(key);
+    const previous = this.#workloads.get(key);
+    const before = previous && describeWorkload(previous);
     const after = deleted ? undefined : describeWorkload(object);
     const dependencies = new Set<string>();
     for (const ip of before?.ips ?? []) {
@@ -133,7 +139,7 @@ export class DestinationState implements TranslationContext {
       dependencies.add(`ip:${ip}`);
     }
     if (after) {
-      this.#workloads.set(key, after);
+      this.#workloads.set(key, object);
       for (const ip of after.ips) {
         this.#byIp.add(ip, key);
         dependencies.add(`ip:${ip}`);

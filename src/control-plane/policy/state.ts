@@ -21,15 +21,16 @@ export const POLICY_KINDS = [
 
 /** The policy service's view of a cluster: workloads by name and policy resources by namespace. */
 export class PolicyState {
-  readonly #workloads = new Map<string, WorkloadInfo>();
+  /** The informer's own objects, described on use. */
+  readonly #workloads = new Map<string, Workload | Pod>();
   readonly #namespaces = new Map<string, NamespacePolicy>();
 
   /** The Workload (local platform) or Pod (Kubernetes) `namespace/name`. */
   workload(namespace: string, name: string): WorkloadInfo | undefined {
-    return (
+    const object =
       this.#workloads.get(workloadKey('Workload', namespace, name)) ??
-      this.#workloads.get(workloadKey('Pod', namespace, name))
-    );
+      this.#workloads.get(workloadKey('Pod', namespace, name));
+    return object && describeWorkload(object);
   }
 
   namespace(namespace: string): NamespacePolicy | undefined {
@@ -42,9 +43,8 @@ export class PolicyState {
     const name = object.metadata.name;
     if (object.kind === 'Workload' || object.kind === 'Pod') {
       const key = workloadKey(object.kind, namespace, name);
-      const info = deleted ? undefined : describeWorkload(object as Workload | Pod);
-      if (info) this.#workloads.set(key, info);
-      else this.#workloads.delete(key);
+      if (deleted) this.#workloads.delete(key);
+      else this.#workloads.set(key, object as Workload | Pod);
       return [`workload:${namespace}/${name}`];
     }
     const policy = this.#policyOf(namespace);
