@@ -56,10 +56,20 @@ describe('local clusters (real processes)', { timeout: 300_000 }, () => {
   };
 
   before(async () => {
-    for (const cluster of ['west', 'east']) {
-      const up = await strait(home, ['local', 'up', '--cluster', cluster]);
-      assert.equal(up.code, 0, up.stderr);
-    }
+    const west = await strait(home, ['local', 'up', '--cluster', 'west']);
+    assert.equal(west.code, 0, west.stderr);
+    const pki = join(clusterDirectory(home, 'west'), 'pki');
+    const east = await strait(home, [
+      'local',
+      'up',
+      '--cluster',
+      'east',
+      '--trust-anchor-cert',
+      join(pki, 'trust-anchor.crt'),
+      '--trust-anchor-key',
+      join(pki, 'trust-anchor.key'),
+    ]);
+    assert.equal(east.code, 0, east.stderr);
   });
 
   after(async () => {
@@ -81,6 +91,42 @@ describe('local clusters (real processes)', { timeout: 300_000 }, () => {
     assert.notEqual(clusters[0]?.addresses, clusters[1]?.addresses);
     const table = await strait(home, ['local', 'status']);
     assert.match(table.stdout, /west\s+Running/);
+  });
+
+  it('shares the trust anchor given to up, with an issuer per cluster, and refuses bad trust input', async () => {
+    const pem = (cluster: string, file: string) =>
+      readFileSync(join(clusterDirectory(home, cluster), 'pki', file), 'utf8');
+    assert.equal(pem('east', 'trust-anchor.crt'), pem('west', 'trust-anchor.crt'));
+    assert.notEqual(pem('east', 'issuer.crt'), pem('west', 'issuer.crt'));
+
+    const pki = join(clusterDirectory(home, 'west'), 'pki');
+    const noKey = await strait(home, [
+      'local',
+      'up',
+      '--cluster',
+      'north',
+      '--trust-anchor-cert',
+      join(pki, 'trust-anchor.crt'),
+    ]);
+    assert.equal(noKey.code, 1);
+    assert.match(noKey.stderr, /give --trust-anchor-key or --issuer-cert/);
+    const notCa = await strait(home, [
+      'local',
+      'up',
+      '--cluster',
+      'north',
+      '--trust-anchor-cert',
+      join(pki, 'api.crt'),
+      '--trust-anchor-key',
+      join(pki, 'api.key'),
+    ]);
+    assert.equal(notCa.code, 1);
+    assert.match(notCa.stderr, /E_CERT_NOT_CA/);
+    const status = await strait(home, ['local', 'status', '-o', 'json']);
+    assert.deepEqual(
+      (JSON.parse(status.stdout) as { name: string }[]).map((c) => c.name),
+      ['east', 'west'],
+    );
   });
 
   it('applies, gets and deletes resources through the CLI, per context', async () => {
