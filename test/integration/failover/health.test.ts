@@ -1,0 +1,93 @@
+// Health-based failover with real proxies: a client workload calls `web` through its proxy; the
+// operator scrapes that proxy's metrics. When web starts answering 500 (while staying ready), the
+// client's proxy sees the failures and the operator fails over; when web heals it fails back
+// through the ramp.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Event } from '../../../src/core/api/core.ts';
+import { Kinds } from '../../../src/core/kinds.ts';
+import { eventually } from '../local/cli.ts';
+import { APP, CLIENT, FailoverHarness } from './harness.ts';
+
+const manifests = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{port: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-backup, namespace: shop}
+spec:
+  selector: {app: web-backup}
+  ports: [{port: 8080}]
+---
+apiVersion: split.smi-spec.io/v1alpha2
+kind: TrafficSplit
+metadata:
+  name: web
+  namespace: shop
+  labels: {failover.strait.io/controlled-by: strait-failover}
+  annotations:
+    failover.strait.io/health-window: 3s
+    failover.strait.io/min-requests: "10"
+    failover.strait.io/min-success-rate: "0.9"
+    failover.strait.io/hold-down: 2s
+    failover.strait.io/ramp-steps: "50,100"
+    failover.strait.io/ramp-step-interval: 2s
+spec:
+  service: web
+  backends:
+  - {service: web, weight: 1}
+  - {service: web-backup, weight: 0}
+`;
+
+describe('health-based failover from the proxies’ metrics', { timeout: 300_000 }, () => {
+  const cluster = new FailoverHarness('west');
+  let web = '';
+  let client = '';
+
+  before(async () => {
+    await cluster.up(manifests);
+    cluster.run('web', 8080, [process.execPath, APP], { readyPath: '/ready' });
+    cluster.run('web-backup', 8080, [process.execPath, APP], { readyPath: '/ready' });
+    cluster.run('client', 9000, [process.execPath, CLIENT]);
+    [web, client] = await Promise.all([cluster.workloadAddress('web'), cluster.workloadAddress('client')]);
+    await cluster.workloadAddress('web-backup');
+    await eventually('the client reaching web through its proxy', async () => {
+      const answers = (await (await fetch(`http://${client}:9000/stats`)).json()) as [number, string][];
+      return answers.some(([, backend]) => backend === 'web') ? true : undefined;
+    });
+    await cluster.startOperator([
+      '--discover-proxies',
+      ...['--scrape-interval', '500ms', '--resync', '500ms'],
+    ]);
+  });
+  after(() => cluster.down());
+
+  it('fails over when callers see the primary fail, and back through the ramp when it heals', async () => {
+    await cluster.statusWhere('Primary', (s) => s.state === 'Primary' && s.reason === 'PrimaryReady');
+
+    await fetch(`http://${web}:8080/fail`, { method: 'POST' });
+    const failover = await cluster.statusWhere('failover on the success rate', (s) => s.state === 'Failover');
+    assert.equal(failover.reason, 'PrimaryUnhealthy');
+    assert.deepEqual(failover.weights, { web: 0, 'web-backup': 100 });
+    const message = await cluster.withStore(async (store) => {
+      const events = (await store.list<Event>(Kinds.Event, { namespace: 'shop' })).items;
+      return events.find((e) => e.reason === 'FailedOver')?.message ?? '';
+    });
+    assert.match(message, /web: success rate \d\.\d+ < 0\.9 over 3s; traffic to web-backup/);
+
+    await fetch(`http://${web}:8080/heal`, { method: 'POST' });
+    const ramp = await cluster.statusWhere('failback ramp', (s) => s.state === 'FailingBack');
+    assert.deepEqual(ramp.weights, { web: 50, 'web-backup': 50 });
+    const back = await cluster.statusWhere('failback complete', (s) => s.state === 'Primary');
+    assert.equal(back.reason, 'RampCompleted');
+  });
+});
