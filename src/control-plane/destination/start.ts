@@ -59,6 +59,7 @@ export async function startDestinationService(
       const change = state.apply(object, deleted);
       watches.invalidate(change.dependencies);
       status?.report(change.outcomes);
+      if (object.kind === 'Service') status?.reportServiceAnnotations(object, deleted);
     },
     { onError },
   );

@@ -2,8 +2,10 @@ import type { Condition } from '../../core/api/conditions.ts';
 import { setCondition } from '../../core/api/conditions.ts';
 import type { HTTPRoute, TrafficSplit } from '../../core/api/traffic.ts';
 import { Kinds } from '../../core/kinds.ts';
+import type { Resource } from '../../core/resource.ts';
 import { ConflictError, type ResourceStore } from '../../core/store.ts';
 import { EventRecorder } from '../runtime/index.ts';
+import { checkTrafficAnnotations } from './annotations.ts';
 import type { SplitOutcome } from './split-tracker.ts';
 
 /** Name written as `controllerName` in HTTPRoute parent statuses and as the source of events. */
@@ -33,6 +35,29 @@ export class SplitStatusWriter {
   report(outcomes: readonly SplitOutcome[]): void {
     for (const outcome of outcomes) this.#pending.set(outcome.source.uid, outcome);
     if (this.#pending.size > 0 && !this.#running) this.#running = this.#drain();
+  }
+
+  /**
+   * Records a Warning Event on a Service whose traffic annotations do not
+   * parse (once per distinct set of problems), and a Normal one when fixed.
+   */
+  reportServiceAnnotations(service: Resource, deleted: boolean): void {
+    const uid = service.metadata.uid ?? `${service.metadata.namespace}/${service.metadata.name}`;
+    const key = `Service:${uid}`;
+    if (deleted) {
+      this.#reported.delete(key);
+      return;
+    }
+    const problems = checkTrafficAnnotations(service.metadata.annotations);
+    const summary = problems.join('; ');
+    const previous = this.#reported.get(key);
+    if (previous === summary || (previous === undefined && summary === '')) return;
+    this.#reported.set(key, summary);
+    const write =
+      summary === ''
+        ? this.#events.record(service, 'Normal', 'AnnotationsValid', 'traffic annotations are valid again')
+        : this.#events.record(service, 'Warning', 'InvalidAnnotation', `${summary}; defaults apply instead`);
+    void write.catch(this.#onError);
   }
 
   /** Resolves when every queued outcome has been written (or failed). */

@@ -160,6 +160,26 @@ describe('traffic splits and routes in destination profiles', () => {
     ]);
   });
 
+  it('reports bad traffic annotations on a Service with a warning and serves the defaults', async () => {
+    await store.create(
+      service('web-typo', { 'timeout.strait.io/request': 'soon', 'retry.strait.io/budget-ratio': 'lots' }),
+    );
+    const profile = await reader(
+      client.getProfile({ path: 'web-typo.shop:80' }, { signal: abort.signal }),
+    ).next('the profile');
+    assert.deepEqual(profile.routes, []);
+    assert.ok(Math.abs((profile.retryBudget?.retryRatio ?? 0) - 0.2) < 1e-6);
+    const warning = await eventually('the InvalidAnnotation event', async () => {
+      const events = await store.list<Event>({ apiVersion: 'v1', kind: 'Event' }, { namespace: 'shop' });
+      return events.items.find(
+        (e) => e.involvedObject.name === 'web-typo' && e.reason === 'InvalidAnnotation',
+      );
+    });
+    assert.equal(warning.type, 'Warning');
+    assert.match(warning.message, /timeout\.strait\.io\/request: "soon"/);
+    assert.match(warning.message, /retry\.strait\.io\/budget-ratio: "lots"/);
+  });
+
   it('serves HTTPRoute weighted backends, routes with timeouts and retries, and service annotations', async () => {
     const route: HTTPRoute = {
       apiVersion: 'gateway.networking.k8s.io/v1',
