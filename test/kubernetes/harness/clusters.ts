@@ -1,0 +1,73 @@
+import { randomInt } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../../src/platform/kubernetes/client.ts';
+import { kubeBinaries } from './binaries.ts';
+import { startCluster, type TestCluster } from './cluster.ts';
+import { formatKubeconfig } from './kubeconfig.ts';
+
+/** The two test clusters and one kubeconfig with contexts `west` and `east`. */
+export interface TestClusters {
+  west: TestCluster;
+  east: TestCluster;
+  /** Path of the kubeconfig holding both contexts (current: west). */
+  kubeconfig: string;
+  /**
+   * First three octets of each cluster's pod addresses: 198.18.<n> for west
+   * and 198.19.<n> for east (the RFC 2544 test range), with <n> random per
+   * run so parallel runs on one machine do not share addresses.
+   */
+  podNetworks: { west: string; east: string };
+  /** A transport to the named cluster, as the admin. */
+  client(name: 'west' | 'east'): KubeClient;
+  /** Stops both clusters and removes their files. */
+  stop(): Promise<void>;
+}
+
+/** Service ClusterIP ranges: distinct, so an address names its cluster. */
+const SERVICE_CIDRS = { west: '10.96.0.0/16', east: '10.97.0.0/16' } as const;
+
+/**
+ * Builds or finds the binaries, then starts `west` and `east` side by side
+ * on loopback ports with their state on tmpfs.
+ */
+export async function startTestClusters(): Promise<TestClusters> {
+  const binaries = await kubeBinaries();
+  const root = await mkdtemp(join(process.env.STRAIT_KUBE_STATE ?? '/dev/shm', 'strait-kube-'));
+  const started: TestCluster[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((cluster) => cluster.stop()));
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    const results = await Promise.allSettled(
+      (['west', 'east'] as const).map((name) =>
+        startCluster({ name, dir: join(root, name), binaries, serviceCidr: SERVICE_CIDRS[name] }),
+      ),
+    );
+    for (const result of results) if (result.status === 'fulfilled') started.push(result.value);
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [west, east] = started;
+    const kubeconfig = join(root, 'kubeconfig');
+    await writeFile(kubeconfig, formatKubeconfig([(west as TestCluster).entry, (east as TestCluster).entry]));
+    const run = randomInt(0, 256);
+    return {
+      podNetworks: { west: `198.18.${run}`, east: `198.19.${run}` },
+      west: west as TestCluster,
+      east: east as TestCluster,
+      kubeconfig,
+      client(name) {
+        const config = new KubeConfig();
+        config.loadFromFile(kubeconfig);
+        config.setCurrentContext(name);
+        return new KubeClient(config);
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { Kinds } from '../../../src/core/kinds.ts';
+import type { Resource } from '../../../src/core/resource.ts';
+import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
+import type { TestClusters } from '../harness/clusters.ts';
+import { HarnessNode } from '../harness/node.ts';
+import { processRuntime } from '../harness/process-runtime.ts';
+import { eventually, freshNamespace, storeOn } from './fixtures.ts';
+
+interface EndpointSlice extends Resource {
+  endpoints?: { addresses: string[]; conditions?: { ready?: boolean }; targetRef?: { name: string } }[];
+}
+
+/** A container command: answers every connection on POD_IP:8080 with the pod's name. */
+const SERVE_POD_NAME =
+  "require('node:net').createServer((s) => s.end(process.env.POD_NAME)).listen(8080, process.env.POD_IP)";
+
+function readFrom(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = connect({ host, port });
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+}
+
+/** The harness node runs pods, and KCM turns them into EndpointSlices as on a real cluster. */
+export async function harnessNodeTests(t: TestContext, clusters: TestClusters): Promise<void> {
+  const store = storeOn(clusters, 'east');
+  const node = new HarnessNode({
+    runtime: processRuntime(join(clusters.east.dir, 'pods')),
+    store,
+    client: clusters.client('east'),
+    name: 'east-node',
+    podNetwork: clusters.podNetworks.east,
+  });
+  await node.start();
+  try {
+    await podTests(t, clusters, node);
+  } finally {
+    await node.stop();
+  }
+}
+
+async function podTests(t: TestContext, clusters: TestClusters, node: HarnessNode): Promise<void> {
+  const store = storeOn(clusters, 'east');
+
+  await t.test('harness node: pods get an address and readiness, and EndpointSlices follow', async () => {
+    const ns = await freshNamespace(store, 'pods');
+    // Admission refuses pods until KCM has created the namespace's default ServiceAccount.
+    await eventually('the default ServiceAccount', async () =>
+      store.get({ ...Kinds.ServiceAccount, namespace: ns, name: 'default' }),
+    );
+    await store.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'backend', namespace: ns },
+      spec: { selector: { app: 'backend' }, ports: [{ port: 8080, targetPort: 8080 }] },
+    });
+    await store.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'backend-0', namespace: ns, labels: { app: 'backend' } },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image: 'strait/test-app',
+            command: ['node', '-e', SERVE_POD_NAME],
+            readinessProbe: { tcpSocket: { port: 8080 } },
+          },
+        ],
+      },
+    });
+
+    const pod = await eventually('the pod to run', async () => {
+      const current = await store.get<Resource & { status?: { podIP?: string; phase?: string } }>({
+        ...Kinds.Pod,
+        namespace: ns,
+        name: 'backend-0',
+      });
+      return current?.status?.podIP ? current : undefined;
+    });
+    assert.equal(pod.status?.phase, 'Running');
+    assert.ok(pod.status?.podIP?.startsWith(`${clusters.podNetworks.east}.`), pod.status?.podIP);
+    assert.equal(node.podIp(ns, 'backend-0'), pod.status?.podIP);
+    assert.equal(await readFrom(pod.status?.podIP as string, 8080), 'backend-0');
+
+    const slices = () =>
+      store.list<EndpointSlice>(KubernetesKinds.EndpointSlice, {
+        namespace: ns,
+        labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'backend' } },
+      });
+    const readyEndpoint = await eventually('a ready endpoint for the pod', async () => {
+      const endpoint = (await slices()).items
+        .flatMap((s) => s.endpoints ?? [])
+        .find((e) => e.targetRef?.name === 'backend-0');
+      return endpoint?.conditions?.ready === true ? endpoint : undefined;
+    });
+    assert.deepEqual(readyEndpoint.addresses, [pod.status?.podIP]);
+
+    await node.setReady(ns, 'backend-0', false);
+    await eventually('the endpoint to turn not ready', async () => {
+      const endpoint = (await slices()).items
+        .flatMap((s) => s.endpoints ?? [])
+        .find((e) => e.targetRef?.name === 'backend-0');
+      return endpoint?.conditions?.ready === false;
+    });
+
+    // A graceful deletion completes because the node confirms it, as a kubelet would.
+    await store.delete({ ...Kinds.Pod, namespace: ns, name: 'backend-0' });
+    await eventually(
+      'the pod to be gone',
+      async () => (await store.get({ ...Kinds.Pod, namespace: ns, name: 'backend-0' })) === undefined,
+    );
+    await assert.rejects(
+      readFrom(pod.status?.podIP as string, 8080),
+      'the pod’s process and address are gone',
+    );
+    await eventually('its endpoint to be gone', async () =>
+      (await slices()).items.every((s) => (s.endpoints ?? []).length === 0),
+    );
+  });
+}

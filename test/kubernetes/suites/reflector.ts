@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { Kinds } from '../../../src/core/kinds.ts';
+import { Reflector } from '../../../src/platform/kubernetes/reflector.ts';
+import type { TestClusters } from '../harness/clusters.ts';
+import { type ConfigMap, configMap, eventually, freshNamespace, storeOn } from './fixtures.ts';
+
+/** The reflector keeps a copy that matches the cluster across watch restarts. */
+export async function reflectorTests(t: TestContext, clusters: TestClusters): Promise<void> {
+  const west = storeOn(clusters, 'west');
+
+  await t.test('reflector: lists, then follows changes, and reports each once', async () => {
+    const ns = await freshNamespace(west, 'reflect');
+    await west.create(configMap(ns, 'first', { v: '1' }));
+    const log: string[] = [];
+    // Short server timeouts make the watch reconnect several times during the test.
+    const reflector = new Reflector<ConfigMap>({
+      store: storeOn(clusters, 'west', { watchTimeoutSeconds: 2 }),
+      kind: Kinds.ConfigMap,
+      namespace: ns,
+      handler: {
+        upsert: (object, previous) => {
+          log.push(`${previous ? 'update' : 'add'} ${object.metadata.name}`);
+        },
+        remove: (object) => {
+          log.push(`remove ${object.metadata.name}`);
+        },
+      },
+    }).start();
+    await reflector.hasSynced();
+    assert.deepEqual(log, ['add first']);
+
+    await west.create(configMap(ns, 'second', {}));
+    await west.patch({ ...Kinds.ConfigMap, namespace: ns, name: 'first' }, { data: { v: '2' } });
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    await west.delete({ ...Kinds.ConfigMap, namespace: ns, name: 'second' });
+    await eventually('the reflector to see the deletion', async () => log.includes('remove second'));
+    assert.deepEqual(log, ['add first', 'add second', 'update first', 'remove second']);
+    assert.equal(reflector.get(ns, 'first')?.data?.v, '2');
+    assert.deepEqual(
+      reflector.list().map((o) => o.metadata.name),
+      ['first'],
+    );
+    await reflector.stop();
+  });
+}
