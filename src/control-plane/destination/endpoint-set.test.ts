@@ -135,6 +135,40 @@ test('mirror endpoints point at the remote gateway with the authority override a
   assert.equal(addr?.protocolHint, 'h2');
 });
 
+test('a hostname target picks that endpoint; on a headless mirror its override names the remote pod', () => {
+  const mirror = service('db-east', {
+    labels: { 'mirror.strait.io/mirrored-service': 'true', 'mirror.strait.io/cluster-name': 'east' },
+    annotations: {
+      'mirror.strait.io/remote-svc-fq-name': 'db.shop.svc.east.local',
+      'mirror.strait.io/remote-gateway-identity':
+        'gw.strait-multicluster.serviceaccount.identity.strait.east.local',
+    },
+  });
+  const endpoints: Endpoints = {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'db-east', namespace: 'shop' },
+    subsets: [
+      {
+        addresses: ['db-0', 'db-1'].map((hostname) => ({
+          ip: '127.2.0.1',
+          hostname,
+          targetRef: { kind: 'Service', name: `${hostname}-east` },
+        })),
+        ports: [{ name: 'http', port: 4143 }],
+      },
+    ],
+  };
+  const s = state(mirror, endpoints);
+  const set = serviceEndpointSet({ ...target, name: 'db-east', hostname: 'db-1' }, mirror, endpoints, s);
+  assert.deepEqual(
+    [...set.addrs.values()].map((a) => a.authorityOverride),
+    ['db-1.db.shop.svc.east.local:8080'],
+  );
+  const none = serviceEndpointSet({ ...target, name: 'db-east', hostname: 'db-9' }, mirror, endpoints, s);
+  assert.equal(none.addrs.size, 0);
+});
+
 test('an unknown service does not exist; an IP target is meshed when a workload has that IP', () => {
   const s = state(workload('web-1', '127.1.0.5'));
   assert.equal(serviceEndpointSet(target, undefined, undefined, s).exists, false);

@@ -60,6 +60,7 @@ export function serviceEndpointSet(
     const port = endpointPortFor(subset.ports, servicePort, target.port);
     if (port === undefined) continue;
     for (const address of subset.addresses ?? []) {
+      if (target.hostname !== undefined && address.hostname !== target.hostname) continue;
       const addr = workloadAddr(address, port, opaque, target.namespace, context);
       addrs.set(`${addr.ip}:${addr.port}`, addr);
     }
@@ -96,6 +97,7 @@ function mirrorEndpointSet(
     const port = endpointPortFor(subset.ports, servicePort, target.port);
     if (port === undefined) continue;
     for (const address of subset.addresses ?? []) {
+      if (target.hostname !== undefined && address.hostname !== target.hostname) continue;
       const addr: EndpointAddr = {
         ip: address.ip,
         port,
@@ -103,7 +105,9 @@ function mirrorEndpointSet(
         labels: {},
         tlsIdentity: identity,
         protocolHint: identity ? (opaque ? 'opaque' : 'h2') : 'none',
-        authorityOverride: fqName ? `${fqName}:${target.port}` : '',
+        authorityOverride: fqName
+          ? `${target.hostname ? `${target.hostname}.` : ''}${fqName}:${target.port}`
+          : '',
         opaqueTransportPort: identity ? port : 0,
       };
       addrs.set(`${addr.ip}:${addr.port}`, addr);

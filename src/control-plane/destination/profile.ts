@@ -23,7 +23,11 @@ export function serviceProfile(
 ): DestinationProfile {
   const service = state.service(target.namespace, target.name);
   const servicePort = service?.spec?.ports?.find((p) => p.port === target.port);
-  const split = state.splits.backendsFor(target.namespace, target.name, target.port);
+  // One endpoint by hostname is never split.
+  const split =
+    target.hostname === undefined
+      ? state.splits.backendsFor(target.namespace, target.name, target.port)
+      : undefined;
   const routes: RouteSpec[] = state
     .httpRoutes(target.namespace)
     .filter((route) => routeAttachesTo(route, target.namespace, target.name, target.port))
@@ -32,7 +36,7 @@ export function serviceProfile(
   const fallback = serviceDefaultRoute(service?.metadata.annotations);
   if (fallback) routes.push(fallback);
   return create(DestinationProfileSchema, {
-    fullyQualifiedName: serviceFqdn(target.namespace, target.name, clusterDomain),
+    fullyQualifiedName: `${target.hostname ? `${target.hostname}.` : ''}${serviceFqdn(target.namespace, target.name, clusterDomain)}`,
     opaqueProtocol: service ? isOpaqueServicePort(service, servicePort, target.port) : false,
     routes: routes.map(toRoute),
     retryBudget: toRetryBudget(service?.metadata.annotations),

@@ -1,12 +1,16 @@
 import { isIP } from 'node:net';
 import { StraitError } from '../../core/errors.ts';
 
-/** A service authority: `<svc>.<ns>.svc.<cluster-domain>:<port>` or `<svc>.<ns>:<port>`. */
+/**
+ * A service authority: `<svc>.<ns>.svc.<cluster-domain>:<port>` or `<svc>.<ns>:<port>`;
+ * with `hostname`, one endpoint of it: `<hostname>.<svc>.<ns>.svc.<cluster-domain>:<port>`.
+ */
 export interface ServiceTarget {
   kind: 'service';
   namespace: string;
   name: string;
   port: number;
+  hostname?: string;
 }
 
 /** A single workload endpoint: `<ip>:<port>`. */
@@ -35,21 +39,22 @@ export function parseTarget(path: string, clusterDomain: string): Target {
   const { host, port } = splitHostPort(path);
   if (isIP(host)) return { kind: 'ip', ip: host, port };
   const labels = host.replace(/\.$/, '').toLowerCase().split('.');
-  const domain = clusterDomain.toLowerCase().split('.');
-  const inCluster =
-    labels.length === 2 ||
-    (labels.length === 3 && labels[2] === 'svc') ||
-    (labels.length === 3 + domain.length &&
-      labels[2] === 'svc' &&
-      labels.slice(3).join('.') === domain.join('.'));
-  if (!inCluster) {
+  const domain = clusterDomain.toLowerCase().split('.').join('.');
+  const svcAt = [2, 3].find((at) => {
+    const rest = labels.slice(at + 1).join('.');
+    return labels[at] === 'svc' && (rest === '' || rest === domain);
+  });
+  if (labels.length !== 2 && svcAt === undefined) {
     throw new InvalidTargetError(path, `"${host}" is not a service of cluster domain ${clusterDomain}`);
   }
-  const [name, namespace] = labels as [string, string];
-  if (!DNS_LABEL.test(name) || !DNS_LABEL.test(namespace)) {
-    throw new InvalidTargetError(path, 'service and namespace must be DNS labels');
+  const parts = svcAt === 3 ? labels.slice(0, 3) : [undefined, ...labels.slice(0, 2)];
+  const [hostname, name, namespace] = parts as [string | undefined, string, string];
+  if (![name, namespace, ...(hostname === undefined ? [] : [hostname])].every((l) => DNS_LABEL.test(l))) {
+    throw new InvalidTargetError(path, 'hostname, service and namespace must be DNS labels');
   }
-  return { kind: 'service', namespace, name, port };
+  return hostname === undefined
+    ? { kind: 'service', namespace, name, port }
+    : { kind: 'service', namespace, name, port, hostname };
 }
 
 function splitHostPort(path: string): { host: string; port: number } {
@@ -73,5 +78,5 @@ export function serviceFqdn(namespace: string, name: string, clusterDomain: stri
 export function targetKey(target: Target): string {
   return target.kind === 'ip'
     ? `ip:${target.ip}:${target.port}`
-    : `svc:${target.namespace}/${target.name}:${target.port}`;
+    : `svc:${target.hostname ? `${target.hostname}.` : ''}${target.namespace}/${target.name}:${target.port}`;
 }
