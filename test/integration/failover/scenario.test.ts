@@ -1,0 +1,269 @@
+// The failover scenario across two linked local clusters, every part a real process: west and
+// east control planes sharing a trust anchor, east's gateway, west's service mirror, the link,
+// `web` running in both clusters (east's exported and mirrored into west as `web-east`), and the
+// failover operator in west over a TrafficSplit of `web` and `web-east`.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Endpoints, Event } from '../../../src/core/api/core.ts';
+import { Kinds } from '../../../src/core/kinds.ts';
+import type { ResourceStore } from '../../../src/core/store.ts';
+import { createAnchor, issueWorkloadCertificate } from '../../../src/pki/index.ts';
+import { clusterFiles, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
+import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
+import { clusterDirectory } from '../../../src/platform/local/home.ts';
+import { eventually, strait, straitInBackground } from '../local/cli.ts';
+import { APP, type StatusEntry } from './harness.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const GATEWAY_ID = 'strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local';
+
+const WEB = `apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+  labels: {mirror.strait.io/exported: "true"}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 8080, targetPort: http}]
+`;
+
+const SPLIT = `apiVersion: split.smi-spec.io/v1alpha2
+kind: TrafficSplit
+metadata:
+  name: web
+  namespace: shop
+  labels: {failover.strait.io/controlled-by: strait-failover}
+  annotations:
+    failover.strait.io/primary-service: web
+    failover.strait.io/hold-down: 2s
+    failover.strait.io/ramp-steps: "25,50,100"
+    failover.strait.io/ramp-step-interval: 1s
+spec:
+  service: web
+  backends:
+  - {service: web, weight: 1}
+  - {service: web-east, weight: 0}
+`;
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+describe('failover between two linked clusters (real processes)', { timeout: 400_000 }, () => {
+  const home = mkdtempSync(join(tmpdir(), 'strait-failover-mc-'));
+  const processes: ChildProcess[] = [];
+  let gateway: ChildProcess | undefined;
+  let westWeb: ChildProcess | undefined;
+  let mirrorAdmin = '';
+  let operatorLog = '';
+  let startGateway: () => Promise<ChildProcess>;
+
+  const run = async (args: string[], input?: string) => {
+    const result = await strait(home, args, input);
+    assert.equal(result.code, 0, `strait ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
+    return result.stdout;
+  };
+  const withWest = async <T>(use: (store: ResourceStore) => Promise<T>): Promise<T> => {
+    const store = openClusterStore(clusterDirectory(home, 'west'));
+    try {
+      return await use(store);
+    } finally {
+      store.close();
+    }
+  };
+  const runWeb = (cluster: string) => {
+    const child = straitInBackground(home, [
+      ...['local', 'run', '--cluster', cluster, '-n', 'shop', '--service-account', 'web', '--name', 'web'],
+      ...['--port', 'http=8080', '--ready-path', '/ready', '--', process.execPath, APP],
+    ]);
+    processes.push(child);
+    return child;
+  };
+  const status = async (): Promise<StatusEntry> =>
+    (
+      JSON.parse(await run(['failover', 'status', '--context', 'west', '-o', 'json'])) as StatusEntry[]
+    )[0] as StatusEntry;
+  const statusWhere = (what: string, check: (entry: StatusEntry) => boolean) =>
+    eventually(
+      what,
+      async () => {
+        const entry = await status();
+        return check(entry) ? entry : undefined;
+      },
+      90_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\noperator log:\n${operatorLog}`);
+    });
+  const mirrorReady = (ready: boolean) =>
+    eventually(
+      `web-east ${ready ? 'ready' : 'not ready'} in west`,
+      () =>
+        withWest(async (store) => {
+          const eps = await store.get<Endpoints>({ ...Kinds.Endpoints, namespace: 'shop', name: 'web-east' });
+          const hasReady = (eps?.subsets ?? []).some((s) => (s.addresses?.length ?? 0) > 0);
+          return eps && hasReady === ready ? true : undefined;
+        }),
+      90_000,
+    );
+
+  before(async () => {
+    const anchor = createAnchor();
+    writeFileSync(join(home, 'anchor.crt'), anchor.certPem);
+    writeFileSync(join(home, 'anchor.key'), anchor.keyPem);
+    for (const cluster of ['west', 'east']) {
+      await run([
+        ...['local', 'up', '--cluster', cluster],
+        ...['--trust-anchor-cert', join(home, 'anchor.crt'), '--trust-anchor-key', join(home, 'anchor.key')],
+      ]);
+    }
+    await run(['mc', 'install', '--context', 'east']);
+
+    const eastDir = clusterDirectory(home, 'east');
+    const east = readClusterConfig(eastDir);
+    const files = clusterFiles(eastDir);
+    const leaf = issueWorkloadCertificate({
+      issuer: {
+        certPem: readFileSync(files.issuerCert, 'utf8'),
+        keyPem: readFileSync(files.issuerKey, 'utf8'),
+      },
+      identity: GATEWAY_ID,
+    });
+    writeFileSync(join(home, 'gateway.crt'), leaf.chainPem);
+    writeFileSync(join(home, 'gateway.key'), leaf.keyPem);
+    writeFileSync(
+      join(home, 'gateway.json'),
+      JSON.stringify({
+        logLevel: 'warn',
+        identity: {
+          certFile: join(home, 'gateway.crt'),
+          keyFile: join(home, 'gateway.key'),
+          trustBundleFile: files.trustAnchor,
+        },
+        inbound: { host: east.controlPlaneAddress, port: 4143 },
+        admin: { host: east.controlPlaneAddress, port: 4191 },
+        destination: {
+          address: `${east.controlPlaneAddress}:${east.ports.destination}`,
+          identity: `strait-destination.${east.controlPlaneNamespace}.serviceaccount.identity.${east.controlPlaneNamespace}.${east.trustDomain}`,
+        },
+      }),
+    );
+    startGateway = async () => {
+      const child = spawn(process.execPath, ['src/cmd/gateway.ts'], {
+        cwd: ROOT,
+        env: { ...process.env, STRAIT_PROXY_CONFIG: join(home, 'gateway.json') },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      processes.push(child);
+      let seen = '';
+      for await (const chunk of child.stdout as NodeJS.ReadableStream) {
+        seen += chunk;
+        if (seen.includes('ready')) return child;
+      }
+      throw new Error('the gateway exited before it was ready');
+    };
+    gateway = await startGateway();
+
+    mirrorAdmin = `127.0.0.1:${await freePort()}`;
+    processes.push(
+      spawn(
+        process.execPath,
+        ['src/cmd/service-mirror.ts', '--context', 'west', '--admin-addr', mirrorAdmin],
+        {
+          cwd: ROOT,
+          env: { ...process.env, STRAIT_HOME: home },
+          stdio: ['ignore', 'ignore', 'ignore'],
+        },
+      ),
+    );
+    await run(['mc', 'link', '--context', 'west', '--target-context', 'east', '--cluster-name', 'east']);
+    await run(['local', 'apply', '--context', 'east', '-f', '-'], WEB);
+    await run(['local', 'apply', '--context', 'west', '-f', '-'], `${WEB}---\n${SPLIT}`);
+    runWeb('east');
+    westWeb = runWeb('west');
+    await mirrorReady(true);
+
+    const operator = spawn(process.execPath, ['src/cmd/failover.ts', '--context', 'west'], {
+      cwd: ROOT,
+      env: { ...process.env, STRAIT_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    operator.stderr.on('data', (chunk) => {
+      operatorLog += chunk;
+    });
+    processes.push(operator);
+    await once(operator.stdout, 'data');
+  });
+
+  after(async () => {
+    for (const child of processes.reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    for (const cluster of ['west', 'east']) await strait(home, ['local', 'down', '--cluster', cluster]);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('fails over to east when west’s backend stops, shows east’s gateway dying, and ramps back', async () => {
+    const primary = await statusWhere(
+      'Primary while west’s web runs',
+      (s) => s.state === 'Primary' && (s.weights.web ?? 0) > 0,
+    );
+    assert.deepEqual(primary.activeBackends, ['web']);
+
+    westWeb?.kill('SIGTERM');
+    await once(westWeb as ChildProcess, 'exit');
+    const failover = await statusWhere('failover to east', (s) => s.state === 'Failover');
+    assert.equal(failover.reason, 'PrimaryNotReady');
+    assert.deepEqual(failover.weights, { web: 0, 'web-east': 100 });
+    assert.deepEqual(failover.activeBackends, ['web-east']);
+
+    gateway?.kill('SIGTERM');
+    await once(gateway as ChildProcess, 'exit');
+    await mirrorReady(false);
+    await statusWhere('east’s dead gateway in failover status', (s) => s.reason === 'NoReadyBackend');
+    assert.match(
+      await run(['failover', 'status', '--context', 'west']),
+      /^shop\s+web\s+Failover\s+.*NoReadyBackend$/m,
+    );
+    const gateways = await run(['mc', 'gateways', '--context', 'west', '--admin-addr', mirrorAdmin]);
+    assert.match(gateways, /^east\s+false\s/m);
+
+    gateway = await startGateway();
+    await mirrorReady(true);
+    const again = await statusWhere('east serving again', (s) => s.reason === 'PrimaryNotReady');
+    assert.deepEqual(again.weights, { web: 0, 'web-east': 100 });
+
+    westWeb = runWeb('west');
+    const ramp = await statusWhere('the failback ramp', (s) => s.state === 'FailingBack');
+    assert.ok([25, 50].includes(ramp.weights.web as number), `a ramp step: ${JSON.stringify(ramp.weights)}`);
+    const back = await statusWhere('back on west', (s) => s.state === 'Primary');
+    assert.equal(back.reason, 'RampCompleted');
+    assert.deepEqual(back.weights, { web: 100, 'web-east': 0 });
+
+    const reasons = await withWest(async (store) =>
+      (await store.list<Event>(Kinds.Event, { namespace: 'shop' })).items
+        .filter((e) => e.source?.component === 'strait-failover')
+        .map((e) => e.reason),
+    );
+    for (const reason of ['FailedOver', 'NoReadyBackend', 'FailbackStarted', 'FailbackStep', 'FailedBack']) {
+      assert.ok(reasons.includes(reason), `event ${reason} in ${reasons.join(', ')}`);
+    }
+  });
+});
