@@ -36,6 +36,11 @@ export interface ProxyConfig {
   trustedForwarders: string[];
   /** Send traffic for targets discovery does not know straight to their address. */
   fallbackDirect: boolean;
+  /**
+   * Connections arrive through iptables REDIRECT: the target is the original
+   * destination (SO_ORIGINAL_DST), outbound and inbound.
+   */
+  transparent: boolean;
   timeouts: {
     detectMs: number;
     connectMs: number;
@@ -63,6 +68,7 @@ export function defaultProxyConfig(): ProxyConfig {
     policy: {},
     trustedForwarders: [...DEFAULT_TRUSTED_FORWARDERS],
     fallbackDirect: true,
+    transparent: false,
     timeouts: {
       detectMs: 10_000,
       connectMs: 1000,
@@ -180,6 +186,7 @@ export function applyObject(config: ProxyConfig, raw: unknown, source: string): 
     );
   }
   if (o.fallbackDirect !== undefined) config.fallbackDirect = boolean(o.fallbackDirect, at('fallbackDirect'));
+  if (o.transparent !== undefined) config.transparent = boolean(o.transparent, at('transparent'));
   if (o.timeouts !== undefined) {
     const t = object(o.timeouts, at('timeouts'));
     for (const key of Object.keys(config.timeouts) as Array<keyof ProxyConfig['timeouts']>) {
@@ -237,6 +244,8 @@ function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
       .filter((s) => s.trim() !== '')
       .map((s) => port(Number(s.trim()), `STRAIT_PROXY_OPAQUE_PORTS entry "${s}"`));
   }
+  if (v('TRANSPARENT') !== undefined)
+    config.transparent = v('TRANSPARENT') === 'true' || v('TRANSPARENT') === '1';
   if (v('TRUSTED_FORWARDERS')) config.trustedForwarders = (v('TRUSTED_FORWARDERS') as string).split(',');
 }
 

@@ -20,6 +20,7 @@ import { identityMatcher } from './policy/identity-match.ts';
 import { TapHub } from './tap/hub.ts';
 import { createTapServer, portOf } from './tap/server.ts';
 import { Credentials, type IdentityMaterial } from './transport/credentials.ts';
+import { originalDestination, originalDestinationAvailable } from './transport/original-dst.ts';
 
 /** A running proxy. */
 export interface RunningProxy {
@@ -103,6 +104,12 @@ export async function startProxy(
   }
 
   const opaquePorts = new Set(config.opaquePorts);
+  if (config.transparent && !originalDestinationAvailable()) {
+    throw new ProxyConfigError(
+      'transparent mode needs the SO_ORIGINAL_DST addon, which is not built',
+      'install python3, make and a C compiler, then run `npm rebuild`',
+    );
+  }
   const client = new OutboundClient({
     resolver,
     credentials,
@@ -157,6 +164,7 @@ export async function startProxy(
         http2: h2,
         opaquePorts,
         detectTimeoutMs: config.timeouts.detectMs,
+        ...(config.transparent ? { target: (socket: net.Socket) => redirectedAuthority(socket, log) } : {}),
       }),
     ),
     config.outbound,
@@ -182,7 +190,11 @@ export async function startProxy(
       log,
       metrics,
       appHost: config.inbound.appHost,
-      ...(config.inbound.appPort ? { targetPort: config.inbound.appPort } : {}),
+      ...(config.transparent
+        ? { targetPort: (socket: net.Socket) => redirected(socket, log)?.port ?? config.inbound.appPort }
+        : config.inbound.appPort
+          ? { targetPort: config.inbound.appPort }
+          : {}),
       opaquePorts,
       handshakeTimeoutMs: config.timeouts.handshakeMs,
       connectTimeoutMs: config.timeouts.connectMs,
@@ -246,6 +258,25 @@ export async function startProxy(
     close,
     closed,
   };
+}
+
+/** The original destination of a redirected connection; undefined when it was addressed to us directly. */
+function redirected(socket: net.Socket, log: Logger): { address: string; port: number } | undefined {
+  try {
+    const destination = originalDestination(socket);
+    const direct = destination.address === socket.localAddress && destination.port === socket.localPort;
+    return direct ? undefined : destination;
+  } catch (error) {
+    log.debug('no original destination', { error: (error as Error).message });
+    return undefined;
+  }
+}
+
+function redirectedAuthority(socket: net.Socket, log: Logger): string | undefined {
+  const destination = redirected(socket, log);
+  if (!destination) return undefined;
+  const host = destination.address.includes(':') ? `[${destination.address}]` : destination.address;
+  return `${host}:${destination.port}`;
 }
 
 function readIdentity(files: {

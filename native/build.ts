@@ -1,0 +1,19 @@
+// Builds the SO_ORIGINAL_DST addon at install. Only Linux needs it (iptables
+// REDIRECT); elsewhere, or without a compiler, the proxy still runs and says
+// so when transparent mode is asked for.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+
+if (process.platform !== 'linux') process.exit(0);
+const npmGyp = process.env.npm_config_node_gyp;
+const [command, args] = npmGyp ? [process.execPath, [npmGyp]] : ['node-gyp', []];
+const result = spawnSync(command, [...args, 'rebuild'], {
+  cwd: dirname(new URL(import.meta.url).pathname),
+  stdio: 'inherit',
+});
+if (result.status !== 0) {
+  process.stderr.write(
+    `strait: could not build ${join('native', 'original_dst.c')} (status ${result.status}); ` +
+      'transparent proxying (iptables REDIRECT) will be unavailable. Install python3, make and a C compiler, then run `npm rebuild`.\n',
+  );
+}
