@@ -1,0 +1,318 @@
+// The multi-cluster scenario with real processes: two local clusters (west,
+// east) sharing one trust anchor with separate issuers; east's gateway and
+// west's service mirror as their own processes; a west workload calls
+// `backend-east` and gets east's answer over mTLS through the gateway.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import type { Endpoints, Service } from '../../../src/core/api/core.ts';
+import { Kinds } from '../../../src/core/kinds.ts';
+import { createAnchor, issueWorkloadCertificate } from '../../../src/pki/index.ts';
+import { clusterFiles, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
+import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
+import { clusterDirectory } from '../../../src/platform/local/home.ts';
+import { eventually, strait, straitInBackground } from '../local/cli.ts';
+import { exchange, freePort } from './mesh-fixtures.ts';
+
+const ECHO = fileURLToPath(new URL('../local/echo-app.mjs', import.meta.url));
+const CALL = fileURLToPath(new URL('../local/call-app.mjs', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const GATEWAY_ID = 'strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local';
+
+const EXPORTED_BACKEND = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: backend
+  namespace: shop
+  labels:
+    mirror.strait.io/exported: "true"
+spec:
+  selector:
+    app: backend
+  ports:
+    - name: http
+      port: 80
+      targetPort: http
+`;
+
+describe('two linked clusters (real processes)', { timeout: 300_000 }, () => {
+  const home = mkdtempSync(join(tmpdir(), 'strait-mc-'));
+  const processes: ChildProcess[] = [];
+  let gateway: ChildProcess | undefined;
+  let mirrorAdmin = '';
+  let startGateway: () => Promise<ChildProcess>;
+  const run = async (args: string[], input?: string) => {
+    const result = await strait(home, args, input);
+    assert.equal(result.code, 0, `strait ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
+    return result.stdout;
+  };
+  const westStore = () => openClusterStore(clusterDirectory(home, 'west'));
+
+  before(async () => {
+    const anchor = createAnchor();
+    writeFileSync(join(home, 'anchor.crt'), anchor.certPem);
+    writeFileSync(join(home, 'anchor.key'), anchor.keyPem);
+    for (const cluster of ['west', 'east']) {
+      await run([
+        'local',
+        'up',
+        '--cluster',
+        cluster,
+        '--trust-anchor-cert',
+        join(home, 'anchor.crt'),
+        '--trust-anchor-key',
+        join(home, 'anchor.key'),
+      ]);
+    }
+    await run(['mc', 'install', '--context', 'east']);
+
+    // East's gateway: its own identity from east's issuer, east's destination service.
+    const eastDir = clusterDirectory(home, 'east');
+    const east = readClusterConfig(eastDir);
+    const files = clusterFiles(eastDir);
+    const leaf = issueWorkloadCertificate({
+      issuer: {
+        certPem: readFileSync(files.issuerCert, 'utf8'),
+        keyPem: readFileSync(files.issuerKey, 'utf8'),
+      },
+      identity: GATEWAY_ID,
+    });
+    writeFileSync(join(home, 'gateway.crt'), leaf.chainPem);
+    writeFileSync(join(home, 'gateway.key'), leaf.keyPem);
+    writeFileSync(
+      join(home, 'gateway.json'),
+      JSON.stringify({
+        logLevel: 'warn',
+        identity: {
+          certFile: join(home, 'gateway.crt'),
+          keyFile: join(home, 'gateway.key'),
+          trustBundleFile: files.trustAnchor,
+        },
+        inbound: { host: east.controlPlaneAddress, port: 4143 },
+        admin: { host: east.controlPlaneAddress, port: 4191 },
+        destination: {
+          address: `${east.controlPlaneAddress}:${east.ports.destination}`,
+          identity: `strait-destination.${east.controlPlaneNamespace}.serviceaccount.identity.${east.controlPlaneNamespace}.${east.trustDomain}`,
+        },
+      }),
+    );
+    startGateway = async () => {
+      const child = spawn(process.execPath, ['src/cmd/gateway.ts'], {
+        cwd: ROOT,
+        env: { ...process.env, STRAIT_PROXY_CONFIG: join(home, 'gateway.json') },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      processes.push(child);
+      let seen = '';
+      for await (const chunk of child.stdout as NodeJS.ReadableStream) {
+        seen += chunk;
+        if (seen.includes('ready')) return child;
+      }
+      throw new Error('the gateway exited before it was ready');
+    };
+    gateway = await startGateway();
+
+    // West's service mirror, then the link from west to east.
+    mirrorAdmin = `127.0.0.1:${await freePort()}`;
+    const mirror = spawn(
+      process.execPath,
+      ['src/cmd/service-mirror.ts', '--context', 'west', '--admin-addr', mirrorAdmin],
+      {
+        cwd: ROOT,
+        env: { ...process.env, STRAIT_HOME: home },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    processes.push(mirror);
+    await run(['mc', 'link', '--context', 'west', '--target-context', 'east', '--cluster-name', 'east']);
+    await run(['local', 'apply', '--context', 'east', '-f', '-'], EXPORTED_BACKEND);
+    await run(
+      ['local', 'apply', '--context', 'west', '-f', '-'],
+      'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n',
+    );
+    processes.push(
+      straitInBackground(home, [
+        'local',
+        'run',
+        '--cluster',
+        'east',
+        '-n',
+        'shop',
+        '--service-account',
+        'backend',
+        '--name',
+        'backend',
+        '--port',
+        'http=8080',
+        '--ready-path',
+        '/ready',
+        '--',
+        process.execPath,
+        ECHO,
+      ]),
+    );
+  });
+
+  after(async () => {
+    for (const child of processes.reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    for (const cluster of ['west', 'east']) await strait(home, ['local', 'down', '--cluster', cluster]);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('mirrors east’s exported service into west as backend-east, at east’s gateway', async () => {
+    const endpoints = await eventually(
+      'the mirror of backend in west',
+      async () => {
+        const store = westStore();
+        try {
+          const service = await store.get<Service>({
+            ...Kinds.Service,
+            namespace: 'shop',
+            name: 'backend-east',
+          });
+          const eps = await store.get<Endpoints>({
+            ...Kinds.Endpoints,
+            namespace: 'shop',
+            name: 'backend-east',
+          });
+          return service && eps?.subsets?.[0]?.addresses?.length ? eps : undefined;
+        } finally {
+          store.close();
+        }
+      },
+      60_000,
+    );
+    const east = readClusterConfig(clusterDirectory(home, 'east'));
+    assert.deepEqual(endpoints.subsets?.[0]?.addresses, [{ ip: east.controlPlaneAddress }]);
+    assert.equal(endpoints.subsets?.[0]?.ports?.[0]?.port, 4143);
+  });
+
+  it('a west workload calls backend-east and gets east’s answer through the gateway', async () => {
+    const stdout = await run([
+      'local',
+      'run',
+      '--cluster',
+      'west',
+      '-n',
+      'shop',
+      '--service-account',
+      'frontend',
+      '--name',
+      'frontend',
+      '--',
+      process.execPath,
+      CALL,
+      'http://backend-east.shop.svc.cluster.local:80/',
+    ]);
+    assert.equal(stdout, '200 hello from backend\n');
+    const east = readClusterConfig(clusterDirectory(home, 'east'));
+    const gatewayMetrics = await (await fetch(`http://${east.controlPlaneAddress}:4191/metrics`)).text();
+    assert.match(gatewayMetrics, /gateway_connections_total\{outcome="forwarded"\} [1-9]/);
+    // The backend's proxy saw the west caller's identity, carried by the gateway.
+    const store = openClusterStore(clusterDirectory(home, 'east'));
+    let backendAddress: string | undefined;
+    try {
+      const eps = await store.get<Endpoints>({ ...Kinds.Endpoints, namespace: 'shop', name: 'backend' });
+      backendAddress = eps?.subsets?.[0]?.addresses?.[0]?.ip;
+    } finally {
+      store.close();
+    }
+    const backendMetrics = await (await fetch(`http://${backendAddress}:4191/metrics`)).text();
+    assert.match(
+      backendMetrics,
+      /direction="inbound"[^}]*client_id="frontend\.shop\.serviceaccount\.identity\.strait\.cluster\.local"/,
+    );
+  });
+
+  it('east’s gateway refuses a client without a certificate', async () => {
+    const east = readClusterConfig(clusterDirectory(home, 'east'));
+    const socket = tls.connect({
+      host: east.controlPlaneAddress,
+      port: 4143,
+      servername: GATEWAY_ID,
+      rejectUnauthorized: false,
+    });
+    assert.equal(
+      await exchange(socket, 'GET / HTTP/1.1\r\nhost: backend.shop.svc.cluster.local\r\n\r\n'),
+      '',
+    );
+  });
+
+  it('mc gateways shows east alive with its probe latency; mc check passes', async () => {
+    const table = await eventually(
+      'east alive in mc gateways',
+      async () => {
+        const out = await run(['mc', 'gateways', '--context', 'west', '--admin-addr', mirrorAdmin]);
+        return /^east\s+true\s+1\s+\d+ms/m.test(out) ? out : undefined;
+      },
+      30_000,
+    );
+    assert.match(table, /CLUSTER\s+ALIVE\s+NUM_SVC\s+LATENCY_P50\s+LATENCY_P95\s+LATENCY_P99/);
+    const check = await strait(home, ['mc', 'check', '--context', 'west']);
+    assert.equal(check.code, 0, check.stdout);
+    assert.match(check.stdout, /✓ trust anchor shared with the target’s gateway/);
+  });
+
+  it('stopping east’s gateway marks the mirror not ready within the probe window', async () => {
+    gateway?.kill('SIGTERM');
+    if (gateway) await once(gateway, 'exit');
+    await eventually(
+      'the mirror endpoints not ready',
+      async () => {
+        const store = westStore();
+        try {
+          const eps = await store.get<Endpoints>({
+            ...Kinds.Endpoints,
+            namespace: 'shop',
+            name: 'backend-east',
+          });
+          const subset = eps?.subsets?.[0];
+          return subset?.notReadyAddresses?.length && !subset.addresses?.length ? true : undefined;
+        } finally {
+          store.close();
+        }
+      },
+      30_000,
+    );
+    const check = await strait(home, ['mc', 'check', '--context', 'west']);
+    assert.equal(check.code, 1);
+    assert.match(check.stdout, /× gateway alive/);
+    gateway = await startGateway();
+  });
+
+  it('unlink removes the Link, its credential and every mirror', async () => {
+    await run(['mc', 'unlink', '--context', 'west', '--cluster-name', 'east']);
+    const store = westStore();
+    try {
+      const mirrors = await store.list(Kinds.Service, {
+        labelSelector: 'mirror.strait.io/cluster-name=east',
+      });
+      assert.deepEqual(mirrors.items, []);
+      assert.equal(
+        await store.get({
+          ...Kinds.Secret,
+          namespace: 'strait-multicluster',
+          name: 'cluster-credentials-east',
+        }),
+        undefined,
+      );
+    } finally {
+      store.close();
+    }
+  });
+});
