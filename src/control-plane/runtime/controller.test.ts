@@ -123,7 +123,7 @@ describe('controller', () => {
     await informer.stop();
   });
 
-  it('maps changes of one kind to keys of another, and requeues when asked', async () => {
+  it('maps changes of one kind to keys of another, requeues when asked, and resyncs', async () => {
     const store = await openLocalStore({});
     const services = new SharedInformer(store, SERVICE);
     const configs = new SharedInformer<Resource>(store, CONFIG_MAP);
@@ -131,6 +131,7 @@ describe('controller', () => {
     let periodic = 0;
     const controller = new Controller({
       name: 'mapper',
+      resyncMs: 10,
       async reconcile(key) {
         seen.push(key);
         if (key === 'default/periodic' && ++periodic < 3) return { requeueAfterMs: 1 };
@@ -145,6 +146,11 @@ describe('controller', () => {
     await store.create(configMap('web-config'));
     controller.enqueue('default/periodic');
     await eventually(() => seen.includes('default/web') && periodic === 3, 'mapped key and requeues ran');
+    const before = seen.filter((key) => key === 'default/web').length;
+    await eventually(
+      () => seen.filter((key) => key === 'default/web').length > before + 1,
+      'resyncs queue it again',
+    );
     stop.abort();
     await running;
     await services.stop();

@@ -22,6 +22,8 @@ export interface ControllerOptions extends WorkQueueOptions {
   workers?: number;
   /** Failures of a key before it is dropped until its next change (default 15). */
   maxRetries?: number;
+  /** Every key of every watched object is queued again this often (default: never). */
+  resyncMs?: number;
   /** Told about every failed reconcile (default: a process warning). */
   onError?(key: string, error: unknown, willRetry: boolean): void;
 }
@@ -38,6 +40,8 @@ export class Controller {
   readonly queue: WorkQueue<string>;
   readonly #options: ControllerOptions;
   readonly #informers = new Set<SharedInformer<Resource>>();
+  /** Queues the keys of every object the watched informers hold. */
+  readonly #resyncs: (() => void)[] = [];
 
   constructor(options: ControllerOptions) {
     this.#options = options;
@@ -52,6 +56,9 @@ export class Controller {
       if (keys === undefined) return;
       for (const key of typeof keys === 'string' ? [keys] : keys) this.queue.add(key);
     };
+    this.#resyncs.push(() => {
+      for (const object of informer.cache.list()) enqueue(object);
+    });
     return informer.addEventHandler({
       onAdd: enqueue,
       onUpdate: (previous, current) => {
@@ -71,6 +78,7 @@ export class Controller {
   /**
    * Starts the informers, waits until they have synced, then processes keys
    * until `signal` aborts. Resolves once every worker has finished its key.
+   * The informers keep running (others may share them): stop them yourself.
    */
   async run(signal: AbortSignal): Promise<void> {
     for (const informer of this.#informers) informer.start();
@@ -80,8 +88,18 @@ export class Controller {
     const stop = () => this.queue.shutDown();
     signal.addEventListener('abort', stop, { once: true });
     if (signal.aborted) stop();
-    const workers = Array.from({ length: this.#options.workers ?? 1 }, () => this.#work(signal));
-    await Promise.all(workers);
+    const { resyncMs } = this.#options;
+    const resync = resyncMs
+      ? setInterval(() => {
+          for (const queueAll of this.#resyncs) queueAll();
+        }, resyncMs)
+      : undefined;
+    try {
+      const workers = Array.from({ length: this.#options.workers ?? 1 }, () => this.#work(signal));
+      await Promise.all(workers);
+    } finally {
+      clearInterval(resync);
+    }
   }
 
   async #work(signal: AbortSignal): Promise<void> {
