@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
@@ -6,6 +7,7 @@ import { gatewayAuthorization } from '../../../src/multicluster/gateway/authoriz
 import { createGateway, type Gateway } from '../../../src/multicluster/gateway/gateway.ts';
 import { createAnchor, createIssuer, issueWorkloadCertificate } from '../../../src/pki/index.ts';
 import { StaticResolver } from '../../../src/proxy/discovery/static.ts';
+import { createInboundTerminator } from '../../../src/proxy/inbound/terminator.ts';
 import { OutboundClient } from '../../../src/proxy/outbound/client.ts';
 import { connectMeshed } from '../../../src/proxy/transport/connect.ts';
 import { Credentials } from '../../../src/proxy/transport/credentials.ts';
@@ -52,7 +54,7 @@ describe('gateway', () => {
   function call(
     port: number,
     name: string,
-    options: { clientIdentity?: string; credentials?: Credentials } = {},
+    options: { clientIdentity?: string; credentials?: Credentials; protocol?: 'opaque' | 'http2' } = {},
   ) {
     return connectMeshed({
       host: '127.0.0.1',
@@ -62,7 +64,7 @@ describe('gateway', () => {
       header: encodeTransportHeader({
         name,
         port: 8080,
-        protocol: 'opaque',
+        protocol: options.protocol ?? 'opaque',
         ...(options.clientIdentity ? { clientIdentity: options.clientIdentity } : {}),
       }),
       connectTimeoutMs: 5000,
@@ -179,6 +181,69 @@ describe('gateway', () => {
     assert.equal(await exchange(await call(farNetwork, 'backend.shop.svc.east.local'), 'hello'), '');
     const loopback = await startGateway({ networks: ['127.0.0.0/8'] });
     assert.match(await exchange(await call(loopback, 'backend.shop.svc.east.local'), 'hello'), /got=hello/);
+  });
+
+  it('carries HTTP/2 streams (as gRPC uses them) with trailers through to the backend', async () => {
+    // The backend's proxy hands the decrypted connection to an HTTP/2 server.
+    const terminator = createInboundTerminator({
+      credentials: credentialsFor(BACKEND, east),
+      isTrustedForwarder: (peer) => peer === GATEWAY,
+      log,
+    });
+    const h2 = http2.createServer();
+    h2.on('stream', (stream, headers) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(`path=${headers[':path']}`);
+    });
+    const server = net.createServer(async (socket) => {
+      socket.on('error', () => {});
+      const accepted = await terminator.accept(socket).catch(() => undefined);
+      if (accepted) h2.emit('connection', accepted.stream);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    resolver.set('grpc.shop.svc.east.local:8080', [
+      {
+        address: '127.0.0.1',
+        port: 8080,
+        weight: 1,
+        tlsIdentity: BACKEND,
+        opaqueTransportPort: (server.address() as net.AddressInfo).port,
+        labels: {},
+      },
+    ]);
+    const port = await startGateway();
+    const socket = await call(port, 'grpc.shop.svc.east.local', { protocol: 'http2' });
+    const session = http2.connect('http://grpc.shop.svc.east.local:8080', { createConnection: () => socket });
+    const answers = await Promise.all(
+      ['/shop.Backend/One', '/shop.Backend/Two'].map(
+        (path) =>
+          new Promise<[string, string | undefined]>((resolve, reject) => {
+            const request = session.request({
+              ':method': 'POST',
+              ':path': path,
+              'content-type': 'application/grpc',
+            });
+            let body = '';
+            let status: string | undefined;
+            request.on('data', (chunk) => {
+              body += chunk;
+            });
+            request.on('trailers', (trailers) => {
+              status = trailers['grpc-status'] as string;
+            });
+            request.on('end', () => resolve([body, status]));
+            request.on('error', reject);
+            request.end();
+          }),
+      ),
+    );
+    assert.deepEqual(answers, [
+      ['path=/shop.Backend/One', '0'],
+      ['path=/shop.Backend/Two', '0'],
+    ]);
+    session.close();
+    server.close();
   });
 
   it('answers its probe on the admin port', async () => {
