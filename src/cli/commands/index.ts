@@ -3,6 +3,7 @@ import { failoverCommand } from './failover.ts';
 import { identityCommand } from './identity.ts';
 import { localCommand } from './local.ts';
 import { mcCommand } from './mc.ts';
+import { tapCommand } from './tap.ts';
 import { versionCommand } from './version.ts';
 
 /** The `strait` command tree. Each group lives in its own module. */
@@ -12,5 +13,5 @@ export const rootCommand: Command = {
   description:
     'Strait secures and connects services across clusters, regions and clouds.\n' +
     'Every connection between proxies is mutually authenticated against a shared trust anchor.',
-  subcommands: [failoverCommand, identityCommand, localCommand, mcCommand, versionCommand],
+  subcommands: [failoverCommand, identityCommand, localCommand, mcCommand, tapCommand, versionCommand],
 };
