@@ -21,6 +21,8 @@ export interface TestCluster {
   processes: GroupProcess[];
   /** Stops KCM, the API server and etcd, in that order. */
   stop(): Promise<void>;
+  /** Stops the API server and starts it again on the same port (etcd keeps the state). */
+  restartApiserver(): Promise<void>;
 }
 
 export interface ClusterOptions {
@@ -57,7 +59,9 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   const deadline = options.readyTimeoutMs ?? 180_000;
   try {
     const etcdUrl = await startEtcd(options, processes, deadline);
-    const server = await startApiserver(options, pki, etcdUrl, processes, deadline);
+    const port = await freePort();
+    const server = `https://127.0.0.1:${port}`;
+    processes.push(await startApiserver(options, pki, etcdUrl, port, processes, deadline));
     const entry: KubeconfigEntry = {
       name: options.name,
       server,
@@ -75,7 +79,13 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
       async () =>
         (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, entry)).status === 200,
     );
-    return { name: options.name, server, dir: options.dir, pki, entry, processes, stop };
+    const restartApiserver = async () => {
+      const index = processes.findIndex((child) => child.name.endsWith('/kube-apiserver'));
+      const [previous] = processes.splice(index, 1);
+      await previous?.stop();
+      processes.splice(index, 0, await startApiserver(options, pki, etcdUrl, port, processes, deadline));
+    };
+    return { name: options.name, server, dir: options.dir, pki, entry, processes, stop, restartApiserver };
   } catch (error) {
     await stop();
     throw error;
@@ -120,10 +130,10 @@ async function startApiserver(
   options: ClusterOptions,
   pki: ClusterPki,
   etcdUrl: string,
+  port: number,
   processes: GroupProcess[],
   deadline: number,
-): Promise<string> {
-  const port = await freePort();
+): Promise<GroupProcess> {
   const server = `https://127.0.0.1:${port}`;
   const apiserver = startGroupProcess(
     `${options.name}/kube-apiserver`,
@@ -149,13 +159,22 @@ async function startApiserver(
     ],
     { logFile: join(options.dir, 'kube-apiserver.log') },
   );
-  processes.push(apiserver);
   const ca = await readFile(pki.caCert, 'utf8');
-  await waitFor(`${options.name}: kube-apiserver /readyz`, deadline, processes, async () => {
-    const response = await get(`${server}/readyz`, { caPem: ca });
-    return response.status === 200;
-  });
-  return server;
+  try {
+    await waitFor(
+      `${options.name}: kube-apiserver /readyz`,
+      deadline,
+      [...processes, apiserver],
+      async () => {
+        const response = await get(`${server}/readyz`, { caPem: ca });
+        return response.status === 200;
+      },
+    );
+  } catch (error) {
+    await apiserver.stop();
+    throw error;
+  }
+  return apiserver;
 }
 
 async function startControllerManager(

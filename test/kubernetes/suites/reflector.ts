@@ -43,4 +43,36 @@ export async function reflectorTests(t: TestContext, clusters: TestClusters): Pr
     );
     await reflector.stop();
   });
+
+  await t.test('reflector: rides out an API server restart and catches up', async () => {
+    const ns = await freshNamespace(west, 'restart');
+    await west.create(configMap(ns, 'before', {}));
+    const failures: unknown[] = [];
+    const reflector = new Reflector<ConfigMap>({
+      store: storeOn(clusters, 'west'),
+      kind: Kinds.ConfigMap,
+      namespace: ns,
+      handler: { failed: (error) => failures.push(error) },
+    }).start();
+    await reflector.hasSynced();
+
+    await clusters.west.restartApiserver();
+    await west.create(configMap(ns, 'after', {}));
+    await west.patch({ ...Kinds.ConfigMap, namespace: ns, name: 'before' }, { data: { seen: 'yes' } });
+    await eventually(
+      'the reflector to catch up after the restart',
+      async () =>
+        reflector.get(ns, 'after') !== undefined && reflector.get(ns, 'before')?.data?.seen === 'yes',
+      120_000,
+    );
+    assert.ok(failures.length > 0, 'the outage is reported while it lasts');
+    assert.ok(
+      // Refused connections while it is down; possibly 5xx while it starts.
+      failures.every((error) =>
+        ['E_KUBE_UNREACHABLE', 'E_KUBE_API'].includes((error as { code?: string }).code ?? ''),
+      ),
+      failures.map(String).join('\n'),
+    );
+    await reflector.stop();
+  });
 }
