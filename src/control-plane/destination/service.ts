@@ -7,6 +7,7 @@ import {
 } from '../../gen/strait/destination/v1/destination_pb.js';
 import { type EndpointSet, ipEndpointSet, serviceEndpointSet } from './endpoint-set.ts';
 import { ipProfile, sameProfile, serviceProfile } from './profile.ts';
+import { splitEndpointSet } from './split-endpoints.ts';
 import type { DestinationState } from './state.ts';
 import { InvalidTargetError, parseTarget, type Target, targetKey } from './target.ts';
 import { diffUpdates, snapshotUpdates } from './updates.ts';
@@ -61,13 +62,22 @@ export class DestinationWatches {
     if (target.kind === 'ip')
       return { value: ipEndpointSet(target, this.#state), dependencies: [`ip:${target.ip}`] };
     const key = `${target.namespace}/${target.name}`;
+    const split =
+      target.hostname === undefined
+        ? this.#state.splits.backendsFor(target.namespace, target.name, target.port)
+        : undefined;
+    if (split?.serving) {
+      const { set, services } = splitEndpointSet(target, split.serving, this.#state);
+      const dependencies = [`svc:${key}`, `split:${target.namespace}`, ...services.map((s) => `svc:${s}`)];
+      return { value: set, dependencies };
+    }
     const value = serviceEndpointSet(
       target,
       this.#state.service(target.namespace, target.name),
       this.#state.endpoints(target.namespace, target.name),
       this.#state,
     );
-    return { value, dependencies: [`svc:${key}`] };
+    return { value, dependencies: [`svc:${key}`, `split:${target.namespace}`] };
   }
 
   #profile(target: Target): Computed<DestinationProfile> {

@@ -85,7 +85,10 @@ export class DestinationState implements TranslationContext {
         const namespaces = new Set([namespace, ...this.#trafficSplits.keys(), ...this.#httpRoutes.keys()]);
         const outcomes = [...namespaces].flatMap((ns) => this.#refreshSplits(ns));
         const dependencies = new Set([`svc:${key}`, `ns:${namespace}`]);
-        for (const outcome of outcomes) dependencies.add(`ns:${outcome.source.namespace}`);
+        for (const outcome of outcomes) {
+          dependencies.add(`ns:${outcome.source.namespace}`);
+          dependencies.add(`split:${outcome.source.namespace}`);
+        }
         return { dependencies: [...dependencies], outcomes };
       }
       case 'Endpoints': {
@@ -114,7 +117,10 @@ export class DestinationState implements TranslationContext {
         if (deleted) map.delete(object.metadata.name);
         else map.set(object.metadata.name, object);
         if (map.size === 0) byNamespace.delete(namespace);
-        return { dependencies: [`ns:${namespace}`], outcomes: this.#refreshSplits(namespace) };
+        return {
+          dependencies: [`ns:${namespace}`, `split:${namespace}`],
+          outcomes: this.#refreshSplits(namespace),
+        };
       }
       default:
         return { dependencies: [], outcomes: [] };

@@ -4,11 +4,12 @@ import {
   type DestinationServiceHandle,
   startDestinationService,
 } from '../../../src/control-plane/destination/start.ts';
-import type { Event, Service } from '../../../src/core/api/core.ts';
+import type { Endpoints, Event, Service } from '../../../src/core/api/core.ts';
 import type { HTTPRoute, TrafficSplit } from '../../../src/core/api/traffic.ts';
 import {
   type DestinationProfile,
   DestinationService,
+  type Update,
 } from '../../../src/gen/strait/destination/v1/destination_pb.js';
 import { openLocalStore } from '../../../src/platform/local/store/index.ts';
 import { createRpcClient } from '../../../src/rpc/client.ts';
@@ -29,6 +30,13 @@ function service(name: string, annotations: Record<string, string> = {}): Servic
     metadata: { name, namespace: 'shop', annotations },
     spec: { ports: [{ name: 'http', port: 80 }] },
   };
+}
+
+function weights(update: Update): Record<string, number> {
+  if (update.update.case !== 'add') throw new Error(`expected an Add, got ${update.update.case}`);
+  return Object.fromEntries(
+    update.update.value.addrs.map((a) => [`${a.addr?.ip}:${a.addr?.port}`, a.weight]),
+  );
 }
 
 function overrides(profile: DestinationProfile): [string, number][] {
@@ -158,6 +166,60 @@ describe('traffic splits and routes in destination profiles', () => {
     assert.deepEqual(overrides(await profiles.next('the split once web-v3 exists')), [
       ['web-v3.shop.svc.cluster.local:80', 1],
     ]);
+  });
+
+  it("Get on a split apex streams the backends' endpoints weighted by share, and follows weight edits", async () => {
+    const plainEndpoints = (name: string, ips: string[]): Endpoints => ({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name, namespace: 'shop' },
+      subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: [{ name: 'http', port: 8080 }] }],
+    });
+    for (const name of ['cart', 'cart-v1', 'cart-v2']) await store.create(service(name));
+    await store.create(plainEndpoints('cart', ['10.9.0.1']));
+    await store.create(plainEndpoints('cart-v1', ['10.9.1.1', '10.9.1.2']));
+    await store.create(plainEndpoints('cart-v2', ['10.9.2.1']));
+    const endpoints = reader(client.get({ path: 'cart.shop:80' }, { signal: abort.signal }));
+    assert.deepEqual(weights(await endpoints.next('the apex endpoints')), { '10.9.0.1:8080': 10_000 });
+
+    await store.create({
+      apiVersion: SPLIT.apiVersion,
+      kind: SPLIT.kind,
+      metadata: { name: 'cart-split', namespace: 'shop' },
+      spec: {
+        service: 'cart',
+        backends: [
+          { service: 'cart-v1', weight: 3 },
+          { service: 'cart-v2', weight: 1 },
+        ],
+      },
+    } satisfies TrafficSplit);
+    const removed = await endpoints.next('the apex endpoint removed');
+    assert.equal(removed.update.case, 'remove');
+    const split = await endpoints.next('the backends added');
+    assert.deepEqual(weights(split), {
+      '10.9.1.1:8080': 375_000,
+      '10.9.1.2:8080': 375_000,
+      '10.9.2.1:8080': 250_000,
+    });
+    assert.equal(split.update.case === 'add' && split.update.value.addrs[0]?.metricLabels.service, 'cart-v1');
+
+    const current = await store.get<TrafficSplit>({ ...SPLIT, name: 'cart-split' });
+    await store.update({
+      ...current!,
+      spec: {
+        service: 'cart',
+        backends: [
+          { service: 'cart-v1', weight: 0 },
+          { service: 'cart-v2', weight: 1 },
+        ],
+      },
+    });
+    assert.deepEqual(weights(await endpoints.next('the new weights')), {
+      '10.9.1.1:8080': 0,
+      '10.9.1.2:8080': 0,
+      '10.9.2.1:8080': 1_000_000,
+    });
   });
 
   it('reports bad traffic annotations on a Service with a warning and serves the defaults', async () => {
