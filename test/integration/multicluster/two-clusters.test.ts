@@ -203,6 +203,19 @@ describe('two linked clusters (real processes)', { timeout: 300_000 }, () => {
   });
 
   it('a west workload calls backend-east and gets east’s answer through the gateway', async () => {
+    const backendAddress = await eventually(
+      'the backend in east to be ready',
+      async () => {
+        const store = openClusterStore(clusterDirectory(home, 'east'));
+        try {
+          const eps = await store.get<Endpoints>({ ...Kinds.Endpoints, namespace: 'shop', name: 'backend' });
+          return eps?.subsets?.[0]?.addresses?.[0]?.ip;
+        } finally {
+          store.close();
+        }
+      },
+      60_000,
+    );
     const stdout = await run([
       'local',
       'run',
@@ -224,14 +237,6 @@ describe('two linked clusters (real processes)', { timeout: 300_000 }, () => {
     const gatewayMetrics = await (await fetch(`http://${east.controlPlaneAddress}:4191/metrics`)).text();
     assert.match(gatewayMetrics, /gateway_connections_total\{outcome="forwarded"\} [1-9]/);
     // The backend's proxy saw the west caller's identity, carried by the gateway.
-    const store = openClusterStore(clusterDirectory(home, 'east'));
-    let backendAddress: string | undefined;
-    try {
-      const eps = await store.get<Endpoints>({ ...Kinds.Endpoints, namespace: 'shop', name: 'backend' });
-      backendAddress = eps?.subsets?.[0]?.addresses?.[0]?.ip;
-    } finally {
-      store.close();
-    }
     const backendMetrics = await (await fetch(`http://${backendAddress}:4191/metrics`)).text();
     assert.match(
       backendMetrics,
@@ -314,5 +319,43 @@ describe('two linked clusters (real processes)', { timeout: 300_000 }, () => {
     } finally {
       store.close();
     }
+  });
+
+  it('mc allow makes a separate credential that can be revoked alone; uninstall removes the components', async () => {
+    await run(['mc', 'allow', '--context', 'east', '--name', 'north']);
+    const generated = await run([
+      'mc',
+      'link-gen',
+      '--context',
+      'east',
+      '--cluster-name',
+      'east',
+      '--service-account',
+      'north',
+    ]);
+    assert.match(generated, /kind: Link/);
+    await run(['mc', 'allow', '--context', 'east', '--name', 'north', '--revoke']);
+    const refused = await strait(home, [
+      'mc',
+      'link-gen',
+      '--context',
+      'east',
+      '--cluster-name',
+      'east',
+      '--service-account',
+      'north',
+    ]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /E_MC_CREDENTIAL/);
+    // The default credential is unaffected.
+    assert.match(
+      await run(['mc', 'link-gen', '--context', 'east', '--cluster-name', 'east']),
+      /kind: Secret/,
+    );
+
+    await run(['mc', 'uninstall', '--context', 'east']);
+    const gone = await strait(home, ['mc', 'link-gen', '--context', 'east', '--cluster-name', 'east']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /E_MC_NOT_INSTALLED/);
   });
 });
