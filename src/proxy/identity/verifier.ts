@@ -1,7 +1,9 @@
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import {
   type Certificate,
+  checkValidity,
   loadBundle,
+  PkiError,
   parseCertificate,
   type VerifiedChain,
   verifyChain,
@@ -47,12 +49,31 @@ export class PeerVerifier {
     return verifyChain(leaf, intermediates, this.#anchors, options);
   }
 
-  /** Verifies the certificate chain a TLS peer presented on `socket`. */
+  /**
+   * Verifies the peer of a TLS connection. When TLS exposes the whole presented
+   * chain it is verified here; otherwise (a server looking at a client) the
+   * socket must have been verified by TLS against the same bundle
+   * (`socket.authorized`), and the leaf is checked for time and identity.
+   */
   verifySocket(socket: TLSSocket, options: { expectedIdentity?: string; now?: Date } = {}): VerifiedChain {
-    return this.verify(presentedChain(socket.getPeerCertificate(true)), {
-      ...options,
-      source: `peer ${socket.remoteAddress}:${socket.remotePort}`,
-    });
+    const source = `peer ${socket.remoteAddress}:${socket.remotePort}`;
+    const chain = presentedChain(socket.getPeerCertificate(true));
+    if (chain.length > 1) return this.verify(chain, { ...options, source });
+    if (!socket.authorized || !chain[0]) {
+      throw new PkiError(
+        'E_CHAIN_INVALID',
+        `${source}: TLS did not verify the peer certificate (${String(socket.authorizationError ?? 'none sent')})`,
+      );
+    }
+    const leaf = parseCertificate(chain[0], source);
+    checkValidity(leaf, options.now ?? new Date(), 'the certificate');
+    if (options.expectedIdentity !== undefined && !leaf.dnsNames.includes(options.expectedIdentity)) {
+      throw new PkiError(
+        'E_IDENTITY_MISMATCH',
+        `${source}: expected identity "${options.expectedIdentity}" but the certificate is for ${leaf.dnsNames.join(', ') || 'no DNS name'}`,
+      );
+    }
+    return { leaf, path: [leaf], anchor: leaf, identity: leaf.dnsNames[0] };
   }
 }
 
