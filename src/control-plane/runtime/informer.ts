@@ -8,6 +8,9 @@ import { Backoff, pause } from './backoff.ts';
 import type { CacheReader, IndexFunction } from './cache.ts';
 import { Cache, keyOf } from './cache.ts';
 
+/** A watch that ends sooner than this without an event counts as a failure. */
+const QUICK_END_MS = 1000;
+
 /** What an informer tells its handlers. Objects are the cache's own: do not change them. */
 export interface ResourceEventHandlers<T extends Resource> {
   onAdd?(object: T): void;
@@ -129,6 +132,7 @@ export class SharedInformer<T extends Resource = Resource> {
       // Watch from the last version until it cannot resume.
       while (!signal.aborted) {
         let delivered = 0;
+        const started = Date.now();
         try {
           const options = {
             ...this.#selection(),
@@ -142,7 +146,10 @@ export class SharedInformer<T extends Resource = Resource> {
             backoff.reset();
           }
           if (signal.aborted) return;
-          if (delivered === 0) await pause(backoff.next(), signal);
+          // A watch that ends at once, empty, is a server turning us away: slow down. One that
+          // ran its course (servers end watches after a while) is simply renewed.
+          if (delivered === 0 && Date.now() - started < QUICK_END_MS) await pause(backoff.next(), signal);
+          else backoff.reset();
         } catch (error) {
           if (signal.aborted) return;
           if (isStraitError(error) && error.code === 'E_WATCH_EXPIRED') break;
