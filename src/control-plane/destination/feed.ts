@@ -24,9 +24,11 @@ export function followKinds(
   options: { onError?: (error: unknown) => void } = {},
 ): Feed {
   const informers = kinds.map((kind) => {
-    const informer = new SharedInformer(store, Kinds[kind], {
-      onError: options.onError ?? (() => {}),
-    });
+    const informer = new SharedInformer(
+      store,
+      Kinds[kind],
+      options.onError ? { onError: options.onError } : {},
+    );
     informer.addEventHandler({
       onAdd: (object) => handler(object, false),
       onUpdate: (_previous, object) => handler(object, false),

@@ -1,4 +1,5 @@
 import { Ports } from '../../core/api/names.ts';
+import { describeError } from '../../core/errors.ts';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../../core/identity-name.ts';
 import type { ResourceStore } from '../../core/store.ts';
 import { type RpcServer, startRpcServer, type TlsMaterial } from '../../rpc/server.ts';
@@ -45,7 +46,8 @@ export interface DestinationServiceHandle {
 export async function startDestinationService(
   options: DestinationServiceOptions,
 ): Promise<DestinationServiceHandle> {
-  const onError = options.onError ?? (() => {});
+  const onError =
+    options.onError ?? ((error: unknown) => process.emitWarning(`destination: ${describeError(error)}`));
   const state = new DestinationState({
     trustDomain: options.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     controlPlaneNamespace: options.controlPlaneNamespace ?? DEFAULT_CONTROL_PLANE_NAMESPACE,

@@ -1,5 +1,5 @@
 import { Ports } from '../../core/api/names.ts';
-import { StraitError } from '../../core/errors.ts';
+import { describeError, StraitError } from '../../core/errors.ts';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../../core/identity-name.ts';
 import type { ResourceStore } from '../../core/store.ts';
 import { type RpcServer, startRpcServer, type TlsMaterial } from '../../rpc/server.ts';
@@ -74,7 +74,10 @@ export async function startPolicyService(options: PolicyServiceOptions): Promise
     options.store,
     POLICY_KINDS,
     (object, deleted) => watches.invalidate(state.apply(object, deleted)),
-    { onError: (error) => options.onError?.(error) },
+    {
+      onError:
+        options.onError ?? ((error: unknown) => process.emitWarning(`policy: ${describeError(error)}`)),
+    },
   );
   await feed.synced;
   let rpc: RpcServer;
