@@ -6,6 +6,7 @@ import { KubeClient } from '../../../src/platform/kubernetes/client.ts';
 import { kubeBinaries } from './binaries.ts';
 import { startCluster, type TestCluster } from './cluster.ts';
 import { formatKubeconfig } from './kubeconfig.ts';
+import { claimStateDir, reapStaleClusters } from './stale.ts';
 
 /** The two test clusters and one kubeconfig with contexts `west` and `east`. */
 export interface TestClusters {
@@ -34,7 +35,10 @@ const SERVICE_CIDRS = { west: '10.96.0.0/16', east: '10.97.0.0/16' } as const;
  */
 export async function startTestClusters(): Promise<TestClusters> {
   const binaries = await kubeBinaries();
-  const root = await mkdtemp(join(process.env.STRAIT_KUBE_STATE ?? '/dev/shm', 'strait-kube-'));
+  const parent = process.env.STRAIT_KUBE_STATE ?? '/dev/shm';
+  reapStaleClusters(parent, 'strait-kube-');
+  const root = await mkdtemp(join(parent, 'strait-kube-'));
+  claimStateDir(root);
   const started: TestCluster[] = [];
   const stop = async () => {
     await Promise.all(started.map((cluster) => cluster.stop()));

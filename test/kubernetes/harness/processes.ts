@@ -19,13 +19,28 @@ export interface GroupProcess {
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-/** Kills every group still running when the test process exits, even on a crash. */
+/**
+ * Kills every group still running when the test process exits, even on a
+ * crash, or on SIGINT/SIGTERM when nothing else handles them. (After a
+ * SIGKILL, reapStaleClusters cleans up on the next start.)
+ */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
+  const killAll = () => {
     for (const child of live) killGroup(child, 'SIGKILL');
-  });
+  };
+  process.on('exit', killAll);
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.on(signal, () => {
+      if (process.listenerCount(signal) > 1) return;
+      killAll();
+      process.exit(code);
+    });
+  }
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
