@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Endpoints, Namespace, Service } from '../../core/api/core.ts';
 import type { Link } from '../../core/api/multicluster.ts';
 import { Annotations, Labels } from '../../core/api/names.ts';
@@ -6,6 +5,7 @@ import { describeError } from '../../core/errors.ts';
 import type { ResourceStore } from '../../core/store.ts';
 import { isExported, type LinkConfig, linkConfig } from '../link/link-config.ts';
 import { type Change, diffEndpoints, diffService, isMirrorOf } from './diff.ts';
+import { EventQueue } from './event-queue.ts';
 import { type AddressResolver, dnsResolver, resolveGatewayAddresses } from './gateway-addresses.ts';
 import { type LinkState, recordLinkEvent, writeLinkStatus } from './link-status.ts';
 import type { LinkMetrics } from './metrics.ts';
@@ -66,12 +66,9 @@ export class MirrorController {
   readonly #services: WatchedCache<Service>;
   readonly #endpoints: WatchedCache<Endpoints>;
   readonly #namespaces: WatchedCache<Namespace>;
-  readonly #pending = new Map<string, QueuedEvent>();
-  readonly #inFlight = new Set<string>();
   readonly #mirrors = new Set<string>();
   readonly #missingNamespace = new Set<string>();
   readonly #conflicts = new Set<string>();
-  readonly #idleWaiters: (() => void)[] = [];
   #gatewayIps: string[] = [];
   #gatewayResolved = false;
   // Assumed alive until the probe says otherwise, so that start-up does not flap.
@@ -80,8 +77,7 @@ export class MirrorController {
   #remoteError: string | undefined;
   #lastSync: string | undefined;
   #stopped = false;
-  readonly #sleepers = new Set<() => void>();
-  #workers: Promise<void>[] = [];
+  readonly #queue: EventQueue<QueuedEvent>;
   #repairTimer: NodeJS.Timeout | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
   #statusWrite: Promise<void> = Promise.resolve();
@@ -91,6 +87,17 @@ export class MirrorController {
     this.#options = options;
     this.config = linkConfig(options.link);
     const retryMs = Math.max(options.retryMs ?? 50, 10);
+    this.#queue = new EventQueue<QueuedEvent>({
+      handle: (event) => this.#handle(event),
+      // Mirrors are written once both clusters have been listed and the gateway resolved.
+      ready: () =>
+        this.#gatewayResolved && this.#services.synced && this.#endpoints.synced && this.#namespaces.synced,
+      concurrency: options.concurrency ?? 8,
+      retryMs,
+      maxAttempts: MAX_ATTEMPTS,
+      onDrained: () => this.#drained(),
+      log: (line) => this.#log(line),
+    });
     this.#services = new WatchedCache<Service>({
       store: options.remote,
       kind: SERVICE,
@@ -153,17 +160,15 @@ export class MirrorController {
     this.#namespaces.start();
     this.#services.start();
     this.#endpoints.start();
-    const concurrency = this.#options.concurrency ?? 8;
-    for (let i = 0; i < concurrency; i++) this.#workers.push(this.#work());
+    this.#queue.start();
     const period = this.#options.repairPeriodMs ?? 60_000;
     this.#repairTimer = setInterval(() => this.#enqueue('repair', this.#repairEvent()), period);
-    // Mirrors are written only once the gateway addresses are known.
     resolveGatewayAddresses(this.config.gatewayAddresses, this.#options.resolve ?? dnsResolver).then(
       (ips) => {
         this.#gatewayIps = ips;
         this.#gatewayResolved = true;
         this.#log(`gateway of ${this.config.targetClusterName} at ${ips.join(', ') || 'no address'}`);
-        this.#wakeAll();
+        this.#queue.wake();
       },
     );
   }
@@ -173,9 +178,8 @@ export class MirrorController {
     this.#stopped = true;
     clearInterval(this.#repairTimer);
     clearTimeout(this.#statusTimer);
-    this.#wakeAll();
     await Promise.all([this.#services.stop(), this.#endpoints.stop(), this.#namespaces.stop()]);
-    await Promise.all(this.#workers);
+    await this.#queue.stop();
     await this.#statusWrite;
   }
 
@@ -192,91 +196,13 @@ export class MirrorController {
     return { type: 'RepairEndpoints', seenAt: Date.now(), attempts: 0 };
   }
 
-  /** Resolves when nothing is queued or being processed (for tests and benchmarks). */
-  idle(): Promise<void> {
-    if (this.#isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
-  }
-
-  #isIdle(): boolean {
-    return (
-      this.#pending.size === 0 && this.#inFlight.size === 0 && this.#services.synced && this.#endpoints.synced
-    );
-  }
-
   #enqueueService(type: MirrorEventType, namespace: string, name: string): void {
     const key = `svc:${namespace}/${name}`;
     this.#enqueue(key, { type, service: { namespace, name }, seenAt: Date.now(), attempts: 0 });
   }
 
   #enqueue(key: string, event: QueuedEvent): void {
-    if (this.#stopped) return;
-    const queued = this.#pending.get(key);
-    // Coalesce: the handler reads current state, so one pending event per key is enough.
-    if (queued) queued.type = event.type;
-    else this.#pending.set(key, event);
-    this.#wakeAll();
-  }
-
-  #wakeAll(): void {
-    const sleepers = [...this.#sleepers];
-    this.#sleepers.clear();
-    for (const wake of sleepers) wake();
-  }
-
-  #ready(): boolean {
-    return (
-      this.#gatewayResolved && this.#services.synced && this.#endpoints.synced && this.#namespaces.synced
-    );
-  }
-
-  async #work(): Promise<void> {
-    while (!this.#stopped) {
-      const next = this.#ready() ? this.#take() : undefined;
-      if (!next) {
-        await new Promise<void>((resolve) => {
-          this.#sleepers.add(resolve);
-          // Until every cache has listed once, look again shortly.
-          if (!this.#ready()) setTimeout(resolve, 20).unref();
-        });
-        continue;
-      }
-      const [key, event] = next;
-      this.#inFlight.add(key);
-      try {
-        await this.#handle(event);
-      } catch (error) {
-        this.#retry(key, event, error);
-      } finally {
-        this.#inFlight.delete(key);
-        if (this.#pending.has(key)) this.#wakeAll();
-      }
-      if (this.#isIdle()) this.#drained();
-    }
-  }
-
-  #take(): [string, QueuedEvent] | undefined {
-    for (const entry of this.#pending) {
-      if (this.#inFlight.has(entry[0])) continue;
-      this.#pending.delete(entry[0]);
-      return entry;
-    }
-    return undefined;
-  }
-
-  #retry(key: string, event: QueuedEvent, error: unknown): void {
-    event.attempts++;
-    if (event.attempts >= MAX_ATTEMPTS || this.#stopped) {
-      this.#log(
-        `giving up on ${event.type} ${key} after ${event.attempts} attempts: ${describeError(error)}`,
-      );
-      return;
-    }
-    const delay = Math.min((this.#options.retryMs ?? 50) * 2 ** (event.attempts - 1), 5000);
-    this.#log(`${event.type} ${key} failed (${describeError(error)}); retrying in ${delay} ms`);
-    sleep(delay).then(() => {
-      if (!this.#pending.has(key)) this.#enqueue(key, event);
-    });
+    if (!this.#stopped) this.#queue.enqueue(key, event);
   }
 
   #drained(): void {
@@ -286,7 +212,6 @@ export class MirrorController {
       if (this.#options.metrics) this.#options.metrics.lastSyncSeconds = Date.now() / 1000;
       this.#scheduleStatus();
     }
-    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   #remoteSynced(): void {
