@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { goInstalled, kubeBinaries } from './harness/binaries.ts';
 import { startTestClusters, type TestClusters } from './harness/clusters.ts';
+import { controllerTests } from './suites/controller.ts';
 import { crdTests } from './suites/crds.ts';
 import { harnessNodeTests } from './suites/harness-node.ts';
 import { reflectorTests } from './suites/reflector.ts';
@@ -38,6 +39,7 @@ test('Kubernetes: real west and east clusters', { timeout: 2 * HOUR }, async (t)
   await storeTests(t, clusters);
   await watchTests(t, clusters);
   await reflectorTests(t, clusters);
+  await controllerTests(t, clusters);
   await harnessNodeTests(t, clusters);
   await tokenTests(t, clusters);
   await crdTests(t, clusters);
