@@ -41,6 +41,8 @@ export interface ProxyConfig {
    * destination (SO_ORIGINAL_DST), outbound and inbound.
    */
   transparent: boolean;
+  /** Carry HTTP/1.1 between proxies as HTTP/2 streams (off by default; see the benchmark). */
+  http1OverH2: boolean;
   timeouts: {
     detectMs: number;
     connectMs: number;
@@ -69,6 +71,7 @@ export function defaultProxyConfig(): ProxyConfig {
     trustedForwarders: [...DEFAULT_TRUSTED_FORWARDERS],
     fallbackDirect: true,
     transparent: false,
+    http1OverH2: false,
     timeouts: {
       detectMs: 10_000,
       connectMs: 1000,
@@ -187,6 +190,7 @@ export function applyObject(config: ProxyConfig, raw: unknown, source: string): 
   }
   if (o.fallbackDirect !== undefined) config.fallbackDirect = boolean(o.fallbackDirect, at('fallbackDirect'));
   if (o.transparent !== undefined) config.transparent = boolean(o.transparent, at('transparent'));
+  if (o.http1OverH2 !== undefined) config.http1OverH2 = boolean(o.http1OverH2, at('http1OverH2'));
   if (o.timeouts !== undefined) {
     const t = object(o.timeouts, at('timeouts'));
     for (const key of Object.keys(config.timeouts) as Array<keyof ProxyConfig['timeouts']>) {
@@ -246,6 +250,8 @@ function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
   }
   if (v('TRANSPARENT') !== undefined)
     config.transparent = v('TRANSPARENT') === 'true' || v('TRANSPARENT') === '1';
+  if (v('HTTP1_OVER_H2') !== undefined)
+    config.http1OverH2 = v('HTTP1_OVER_H2') === 'true' || v('HTTP1_OVER_H2') === '1';
   if (v('TRUSTED_FORWARDERS')) config.trustedForwarders = (v('TRUSTED_FORWARDERS') as string).split(',');
 }
 

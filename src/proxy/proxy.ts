@@ -125,6 +125,7 @@ export async function startProxy(
     requestTimeoutMs: config.timeouts.requestMs,
     retryLimit: config.retries.limit,
     budget: new RetryBudget(config.retries),
+    upgradeMeshed: config.http1OverH2,
   });
   const h2 = new Http2Forwarder({ client, tap });
 

@@ -6,6 +6,7 @@ import { authorize, type PolicyStore } from '../policy/authorize.ts';
 import { connectPlain } from '../transport/connect.ts';
 import type { Credentials } from '../transport/credentials.ts';
 import { relay } from '../transport/relay.ts';
+import { createDowngrader } from './downgrade.ts';
 import { type AcceptedConnection, createInboundTerminator, type InboundTerminator } from './terminator.ts';
 
 export interface InboundServerOptions {
@@ -40,9 +41,10 @@ export function createInboundServer(options: InboundServerOptions): net.Server {
     log: options.log,
     ...(options.handshakeTimeoutMs ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
   });
+  const downgrader = createDowngrader({ appHost: options.appHost, log: options.log });
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     socket.on('error', () => {});
-    void accept(socket, terminator, options).catch((error) => {
+    void accept(socket, terminator, downgrader, options).catch((error) => {
       options.log.info('inbound connection refused', {
         client: socket.remoteAddress,
         error: describeError(error),
@@ -56,6 +58,7 @@ export function createInboundServer(options: InboundServerOptions): net.Server {
 async function accept(
   socket: net.Socket,
   terminator: InboundTerminator,
+  downgrader: ReturnType<typeof createDowngrader>,
   options: InboundServerOptions,
 ): Promise<void> {
   const defaultPort =
@@ -100,6 +103,15 @@ async function accept(
     srv_name: policy.name,
     target_port: String(port),
   });
+  if (header?.protocol === 'http1Upgraded') {
+    let failed = false;
+    options.metrics?.trackConnection(`${labels},peer="src"`, socket, () => (failed ? 'failure' : 'success'));
+    accepted.stream.once('error', () => {
+      failed = true;
+    });
+    downgrader.serve(accepted.stream, port);
+    return;
+  }
   let upstream: net.Socket;
   try {
     upstream = await connectPlain(options.appHost, port, options.connectTimeoutMs ?? 1000);

@@ -1,10 +1,12 @@
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { describeError } from '../../core/errors.ts';
 import { RetryBudget } from '../balance/retry-budget.ts';
 import { ProxyError } from '../errors.ts';
 import { classifyResponse, endpointLabels } from '../metrics/proxy-metrics.ts';
 import type { TapHub } from '../tap/hub.ts';
+import { ORIG_PROTO_HEADER } from '../transport/header.ts';
 import { relay } from '../transport/relay.ts';
 import type { OutboundClient } from './client.ts';
 import { forwardRawHeaders, isIdempotent } from './headers.ts';
@@ -20,6 +22,12 @@ export interface Http1ForwarderOptions {
   budget?: RetryBudget;
   /** Idle pooled connections to an endpoint close after this long. */
   poolIdleMs?: number;
+  /**
+   * Carry HTTP/1.1 to meshed endpoints as streams of one multiplexed HTTP/2
+   * connection per endpoint (Linkerd's orig-proto upgrade) instead of pooled
+   * HTTP/1.1 connections. Off by default: see bench/results/proxy.json.
+   */
+  upgradeMeshed?: boolean;
 }
 
 interface Pool {
@@ -40,6 +48,8 @@ export class Http1Forwarder {
   readonly #budget: RetryBudget;
   readonly #poolIdleMs: number;
   readonly #pools = new Map<string, Pool>();
+  readonly #upgradeMeshed: boolean;
+  readonly #sessions = new Map<string, Promise<http2.ClientHttp2Session>>();
 
   constructor(options: Http1ForwarderOptions) {
     this.#client = options.client;
@@ -48,6 +58,7 @@ export class Http1Forwarder {
     this.#retryLimit = options.retryLimit ?? 1;
     this.#budget = options.budget ?? new RetryBudget();
     this.#poolIdleMs = options.poolIdleMs ?? 3000;
+    this.#upgradeMeshed = options.upgradeMeshed ?? false;
   }
 
   /** Forwards one request to `authority` ("name:port" or "ip:port"). */
@@ -131,6 +142,21 @@ export class Http1Forwarder {
       }
       // An absolute-form target wins over the Host header (RFC 9112 §3.2.2).
       const host = h.endpoint.authorityOverride ?? absoluteAuthority(req.url ?? '/');
+      if (this.#upgradeMeshed && h.endpoint.tlsIdentity && h.endpoint.opaqueTransportPort) {
+        this.#forwardUpgraded(req, res, h, authority, host ?? req.headers.host ?? authority, {
+          fail,
+          done: (status, grpc) => {
+            clearTimeout(timer);
+            finished = true;
+            metrics?.responseLatencyMs.observe(labels, performance.now() - started);
+            metrics?.responseTotal.inc(
+              `${labels},status_code="${status}",classification="${classifyResponse(status, grpc)}"`,
+            );
+            record(status, '');
+          },
+        });
+        return;
+      }
       const upstream = http.request({
         agent: this.#agentFor(h, authority),
         method,
@@ -206,6 +232,84 @@ export class Http1Forwarder {
     void attempt();
   }
 
+  /**
+   * Sends one HTTP/1.1 request as a stream on a multiplexed HTTP/2 connection
+   * to the peer proxy, which turns it back into HTTP/1.1 for the application.
+   */
+  #forwardUpgraded(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    h: EndpointHandle,
+    authority: string,
+    host: string,
+    on: {
+      fail: (status: number, error: unknown) => void;
+      done: (status: number, grpc: string | undefined) => void;
+    },
+  ): void {
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': req.method ?? 'GET',
+      ':path': originForm(req.url ?? '/'),
+      ':authority': host,
+      ':scheme': 'http',
+      [ORIG_PROTO_HEADER]: `HTTP/${req.httpVersion}`,
+    };
+    const raw = forwardRawHeaders(req.rawHeaders);
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase();
+      if (name !== 'host') headers[name] = raw[i + 1] as string;
+    }
+    h.ewma.start();
+    const sent = performance.now();
+    this.#h2Session(h, authority).then(
+      (session) => {
+        const stream = session.request(headers);
+        stream.on('response', (responseHeaders) => {
+          const status = Number(responseHeaders[':status']);
+          h.ewma.finish(performance.now() - sent);
+          if (status >= 500) h.breaker.failure();
+          else h.breaker.success();
+          const reply: Array<[string, string | string[]]> = [];
+          for (const [name, value] of Object.entries(responseHeaders)) {
+            if (!name.startsWith(':') && value !== undefined) reply.push([name, value as string | string[]]);
+          }
+          res.writeHead(status, reply.flat() as string[]);
+          stream.pipe(res);
+          stream.once('end', () => on.done(status, responseHeaders['grpc-status'] as string | undefined));
+        });
+        stream.on('error', (error) => on.fail(502, error));
+        res.once('close', () => {
+          if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        });
+        req.pipe(stream);
+      },
+      (error: unknown) => {
+        h.ewma.abandon();
+        h.breaker.failure();
+        on.fail(502, error);
+      },
+    );
+  }
+
+  #h2Session(handle: EndpointHandle, authority: string): Promise<http2.ClientHttp2Session> {
+    const key = handle.connectionKey;
+    const existing = this.#sessions.get(key);
+    if (existing) return existing;
+    const forget = () => {
+      if (this.#sessions.get(key) === session) this.#sessions.delete(key);
+    };
+    const session = this.#client.connectTo(handle, 'http1Upgraded', { authority }).then((socket) => {
+      const s = http2.connect(`http://${authority}`, { createConnection: () => socket });
+      s.on('error', () => {});
+      s.once('close', forget);
+      s.once('goaway', forget);
+      return s;
+    });
+    session.catch(forget);
+    this.#sessions.set(key, session);
+    return session;
+  }
+
   /** Relays an upgrade request (WebSocket) and everything after it as raw bytes. */
   async upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, authority: string): Promise<void> {
     socket.on('error', () => {});
@@ -231,6 +335,12 @@ export class Http1Forwarder {
   close(): void {
     for (const pool of this.#pools.values()) pool.agent.destroy();
     this.#pools.clear();
+    for (const session of this.#sessions.values())
+      session.then(
+        (s) => s.close(),
+        () => {},
+      );
+    this.#sessions.clear();
   }
 
   #agentFor(handle: EndpointHandle, authority: string): http.Agent {

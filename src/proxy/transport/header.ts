@@ -9,7 +9,10 @@ const PREFACE = Buffer.from(`${TRANSPORT_ALPN}\r\n\r\n`, 'latin1');
 export const MAX_HEADER_BYTES = 4096;
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-export type SessionProtocol = 'http1' | 'http2' | 'opaque';
+/** Request header marking an HTTP/1.1 request carried as an HTTP/2 stream between proxies. */
+export const ORIG_PROTO_HEADER = 'strait-orig-proto';
+
+export type SessionProtocol = 'http1' | 'http2' | 'opaque' | 'http1Upgraded';
 
 /** What a client proxy tells the receiving proxy about the connection's real target. */
 export interface TransportHeader {

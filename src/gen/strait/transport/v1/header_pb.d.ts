@@ -81,6 +81,16 @@ export declare type SessionProtocol = Message<"strait.transport.v1.SessionProtoc
      */
     value: SessionProtocol_Opaque;
     case: "opaque";
+  } | {
+    /**
+     * An HTTP/2 connection carrying HTTP/1.1 requests as streams, each marked
+     * with the header strait-orig-proto; the receiving proxy sends them to the
+     * application as HTTP/1.1.
+     *
+     * @generated from field: strait.transport.v1.SessionProtocol.Http1Upgraded http1_upgraded = 4;
+     */
+    value: SessionProtocol_Http1Upgraded;
+    case: "http1Upgraded";
   } | { case: undefined; value?: undefined };
 };
 
@@ -125,4 +135,16 @@ export declare type SessionProtocol_Opaque = Message<"strait.transport.v1.Sessio
  * Use `create(SessionProtocol_OpaqueSchema)` to create a new message.
  */
 export declare const SessionProtocol_OpaqueSchema: GenMessage<SessionProtocol_Opaque>;
+
+/**
+ * @generated from message strait.transport.v1.SessionProtocol.Http1Upgraded
+ */
+export declare type SessionProtocol_Http1Upgraded = Message<"strait.transport.v1.SessionProtocol.Http1Upgraded"> & {
+};
+
+/**
+ * Describes the message strait.transport.v1.SessionProtocol.Http1Upgraded.
+ * Use `create(SessionProtocol_Http1UpgradedSchema)` to create a new message.
+ */
+export declare const SessionProtocol_Http1UpgradedSchema: GenMessage<SessionProtocol_Http1Upgraded>;
 

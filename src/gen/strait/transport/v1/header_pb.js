@@ -8,7 +8,7 @@ import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
  * Describes the file strait/transport/v1/header.proto.
  */
 export const file_strait_transport_v1_header = /*@__PURE__*/
-  fileDesc("CiBzdHJhaXQvdHJhbnNwb3J0L3YxL2hlYWRlci5wcm90bxITc3RyYWl0LnRyYW5zcG9ydC52MSJ9CgZIZWFkZXISDAoEcG9ydBgBIAEoDRIMCgRuYW1lGAIgASgJEj4KEHNlc3Npb25fcHJvdG9jb2wYAyABKAsyJC5zdHJhaXQudHJhbnNwb3J0LnYxLlNlc3Npb25Qcm90b2NvbBIXCg9jbGllbnRfaWRlbnRpdHkYBCABKAki7gEKD1Nlc3Npb25Qcm90b2NvbBI7CgVodHRwMRgBIAEoCzIqLnN0cmFpdC50cmFuc3BvcnQudjEuU2Vzc2lvblByb3RvY29sLkh0dHAxSAASOwoFaHR0cDIYAiABKAsyKi5zdHJhaXQudHJhbnNwb3J0LnYxLlNlc3Npb25Qcm90b2NvbC5IdHRwMkgAEj0KBm9wYXF1ZRgDIAEoCzIrLnN0cmFpdC50cmFuc3BvcnQudjEuU2Vzc2lvblByb3RvY29sLk9wYXF1ZUgAGgcKBUh0dHAxGgcKBUh0dHAyGggKBk9wYXF1ZUIGCgRraW5kYgZwcm90bzM");
+  fileDesc("CiBzdHJhaXQvdHJhbnNwb3J0L3YxL2hlYWRlci5wcm90bxITc3RyYWl0LnRyYW5zcG9ydC52MSJ9CgZIZWFkZXISDAoEcG9ydBgBIAEoDRIMCgRuYW1lGAIgASgJEj4KEHNlc3Npb25fcHJvdG9jb2wYAyABKAsyJC5zdHJhaXQudHJhbnNwb3J0LnYxLlNlc3Npb25Qcm90b2NvbBIXCg9jbGllbnRfaWRlbnRpdHkYBCABKAkizQIKD1Nlc3Npb25Qcm90b2NvbBI7CgVodHRwMRgBIAEoCzIqLnN0cmFpdC50cmFuc3BvcnQudjEuU2Vzc2lvblByb3RvY29sLkh0dHAxSAASOwoFaHR0cDIYAiABKAsyKi5zdHJhaXQudHJhbnNwb3J0LnYxLlNlc3Npb25Qcm90b2NvbC5IdHRwMkgAEj0KBm9wYXF1ZRgDIAEoCzIrLnN0cmFpdC50cmFuc3BvcnQudjEuU2Vzc2lvblByb3RvY29sLk9wYXF1ZUgAEkwKDmh0dHAxX3VwZ3JhZGVkGAQgASgLMjIuc3RyYWl0LnRyYW5zcG9ydC52MS5TZXNzaW9uUHJvdG9jb2wuSHR0cDFVcGdyYWRlZEgAGgcKBUh0dHAxGgcKBUh0dHAyGggKBk9wYXF1ZRoPCg1IdHRwMVVwZ3JhZGVkQgYKBGtpbmRiBnByb3RvMw");
 
 /**
  * Describes the message strait.transport.v1.Header.
@@ -44,4 +44,11 @@ export const SessionProtocol_Http2Schema = /*@__PURE__*/
  */
 export const SessionProtocol_OpaqueSchema = /*@__PURE__*/
   messageDesc(file_strait_transport_v1_header, 1, 2);
+
+/**
+ * Describes the message strait.transport.v1.SessionProtocol.Http1Upgraded.
+ * Use `create(SessionProtocol_Http1UpgradedSchema)` to create a new message.
+ */
+export const SessionProtocol_Http1UpgradedSchema = /*@__PURE__*/
+  messageDesc(file_strait_transport_v1_header, 1, 3);
 
