@@ -44,6 +44,15 @@ function summary(certPem: string): string {
   return `${name}, ${cert.keyType}, valid until ${cert.notAfter.toISOString()}`;
 }
 
+/** Certificates never outlive their signer; say so when that shortened the requested lifetime. */
+function warnIfCapped(ctx: CommandContext, notAfter: Date, validForMs: number, signer: string): void {
+  if (notAfter.getTime() < Date.now() + validForMs - 60_000) {
+    ctx.stderr.write(
+      `Note: the lifetime was shortened to end with the ${signer}'s (${notAfter.toISOString()})\n`,
+    );
+  }
+}
+
 const anchorCommand: Command = {
   name: 'anchor',
   summary: 'Create a trust anchor: a self-signed ECDSA P-256 root CA (ca.crt, ca.key)',
@@ -110,6 +119,7 @@ const issuerCommand: Command = {
     ctx.stdout.write(
       `Issuer written to ${join(out, 'issuer.crt')} and ${join(out, 'issuer.key')}\n  ${summary(issuer.certPem)}\n`,
     );
+    warnIfCapped(ctx, loadCertificate(issuer.certPem, 'issuer').notAfter, validForMs, 'anchor');
     return 0;
   },
 };
@@ -143,6 +153,7 @@ const issueCommand: Command = {
     } catch (error) {
       throw new UsageError(`--identity: ${(error as Error).message}`);
     }
+    const validForMs = validFor(ctx);
     const issued = issueWorkloadCertificate({
       issuer: {
         certPem: readInput(certFile, '--issuer-cert'),
@@ -151,7 +162,7 @@ const issueCommand: Command = {
         keySource: keyFile,
       },
       identity,
-      validForMs: validFor(ctx),
+      validForMs,
     });
     writeAllOrNothing(
       out,
@@ -165,6 +176,7 @@ const issueCommand: Command = {
     ctx.stdout.write(
       `Workload certificate for ${identity} written to ${out} (leaf.crt, leaf.key, chain.crt)\n  valid until ${issued.notAfter.toISOString()}\n`,
     );
+    warnIfCapped(ctx, issued.notAfter, validForMs, 'issuer');
     return 0;
   },
 };

@@ -104,6 +104,26 @@ describe('strait identity: anchor, issuer, issue, bundle, inspect', () => {
     assert.equal(readFileSync(path('bundle/trust.crt'), 'utf8'), result.stdout);
   });
 
+  it('says when a lifetime was shortened to end with the signer', async () => {
+    const result = await strait(
+      'identity',
+      'issuer',
+      '--anchor-cert',
+      path('mesh/ca.crt'),
+      '--anchor-key',
+      path('mesh/ca.key'),
+      '--out',
+      path('long'),
+      '--valid-for',
+      '200000h',
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /shortened to end with the anchor's/);
+    const issuerCert = loadCertificates(readFileSync(path('long/issuer.crt'), 'utf8'), 'issuer.crt')[0];
+    const anchorCert = loadCertificates(readFileSync(path('mesh/ca.crt'), 'utf8'), 'ca.crt')[0];
+    assert.equal(issuerCert?.notAfter.getTime(), anchorCert?.notAfter.getTime());
+  });
+
   it('never replaces existing files unless --force is given', async () => {
     const before = readFileSync(path('mesh/ca.key'), 'utf8');
     const again = await strait('identity', 'anchor', '--out', path('mesh'));
