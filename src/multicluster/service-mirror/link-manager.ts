@@ -34,17 +34,21 @@ export interface LinkManagerOptions {
 
 interface Running {
   spec: unknown;
+  /** The credentials Secret's data the remote store was built from. */
+  credentials: unknown;
   controller: MirrorController;
   probe: ProbeWorker | undefined;
 }
 
 /**
  * Runs one mirror controller and one probe worker per Link, restarting them
- * when a Link's spec changes and removing a Link's mirrors when it is deleted.
+ * when a Link's spec or its credentials change (mirrors are kept across a
+ * restart) and removing a Link's mirrors when it is deleted.
  */
 export class LinkManager {
   readonly #options: LinkManagerOptions;
   readonly #links: WatchedCache<Link>;
+  readonly #secrets: WatchedCache<Secret>;
   readonly #running = new Map<string, Running>();
   readonly #retryTimers = new Map<string, NodeJS.Timeout>();
   #chain: Promise<void> = Promise.resolve();
@@ -70,16 +74,32 @@ export class LinkManager {
         this.#serially(() => this.#collectUnlinkedMirrors());
       },
     });
+    // A Link whose credentials change (linked again, another credential) reconnects with them.
+    this.#secrets = new WatchedCache<Secret>({
+      store: options.local,
+      kind: Kinds.Secret,
+      onChange: (change) => {
+        if (change.object.metadata.namespace !== options.namespace) return;
+        for (const link of this.#links.values()) {
+          if (link.metadata.namespace !== options.namespace) continue;
+          if (options.linkName && link.metadata.name !== options.linkName) continue;
+          if (link.spec?.clusterCredentialsSecret === change.object.metadata.name) {
+            this.#serially(() => this.#reconcile(link.metadata.name));
+          }
+        }
+      },
+    });
   }
 
   start(): void {
+    this.#secrets.start();
     this.#links.start();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const timer of this.#retryTimers.values()) clearTimeout(timer);
-    await this.#links.stop();
+    await Promise.all([this.#links.stop(), this.#secrets.stop()]);
     await this.#chain;
     await Promise.all([...this.#running.keys()].map((name) => this.#halt(name)));
   }
@@ -98,8 +118,15 @@ export class LinkManager {
     const link = this.#links.get(this.#options.namespace, name);
     if (!link) return;
     const running = this.#running.get(name);
-    // Status writes change the Link too; only a new spec restarts its workers.
-    if (running && isDeepStrictEqual(running.spec, link.spec)) return;
+    // Status writes change the Link too; only a new spec or new credentials restart its workers.
+    const secret = this.#secrets.get(this.#options.namespace, link.spec?.clusterCredentialsSecret ?? '');
+    if (
+      running &&
+      isDeepStrictEqual(running.spec, link.spec) &&
+      isDeepStrictEqual(running.credentials, secret?.data)
+    ) {
+      return;
+    }
     if (running) await this.#halt(name);
     clearTimeout(this.#retryTimers.get(name));
     this.#retryTimers.delete(name);
@@ -146,7 +173,7 @@ export class LinkManager {
         ...(this.#options.controller?.resolve ? { resolve: this.#options.controller.resolve } : {}),
       });
     }
-    this.#running.set(link.metadata.name, { spec: link.spec, controller, probe });
+    this.#running.set(link.metadata.name, { spec: link.spec, credentials: secret.data, controller, probe });
     controller.start();
     probe?.start();
   }

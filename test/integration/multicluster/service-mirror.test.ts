@@ -340,4 +340,34 @@ describe('service mirror', () => {
       assert.ok(ips.includes('127.0.0.1'), `got ${ips.join(',')}`);
     });
   });
+
+  it('reconnects with new credentials when the credentials Secret changes', async () => {
+    const west = await openLocalStore({});
+    const first = await openLocalStore({});
+    const moved = await openLocalStore({});
+    for (const ns of ['strait-multicluster', 'shop']) await west.create(namespace(ns));
+    for (const store of [first, moved]) await store.create(namespace('shop'));
+    await first.create(service('old'));
+    await moved.create(service('new'));
+    const secret = await west.create(credentials());
+    await west.create(link());
+    const manager = new LinkManager({
+      local: west,
+      namespace: 'strait-multicluster',
+      // The credential decides which API the link reaches.
+      remoteStore: (s) =>
+        Buffer.from(s.data?.kubeconfig ?? '', 'base64')
+          .toString()
+          .includes('moved')
+          ? moved
+          : first,
+      probe: false,
+      controller: { retryMs: 20 },
+    });
+    running.push(manager);
+    manager.start();
+    await eventually(async () => assert.deepEqual(await mirrorNames(west), ['shop/old-east']));
+    await west.update({ ...secret, data: { kubeconfig: Buffer.from('server: moved').toString('base64') } });
+    await eventually(async () => assert.deepEqual(await mirrorNames(west), ['shop/new-east']));
+  });
 });
