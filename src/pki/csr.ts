@@ -21,7 +21,12 @@ import {
   whole,
 } from './der.ts';
 import { PkiError } from './errors.ts';
-import { checkSupportedKey, hashForSignatureOid, signatureAlgorithmFor } from './keys.ts';
+import {
+  checkSupportedKey,
+  hashForSignatureOid,
+  isP256PublicKeyInfo,
+  signatureAlgorithmFor,
+} from './keys.ts';
 
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const SUBJECT_ALT_NAME = '2.5.29.17';
@@ -91,7 +96,8 @@ function parse(der: Uint8Array, caller: string): ParsedCsr {
       cause: error,
     });
   }
-  checkSupportedKey(publicKey, `${caller}: the request's key`);
+  if (!isP256PublicKeyInfo(subjectPublicKeyInfo))
+    checkSupportedKey(publicKey, `${caller}: the request's key`);
 
   const hash = hashForSignatureOid(algorithmId);
   if (!hash) {

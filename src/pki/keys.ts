@@ -91,11 +91,27 @@ const ECDSA_SHA256 = sequence(oid('1.2.840.10045.4.3.2'));
 const ECDSA_SHA384 = sequence(oid('1.2.840.10045.4.3.3'));
 const RSA_SHA256 = sequence(oid('1.2.840.113549.1.1.11'), nullValue());
 
+// Reading a KeyObject's details is costly on the signing path; a signer's key never changes.
+const algorithms = new WeakMap<KeyObject, SignatureAlgorithm>();
+
 export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
-  if (key.asymmetricKeyType === 'rsa') return { hash: 'sha256', identifier: RSA_SHA256 };
-  if (key.asymmetricKeyDetails?.namedCurve === 'secp384r1')
-    return { hash: 'sha384', identifier: ECDSA_SHA384 };
-  return { hash: 'sha256', identifier: ECDSA_SHA256 };
+  let algorithm = algorithms.get(key);
+  if (!algorithm) {
+    if (key.asymmetricKeyType === 'rsa') algorithm = { hash: 'sha256', identifier: RSA_SHA256 };
+    else if (key.asymmetricKeyDetails?.namedCurve === 'secp384r1')
+      algorithm = { hash: 'sha384', identifier: ECDSA_SHA384 };
+    else algorithm = { hash: 'sha256', identifier: ECDSA_SHA256 };
+    algorithms.set(key, algorithm);
+  }
+  return algorithm;
+}
+
+/** The fixed start of every uncompressed ECDSA P-256 SubjectPublicKeyInfo (91 bytes in all). */
+const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+
+/** True when the DER SubjectPublicKeyInfo is an ECDSA P-256 key: a cheap check for the common case. */
+export function isP256PublicKeyInfo(spki: Uint8Array): boolean {
+  return spki.length === 91 && P256_SPKI_PREFIX.equals(spki.subarray(0, P256_SPKI_PREFIX.length));
 }
 
 /** Hash for a signature algorithm OID found in a request or certificate, or undefined when unsupported. */
