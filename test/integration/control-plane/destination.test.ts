@@ -208,6 +208,19 @@ describe('destination service over mTLS against the local store', () => {
     assert.equal(profile.endpoint?.tlsIdentity, WEB_ID);
   });
 
+  it('drops the watch of a target when its last stream is cancelled', async () => {
+    const before = destination.watches.endpoints.size;
+    const cancel = new AbortController();
+    const stream = reader(client.get({ path: 'web.shop.svc.cluster.local:8080' }, { signal: cancel.signal }));
+    await stream.next('the snapshot');
+    assert.equal(destination.watches.endpoints.size, before + 1);
+    cancel.abort();
+    for (let i = 0; i < 200 && destination.watches.endpoints.size !== before; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    assert.equal(destination.watches.endpoints.size, before);
+  });
+
   it('refuses a malformed target with InvalidArgument and a reason, and keeps serving', async () => {
     for (const path of ['no-port', 'web.shop.svc.elsewhere.example:80', 'web.shop:99999']) {
       await assert.rejects(
