@@ -7,20 +7,24 @@ const held = new Set<string>();
 
 /**
  * Claims a state directory for this process. A lock left by a process that
- * no longer runs (it crashed) is taken over.
+ * no longer runs (it crashed) is taken over; the holder's start time is
+ * recorded too, so a new process that happens to reuse its pid is not taken
+ * for it.
  */
 export function lockDirectory(dir: string): () => void {
   const absolute = resolve(dir);
   const path = join(absolute, LOCK_FILE);
   if (held.has(absolute)) throw new StoreLockedError(absolute, process.pid);
+  const me = `${process.pid} ${startTimeOf(process.pid) ?? ''}`.trim();
   for (;;) {
     try {
-      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      writeFileSync(path, me, { flag: 'wx' });
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isRunning(owner)) {
+      const [pid, started] = readFileSync(path, 'utf8').trim().split(' ');
+      const owner = Number(pid);
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isRunning(owner, started)) {
         throw new StoreLockedError(absolute, owner);
       }
       rmSync(path, { force: true });
@@ -33,11 +37,23 @@ export function lockDirectory(dir: string): () => void {
   };
 }
 
-function isRunning(pid: number): boolean {
+function isRunning(pid: number, started: string | undefined): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = startTimeOf(pid);
+  return started === undefined || now === undefined || now === started;
+}
+
+/** When a process started, in clock ticks since boot (Linux), or undefined where that is unknown. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }

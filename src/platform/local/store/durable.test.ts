@@ -184,6 +184,14 @@ describe('local store on disk', () => {
     await store.close();
     const again = await openLocalStore({ dir });
     await again.close();
+    // A lock naming a live process is honoured, unless that pid now belongs to a process started later.
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    writeFileSync(join(dir, 'lock'), `${process.ppid} ${started}`);
+    await assert.rejects(openLocalStore({ dir }), StoreLockedError);
+    writeFileSync(join(dir, 'lock'), `${process.ppid} 1`);
+    const reused = await openLocalStore({ dir });
+    await reused.close();
   });
 
   it('finishes owner collection that a restart interrupted', async () => {
