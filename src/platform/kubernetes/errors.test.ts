@@ -8,7 +8,7 @@ import {
   NotFoundError,
   WatchExpiredError,
 } from '../../core/store.ts';
-import { errorFromResponse, KubeApiError } from './errors.ts';
+import { errorFromResponse, KindNotServedError, KubeApiError } from './errors.ts';
 
 const status = (code: number, reason: string, message: string, causes?: unknown[]) => ({
   kind: 'Status',
@@ -91,4 +91,27 @@ test('other statuses, and bodies that are not a Status, become KubeApiError with
   assert.equal(busy.code, 'E_KUBE_API');
   assert.equal(busy.status, 503);
   assert.match(busy.message, /HTTP 503/);
+});
+
+test('a 404 for a whole resource type is KindNotServedError; for one object (or its namespace) NotFoundError', () => {
+  const context = { resource: 'links.multicluster.strait.io' };
+  const unknownGroup = errorFromResponse('Link', 404, '404 page not found', context);
+  assert.ok(unknownGroup instanceof KindNotServedError);
+  assert.equal(unknownGroup.code, 'E_KIND_NOT_SERVED');
+  assert.match(unknownGroup.message, /does not serve links\.multicluster\.strait\.io/);
+  const unknownResource = status(404, 'NotFound', 'the server could not find the requested resource');
+  assert.ok(
+    errorFromResponse('Link', 404, { ...unknownResource, details: {} }, context) instanceof
+      KindNotServedError,
+  );
+  const missingObject = {
+    ...status(404, 'NotFound', 'links "x" not found'),
+    details: { name: 'x', kind: 'links' },
+  };
+  assert.ok(errorFromResponse('Link a/x', 404, missingObject, context) instanceof NotFoundError);
+  const missingNamespace = {
+    ...status(404, 'NotFound', 'namespaces "a" not found'),
+    details: { name: 'a', kind: 'namespaces' },
+  };
+  assert.ok(errorFromResponse('Link a/x', 404, missingNamespace, context) instanceof NotFoundError);
 });

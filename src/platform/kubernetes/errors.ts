@@ -44,6 +44,28 @@ export class KubeApiError extends StraitError {
   }
 }
 
+/** The API server does not serve a kind at all: its CRD (or API group) is not installed. */
+export class KindNotServedError extends StraitError {
+  readonly resource: string;
+  constructor(resource: string) {
+    super('E_KIND_NOT_SERVED', `the cluster does not serve ${resource}`, {
+      hint: 'install Strait’s CustomResourceDefinitions (strait install) or check the kubeconfig context',
+    });
+    this.name = 'KindNotServedError';
+    this.resource = resource;
+  }
+}
+
+/**
+ * Whether a 404 means the resource type is missing rather than one object:
+ * an unknown group answers with plain text, an unknown resource in a known
+ * group with a Status that names no object.
+ */
+export function isUnservedResource(body: unknown): boolean {
+  const status = asStatus(body);
+  return !status || (!status.details?.name && !status.details?.kind);
+}
+
 /** Reads a response body as a Status, when it is one. */
 export function asStatus(body: unknown): ApiStatus | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
@@ -59,7 +81,8 @@ function causesOf(status: ApiStatus | undefined): FieldError[] {
 }
 
 /**
- * Maps a failed response to the store's error classes: 404 NotFoundError,
+ * Maps a failed response to the store's error classes: 404 NotFoundError
+ * (KindNotServedError when `context.resource` is given and the type is missing),
  * 409 AlreadyExistsError or ConflictError, 410 WatchExpiredError, 422
  * InvalidError with the field causes, 403 ForbiddenError, anything else
  * KubeApiError. `what` names the object (`Service shop/web`).
@@ -68,11 +91,17 @@ export function errorFromResponse(
   what: string,
   httpStatus: number,
   body: unknown,
-  context: { resourceVersion?: string; currentResourceVersion?: string } = {},
+  context: {
+    resourceVersion?: string;
+    currentResourceVersion?: string;
+    /** `links.multicluster.strait.io`: turns a 404 for the whole type into KindNotServedError. */
+    resource?: string;
+  } = {},
 ): StraitError {
   const status = asStatus(body);
   switch (httpStatus) {
     case 404:
+      if (context.resource && isUnservedResource(body)) return new KindNotServedError(context.resource);
       return new NotFoundError(what);
     case 409:
       if (status?.reason === 'AlreadyExists') return new AlreadyExistsError(what);

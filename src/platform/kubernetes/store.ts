@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StraitError } from '../../core/errors.ts';
 import { type KindInfo, kindInfo } from '../../core/kinds.ts';
 import type { KindRef, ObjectRef, Resource } from '../../core/resource.ts';
-import { describeRef, refOf } from '../../core/resource.ts';
+import { describeRef, groupOf, refOf } from '../../core/resource.ts';
 import { formatSelector } from '../../core/selector.ts';
 import {
   type ApplyOptions,
@@ -16,7 +16,7 @@ import {
   type WatchOptions,
 } from '../../core/store.ts';
 import { ApiUnreachableError, type KubeClient } from './client.ts';
-import { errorFromResponse, KubeApiError } from './errors.ts';
+import { errorFromResponse, isUnservedResource, KubeApiError } from './errors.ts';
 import { type PathTarget, resourcePath } from './paths.ts';
 import { watchConnection } from './watch.ts';
 
@@ -80,7 +80,7 @@ export class KubernetesStore implements ResourceStore {
   async get<T extends Resource = Resource>(ref: ObjectRef): Promise<T | undefined> {
     const info = this.#info(ref);
     const response = await this.#client.request({ method: 'GET', path: resourcePath(info, ref) });
-    if (response.status === 404) return undefined;
+    if (response.status === 404 && !isUnservedResource(response.body)) return undefined;
     return this.#result<T>(info, describeRef(ref), response);
   }
 
@@ -109,7 +109,9 @@ export class KubernetesStore implements ResourceStore {
         next = undefined;
         continue;
       }
-      if (response.status !== 200) throw errorFromResponse(what, response.status, response.body);
+      if (response.status !== 200) {
+        throw errorFromResponse(what, response.status, response.body, { resource: resourceName(info) });
+      }
       const page = response.body as {
         metadata?: { resourceVersion?: string; continue?: string };
         items?: T[];
@@ -187,10 +189,11 @@ export class KubernetesStore implements ResourceStore {
     if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
     if (options.preconditions) body.preconditions = options.preconditions;
     const response = await this.#client.request({ method: 'DELETE', path: resourcePath(info, ref), body });
-    if (response.status === 404) return false;
+    if (response.status === 404 && !isUnservedResource(response.body)) return false;
     if (response.status >= 300) {
       const current = response.status === 409 ? await this.#currentVersion(ref) : undefined;
       throw errorFromResponse(describeRef(ref), response.status, response.body, {
+        resource: resourceName(info),
         ...(current ? { currentResourceVersion: current } : {}),
       });
     }
@@ -227,6 +230,7 @@ export class KubernetesStore implements ResourceStore {
           },
           resourceVersion,
           what,
+          resource: resourceName(info),
           idleMs: this.#options.watchIdleMs ?? 90_000,
           signal: options.signal,
         });
@@ -300,6 +304,7 @@ export class KubernetesStore implements ResourceStore {
     if (response.status >= 200 && response.status < 300) return withKind(info, response.body as T);
     const current = response.status === 409 && ref ? await this.#currentVersion(ref) : undefined;
     throw errorFromResponse(what, response.status, response.body, {
+      resource: resourceName(info),
       ...(current ? { currentResourceVersion: current } : {}),
     });
   }
@@ -311,6 +316,12 @@ export class KubernetesStore implements ResourceStore {
       return undefined;
     }
   }
+}
+
+/** `services`, `links.multicluster.strait.io`: how kubectl names a resource type. */
+function resourceName(info: KindInfo): string {
+  const group = groupOf(info.apiVersion);
+  return group ? `${info.plural}.${group}` : info.plural;
 }
 
 /** List items and watch events carry no apiVersion/kind; put them back. */

@@ -17,6 +17,8 @@ export interface WatchConnection {
   resourceVersion: string;
   /** Names the watched collection in errors. */
   what: string;
+  /** `links.multicluster.strait.io`, for KindNotServedError. */
+  resource: string;
   /** No bytes (events or bookmarks) for this long means the connection is dead. */
   idleMs: number;
   signal?: AbortSignal | undefined;
@@ -42,6 +44,7 @@ export async function* watchConnection(connection: WatchConnection): AsyncGenera
     const body = await readAll(response);
     throw errorFromResponse(connection.what, response.statusCode ?? 0, body, {
       resourceVersion: connection.resourceVersion,
+      resource: connection.resource,
     });
   }
   let stalled = false;

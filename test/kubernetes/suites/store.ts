@@ -135,6 +135,21 @@ export async function storeTests(t: TestContext, clusters: TestClusters): Promis
       west.get({ apiVersion: 'example.com/v1', kind: 'Gadget', name: 'x' }),
       UnknownKindError,
     );
+    await assert.rejects(west.create(service('no-such-namespace', 'web')), NotFoundError);
+
+    // Before the CRDs are installed (the CRD tests run last), Strait's kinds are not served at all.
+    await assert.rejects(west.list(Kinds.Link, { namespace: ns }), {
+      code: 'E_KIND_NOT_SERVED',
+      message: /links\.multicluster\.strait\.io/,
+    });
+    await assert.rejects(west.get({ ...Kinds.Link, namespace: ns, name: 'east' }), {
+      code: 'E_KIND_NOT_SERVED',
+    });
+    await assert.rejects(west.delete({ ...Kinds.Link, namespace: ns, name: 'east' }), {
+      code: 'E_KIND_NOT_SERVED',
+    });
+    const watch = west.watch(Kinds.Server, { namespace: ns, resourceVersion: '1' })[Symbol.asyncIterator]();
+    await assert.rejects(watch.next(), { code: 'E_KIND_NOT_SERVED' });
 
     const config = new KubeConfig();
     config.loadFromFile(clusters.kubeconfig);
