@@ -215,6 +215,41 @@ describe('identity service over TLS on loopback', () => {
 });
 
 describe('identity service issuers', () => {
+  for (const kind of ['step-rsa', 'openssl-ec']) {
+    it(`serves with a ${kind} issuer and anchor`, async () => {
+      const fixture = (name: string) =>
+        readFileSync(new URL(`../../fixtures/pki/${kind}/${name}`, import.meta.url), 'utf8');
+      const keys = createWorkloadTokenKeys();
+      const service = await startIdentityService({
+        issuer: { certPem: fixture('issuer.crt'), keyPem: fixture('issuer.key') },
+        trustBundle: fixture('ca.crt'),
+        validator: new WorkloadTokenValidator({ publicKeys: [keys.publicKeyPem] }),
+        port: 0,
+      });
+      try {
+        const token = new WorkloadTokenIssuer(keys.privateKeyPem).issue({
+          identity: webIdentity,
+          namespace: 'shop',
+          workload: 'web-1',
+        });
+        const credentials = await requestCredentials(
+          {
+            address: `127.0.0.1:${service.port}`,
+            serverIdentity: service.identity,
+            trustBundlePem: fixture('ca.crt'),
+          },
+          { identity: webIdentity, token: new TextEncoder().encode(token) },
+        );
+        const chain = verifyChain(credentials.certPem, credentials.chainPem, fixture('ca.crt'), {
+          expectedIdentity: webIdentity,
+        });
+        assert.ok(chain.anchor.subject.endsWith(`CN=root.${kind}.example`), chain.anchor.subject);
+      } finally {
+        await service.close();
+      }
+    });
+  }
+
   it('never issues beyond the issuer expiry', async () => {
     const mesh = await startMesh({ issuerValidForMs: 2 * HOUR });
     try {
