@@ -107,11 +107,12 @@ export class LocalStore implements ResourceStore {
   ): Promise<ListResult<T>> {
     this.#open();
     const filter = this.#filter(kind, options);
-    const items: T[] = [];
-    for (const object of this.#table.ofKind(filter.kindKey)) {
-      if (matches(filter, object)) items.push(structuredClone(object) as T);
-    }
-    items.sort(byNamespaceAndName);
+    const selected: Resource[] = [];
+    for (const object of this.#table.ofKind(filter.kindKey))
+      if (matches(filter, object)) selected.push(object);
+    selected.sort(byNamespaceAndName);
+    // Stored objects are plain JSON; one round trip copies them all faster than a clone each.
+    const items = JSON.parse(JSON.stringify(selected)) as T[];
     return this.#durably({ items, resourceVersion: this.resourceVersion });
   }
 
