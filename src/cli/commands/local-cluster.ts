@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { formatAge } from '../../core/duration.ts';
 import { StraitError, UsageError } from '../../core/errors.ts';
-import { apiUrl } from '../../platform/local/cluster-config.ts';
+import { apiUrl, readClusterConfig } from '../../platform/local/cluster-config.ts';
 import {
   controlPlaneStatus,
   startControlPlaneProcess,
@@ -15,6 +15,7 @@ import {
   straitHome,
   writeHomeConfig,
 } from '../../platform/local/home.ts';
+import { deleteNetworkNamespace } from '../../platform/local/netns.ts';
 import { type Command, type OptionValues, optionalString, requireString } from '../command.ts';
 import { formatDocument, formatTable, outputFormat } from '../output.ts';
 
@@ -50,6 +51,10 @@ export const localUpCommand: Command = {
       valueName: 'DOMAIN',
       description: 'cluster domain (default cluster.local)',
     },
+    netns: {
+      type: 'boolean',
+      description: 'run the cluster in its own network namespace (root; first up only)',
+    },
   },
   async run(ctx) {
     const name = requireString(ctx.values, 'cluster');
@@ -69,6 +74,7 @@ export const localUpCommand: Command = {
       ...(issuerKey ? { issuerKey } : {}),
       ...(trustDomain ? { trustDomain } : {}),
       ...(clusterDomain ? { clusterDomain } : {}),
+      ...(ctx.values.netns === true ? { netns: true } : {}),
     });
     if (!created && (trustAnchorCert || issuerCert)) {
       ctx.stderr.write(`cluster ${name} exists: its trust anchor and issuer are kept\n`);
@@ -79,7 +85,7 @@ export const localUpCommand: Command = {
       writeHomeConfig(home, { ...readHomeConfig(home), 'current-context': name });
     ctx.stdout.write(
       `cluster ${name} ${created ? 'created' : 'exists'}; control plane ${started ? 'started' : 'already running'} (pid ${pid})\n` +
-        `  API ${apiUrl(config)}, addresses ${config.cidr}\n` +
+        `  API ${apiUrl(config)}, addresses ${config.cidr}${config.netns ? ` in network namespace ${config.netns}` : ''}\n` +
         `  use it with: strait local get services -A --context ${name}\n`,
     );
     return 0;
@@ -103,6 +109,8 @@ export const localDownCommand: Command = {
     const stopped = await stopControlPlaneProcess(dir);
     ctx.stdout.write(`cluster ${name}: control plane ${stopped ? 'stopped' : 'was not running'}\n`);
     if (ctx.values.delete) {
+      const cluster = readClusterConfig(dir);
+      if (cluster.netns) deleteNetworkNamespace(cluster.index, cluster.name);
       rmSync(dir, { recursive: true, force: true });
       const config = readHomeConfig(home);
       if (config['current-context'] === name) {

@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { UsageError } from '../../core/errors.ts';
 import { readClusterConfig } from '../../platform/local/cluster-config.ts';
 import { openClusterStore } from '../../platform/local/cluster-store.ts';
 import { clusterDirectory, listClusterNames, straitHome } from '../../platform/local/home.ts';
+import { inNamespace } from '../../platform/local/netns.ts';
 import { runWorkload } from '../../platform/local/workload/run-workload.ts';
 import { type Command, optionalString, requireString } from '../command.ts';
 
@@ -18,6 +20,30 @@ function parseLabel(text: string): [string, string] {
   const index = text.indexOf('=');
   if (index <= 0) throw new UsageError(`--label "${text}" is not key=value`);
   return [text.slice(0, index), text.slice(index + 1)];
+}
+
+/**
+ * A workload of a cluster in its own network namespace runs there with its
+ * supervisor (this command, started again inside), so that its readiness
+ * checks and address probes see the cluster's network.
+ */
+async function runInNamespace(namespace: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const [command, ...args] = inNamespace(namespace, [
+    process.execPath,
+    ...process.execArgv,
+    ...process.argv.slice(1),
+  ]);
+  const child = spawn(command as string, args, {
+    stdio: 'inherit',
+    env: { ...env, STRAIT_NETNS: namespace },
+  });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
+  return code;
 }
 
 export const localRunCommand: Command = {
@@ -76,12 +102,14 @@ export const localRunCommand: Command = {
     const labels = Object.fromEntries(((ctx.values.label as string[] | undefined) ?? []).map(parseLabel));
     if (ctx.rest.length === 0) throw new UsageError('give the command to run after --');
     const dir = clusterDirectory(home, cluster);
+    const config = readClusterConfig(dir);
+    if (config.netns && ctx.env.STRAIT_NETNS !== config.netns) return runInNamespace(config.netns, ctx.env);
     const store = openClusterStore(dir);
     const readyPath = optionalString(ctx.values, 'ready-path');
     try {
       const running = await runWorkload({
         dir,
-        config: readClusterConfig(dir),
+        config,
         store,
         namespace: requireString(ctx.values, 'namespace'),
         serviceAccount: requireString(ctx.values, 'service-account'),

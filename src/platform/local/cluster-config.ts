@@ -21,6 +21,8 @@ export interface ClusterConfig {
   controlPlaneNamespace: string;
   /** Set when the cluster runs in its own network namespace. */
   netns?: string;
+  /** In a network namespace: the cluster's address on its link to the host, where its API and gateway are reached. */
+  externalAddress?: string;
   createdAt: string;
 }
 
@@ -77,7 +79,15 @@ export function writeClusterConfig(dir: string, config: ClusterConfig): void {
   writeFileAtomic(clusterFiles(dir).config, `${JSON.stringify(config, null, 2)}\n`);
 }
 
-/** The store API's URL of a cluster. */
+/** The store API's URL of a cluster, as reached from the host and other clusters. */
 export function apiUrl(config: ClusterConfig): string {
-  return `https://${config.controlPlaneAddress}:${config.ports.api}`;
+  return `https://${config.externalAddress ?? config.controlPlaneAddress}:${config.ports.api}`;
+}
+
+/**
+ * The address the store API binds: in its own namespace every address, so
+ * that the host and other clusters reach it on the link; else its own.
+ */
+export function apiBindAddress(config: ClusterConfig): string {
+  return config.netns ? '0.0.0.0' : config.controlPlaneAddress;
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { StraitError } from '../../core/errors.ts';
 import { apiUrl, type ClusterConfig, clusterFiles, readClusterConfig } from './cluster-config.ts';
 import { processAlive } from './controllers/workload-reaper.ts';
+import { ensureNetworkNamespace, inNamespace } from './netns.ts';
 
 const ENTRY = fileURLToPath(new URL('../../cmd/control-plane.ts', import.meta.url));
 
@@ -56,8 +57,14 @@ export async function startControlPlaneProcess(
   const running = controlPlanePid(dir);
   if (running !== undefined) return { pid: running, started: false };
   const files = clusterFiles(dir);
+  const config = readClusterConfig(dir);
+  let command = [process.execPath, ENTRY, '--cluster-dir', dir];
+  if (config.netns) {
+    ensureNetworkNamespace(config.index, config.name);
+    command = inNamespace(config.netns, command);
+  }
   const logFd = openSync(files.log, 'a');
-  const child = spawn(process.execPath, [ENTRY, '--cluster-dir', dir], {
+  const child = spawn(command[0] as string, command.slice(1), {
     detached: true,
     stdio: ['ignore', logFd, logFd],
     env: options.env ?? process.env,

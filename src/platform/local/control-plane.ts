@@ -8,7 +8,7 @@ import { describeError } from '../../core/errors.ts';
 import { Kinds } from '../../core/kinds.ts';
 import { type ApiServer, startApiServer } from './api/server.ts';
 import { ServiceAccountTokens } from './api/service-account-token.ts';
-import { type ClusterConfig, clusterFiles, readClusterConfig } from './cluster-config.ts';
+import { apiBindAddress, type ClusterConfig, clusterFiles, readClusterConfig } from './cluster-config.ts';
 import { ControlPlaneAccounts, servingTls } from './control-plane-identities.ts';
 import { startEndpointsController } from './controllers/endpoints-controller.ts';
 import { startWorkloadReaper } from './controllers/workload-reaper.ts';
@@ -50,7 +50,7 @@ export async function startControlPlane(options: {
   const controller = new AbortController();
   const api = await startApiServer({
     store,
-    host: config.controlPlaneAddress,
+    host: apiBindAddress(config),
     port: config.ports.api,
     tls: { cert: readFileSync(files.apiCert, 'utf8'), key: readFileSync(files.apiKey, 'utf8') },
     adminToken: readFileSync(files.adminToken, 'utf8').trim(),

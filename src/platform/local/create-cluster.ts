@@ -15,6 +15,7 @@ import {
   writeClusterConfig,
 } from './cluster-config.ts';
 import { clusterDirectory, listClusterNames, writeFileAtomic } from './home.ts';
+import { blockLinkExists, networkNamespaceOf, networkNamespacesSupported } from './netns.ts';
 
 /** PEM text and where it came from (a file path), for error messages. */
 export interface PemInput {
@@ -35,6 +36,8 @@ export interface CreateClusterOptions {
   clusterDomain?: string;
   /** N of the loopback block 127.N.0.0/16; the lowest free one when absent. */
   index?: number;
+  /** Run the cluster in its own network namespace (root only). */
+  netns?: boolean;
 }
 
 const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -61,6 +64,12 @@ export async function createCluster(
   const trust = prepareTrust(options);
   const index = options.index ?? (await freeIndex(options.home));
   const block = addressBlock(index);
+  const namespace = options.netns ? networkNamespaceOf(index, options.name) : undefined;
+  if (options.netns && !networkNamespacesSupported()) {
+    throw new StraitError('E_NETNS', `cluster ${options.name}: network namespaces need root and iproute2`, {
+      hint: 'create the cluster without --netns',
+    });
+  }
   const config: ClusterConfig = {
     name: options.name,
     index,
@@ -70,11 +79,12 @@ export async function createCluster(
     trustDomain: options.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     clusterDomain: options.clusterDomain ?? 'cluster.local',
     controlPlaneNamespace: DEFAULT_CONTROL_PLANE_NAMESPACE,
+    ...(namespace ? { netns: namespace.name, externalAddress: namespace.address } : {}),
     createdAt: new Date().toISOString(),
   };
   const api = await createApiCertificates({
     clusterName: options.name,
-    ipAddresses: [block.controlPlane, '127.0.0.1'],
+    ipAddresses: [block.controlPlane, '127.0.0.1', ...(namespace ? [namespace.address] : [])],
     dnsNames: ['localhost', `strait-api.${options.name}`],
   });
 
@@ -180,7 +190,7 @@ async function freeIndex(home: string): Promise<number> {
     } catch {}
   }
   for (let index = 1; index <= 254; index++) {
-    if (used.has(index)) continue;
+    if (used.has(index) || blockLinkExists(index)) continue;
     if (await portFree(addressBlock(index).controlPlane, defaultPorts().api)) return index;
   }
   throw new StraitError('E_ADDRESS_BLOCK', 'no free loopback block 127.N.0.0/16 is left', {

@@ -7,10 +7,10 @@ for (let attempt = 1; ; attempt++) {
     const response = await fetch(url);
     const body = await response.text();
     process.stdout.write(`${response.status} ${body}`);
-    if (response.status === 200 || attempt >= 20) process.exit(response.status === 200 ? 0 : 1);
+    if (response.status === 200 || attempt >= 60) process.exit(response.status === 200 ? 0 : 1);
   } catch (error) {
-    if (attempt >= 20) {
-      process.stderr.write(`${error.message}\n`);
+    if (attempt >= 60) {
+      process.stderr.write(`${error.message}: ${error.cause?.message ?? ''}\n`);
       process.exit(1);
     }
   }

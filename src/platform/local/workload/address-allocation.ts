@@ -1,4 +1,5 @@
 import type { Workload } from '../../../core/api/local.ts';
+import { StraitError } from '../../../core/errors.ts';
 import { Kinds } from '../../../core/kinds.ts';
 import type { ResourceStore } from '../../../core/store.ts';
 import { workloadAddress } from '../addresses.ts';
@@ -16,10 +17,22 @@ export async function allocateWorkloadAddress(
 ): Promise<string> {
   const { items } = await store.list<Workload>(Kinds.Workload);
   const used = new Set(items.map((w) => w.status?.address ?? w.spec?.address).filter((a) => a !== undefined));
-  for (let n = 0; ; n++) {
+  let probed = 0;
+  for (let n = 0; probed < MAX_PROBED_ADDRESSES; n++) {
     const address = workloadAddress(blockIndex, n);
     if (used.has(address)) continue;
+    probed++;
     const free = await Promise.all(ports.map((port) => portFree(address, port)));
     if (free.every(Boolean)) return address;
   }
+  throw new StraitError(
+    'E_ADDRESS_BUSY',
+    `no address of block 127.${blockIndex}.0.0/16 has ports ${ports.join(', ')} free (${MAX_PROBED_ADDRESSES} tried)`,
+    {
+      hint: 'a process may listen on one of these ports on every address (0.0.0.0); stop it or pick other ports',
+    },
+  );
 }
+
+/** Free addresses are found among the first few; beyond this many, something holds a port everywhere. */
+const MAX_PROBED_ADDRESSES = 32;

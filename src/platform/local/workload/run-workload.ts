@@ -117,7 +117,10 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
   let proxy: ChildProcess | undefined;
   let app: ChildProcess;
   try {
-    if (options.proxy) proxy = startProxy(options, identity, address, workloadDir);
+    if (options.proxy) {
+      proxy = startProxy(options, identity, address, workloadDir);
+      await awaitProxy(proxy, address, proxyPorts.adminPort, options.log);
+    }
     app = spawn(options.command[0] as string, options.command.slice(1), {
       stdio: 'inherit',
       env: {
@@ -227,6 +230,33 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
       app.kill('SIGTERM');
     },
   };
+}
+
+/** How long the application waits for its proxy before starting anyway. */
+const PROXY_AWAIT_MS = 30_000;
+
+/** Waits until the proxy answers /ready, so the application's first calls find it (Linkerd's proxy-await). */
+async function awaitProxy(
+  proxy: ChildProcess,
+  address: string,
+  adminPort: number,
+  log: (line: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + PROXY_AWAIT_MS;
+  while (Date.now() < deadline) {
+    if (proxy.exitCode !== null) {
+      throw new StraitError(
+        'E_PROXY_EXITED',
+        `the proxy exited with code ${proxy.exitCode} before it was ready`,
+        {
+          hint: 'see proxy.log in the workload directory of the cluster',
+        },
+      );
+    }
+    if (await httpReady(address, adminPort, '/ready', 500)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  log(`the proxy is not ready after ${PROXY_AWAIT_MS / 1000}s; starting the application anyway`);
 }
 
 async function ensureNamespaceAndAccount(

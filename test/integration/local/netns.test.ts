@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Endpoints } from '../../../src/core/api/core.ts';
+import { Kinds } from '../../../src/core/kinds.ts';
+import { apiUrl, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
+import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
+import { clusterDirectory } from '../../../src/platform/local/home.ts';
+import { networkNamespacesSupported } from '../../../src/platform/local/netns.ts';
+import { eventually, strait, straitInBackground } from './cli.ts';
+
+const ECHO = fileURLToPath(new URL('./echo-app.mjs', import.meta.url));
+const CALL = fileURLToPath(new URL('./call-app.mjs', import.meta.url));
+
+const SERVICE = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: backend
+  namespace: shop
+spec:
+  selector:
+    app: backend
+  ports:
+    - port: 80
+      targetPort: 8080
+`;
+
+// Network namespaces need root (CI runs as root); elsewhere this suite cannot run.
+const unsupported = networkNamespacesSupported() ? false : 'network namespaces need root and iproute2';
+
+describe('local clusters in network namespaces', { timeout: 300_000, skip: unsupported }, () => {
+  const home = mkdtempSync(join(tmpdir(), 'strait-netns-'));
+  let backend: ReturnType<typeof straitInBackground> | undefined;
+
+  before(async () => {
+    for (const cluster of ['west', 'east']) {
+      const up = await strait(home, ['local', 'up', '--cluster', cluster, '--netns']);
+      assert.equal(up.code, 0, up.stderr);
+    }
+    assert.equal((await strait(home, ['local', 'apply', '--context', 'east', '-f', '-'], SERVICE)).code, 0);
+    backend = straitInBackground(home, [
+      'local',
+      'run',
+      '--cluster',
+      'east',
+      '-n',
+      'shop',
+      '--service-account',
+      'backend',
+      '--name',
+      'backend',
+      '--port',
+      '8080',
+      '--',
+      process.execPath,
+      ECHO,
+    ]);
+  });
+
+  after(async () => {
+    backend?.kill('SIGTERM');
+    for (const cluster of ['west', 'east'])
+      await strait(home, ['local', 'down', '--cluster', cluster, '--delete']);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('serves each cluster API on its link and calls within a cluster over mTLS', async () => {
+    const address = await eventually(
+      'the backend to be ready',
+      async () => {
+        const store = openClusterStore(clusterDirectory(home, 'east'));
+        try {
+          const endpoints = await store.get<Endpoints>({
+            ...Kinds.Endpoints,
+            namespace: 'shop',
+            name: 'backend',
+          });
+          return endpoints?.subsets?.[0]?.addresses?.[0]?.ip;
+        } finally {
+          store.close();
+        }
+      },
+      60_000,
+    );
+    assert.match(
+      apiUrl(readClusterConfig(clusterDirectory(home, 'east'))),
+      /^https:\/\/172\.31\.\d+\.2:6443$/,
+    );
+
+    const call = await strait(home, [
+      'local',
+      'run',
+      '--cluster',
+      'east',
+      '-n',
+      'shop',
+      '--service-account',
+      'frontend',
+      '--name',
+      'frontend',
+      '--',
+      process.execPath,
+      CALL,
+      'http://backend.shop.svc.cluster.local/',
+    ]);
+    const proxyLog = join(clusterDirectory(home, 'east'), 'workloads', 'shop.frontend', 'proxy.log');
+    assert.equal(call.code, 0, `${call.stdout}\n${call.stderr}\n${readFileSync(proxyLog, 'utf8')}`);
+    assert.equal(call.stdout, '200 hello from backend\n');
+
+    await assert.rejects(fetch(`http://${address}:8080/`, { signal: AbortSignal.timeout(2000) }));
+    const probe = `fetch("http://${address}:8080/", { signal: AbortSignal.timeout(2000) })
+      .then(() => console.log("reached"), () => console.log("unreachable"))`;
+    const fromWest = await strait(home, [
+      'local',
+      'run',
+      '--cluster',
+      'west',
+      '-n',
+      'shop',
+      '--name',
+      'probe',
+      '--no-proxy',
+      '--',
+      process.execPath,
+      '-e',
+      probe,
+    ]);
+    assert.equal(fromWest.stdout, 'unreachable\n', fromWest.stderr);
+  });
+});
