@@ -1,6 +1,8 @@
 /** The destination service: endpoints and profiles for proxies, from the resource store. */
 export type { EndpointAddr, EndpointSet } from './endpoint-set.ts';
 export { ENDPOINT_WEIGHT, ipEndpointSet, isMirror, serviceEndpointSet } from './endpoint-set.ts';
+export type { Feed, FeedHandler, InformerSource } from './feed.ts';
+export { followKinds } from './feed.ts';
 export { DestinationService, DestinationWatches, destinationServiceImpl } from './service.ts';
 export type { DestinationServiceHandle, DestinationServiceOptions } from './start.ts';
 export { startDestinationService } from './start.ts';

@@ -4,7 +4,7 @@ import { DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../../cor
 import type { ResourceStore } from '../../core/store.ts';
 import { type RpcServer, startRpcServer, type TlsMaterial } from '../../rpc/server.ts';
 import { SplitStatusWriter } from '../traffic/status-writer.ts';
-import { followKinds } from './feed.ts';
+import { followKinds, type InformerSource } from './feed.ts';
 import { DestinationService, DestinationWatches, destinationServiceImpl } from './service.ts';
 import { DESTINATION_KINDS, DestinationState } from './state.ts';
 
@@ -26,6 +26,8 @@ export interface DestinationServiceOptions {
   writeStatus?: boolean;
   /** Called with problems that do not stop the service (a failed watch, a status write that failed). */
   onError?: (error: unknown) => void;
+  /** Informers shared with other parts of the process; without it the service makes its own. */
+  informers?: InformerSource;
 }
 
 export interface DestinationServiceHandle {
@@ -63,7 +65,7 @@ export async function startDestinationService(
       status?.report(change.outcomes);
       if (object.kind === 'Service') status?.reportServiceAnnotations(object, deleted);
     },
-    { onError },
+    { onError, ...(options.informers ? { informers: options.informers } : {}) },
   );
   await feed.synced;
   let rpc: RpcServer;

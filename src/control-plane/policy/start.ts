@@ -3,7 +3,7 @@ import { describeError, StraitError } from '../../core/errors.ts';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../../core/identity-name.ts';
 import type { ResourceStore } from '../../core/store.ts';
 import { type RpcServer, startRpcServer, type TlsMaterial } from '../../rpc/server.ts';
-import { followKinds } from '../destination/feed.ts';
+import { followKinds, type InformerSource } from '../destination/feed.ts';
 import { DEFAULT_POLICIES, type DefaultPolicy, isCidr } from './resolve.ts';
 import { InboundPolicyService, PolicyWatches, policyServiceImpl } from './service.ts';
 import { POLICY_KINDS, PolicyState } from './state.ts';
@@ -25,6 +25,8 @@ export interface PolicyServiceOptions {
   /** Default `strait`. */
   controlPlaneNamespace?: string;
   onError?: (error: unknown) => void;
+  /** Informers shared with other parts of the process; without it the service makes its own. */
+  informers?: InformerSource;
 }
 
 export interface PolicyServiceHandle {
@@ -77,6 +79,7 @@ export async function startPolicyService(options: PolicyServiceOptions): Promise
     {
       onError:
         options.onError ?? ((error: unknown) => process.emitWarning(`policy: ${describeError(error)}`)),
+      ...(options.informers ? { informers: options.informers } : {}),
     },
   );
   await feed.synced;
