@@ -3,9 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../src/platform/kubernetes/client.ts';
+import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
+import { KubernetesStore } from '../../../src/platform/kubernetes/store.ts';
 import { kubeBinaries } from './binaries.ts';
 import { startCluster, type TestCluster } from './cluster.ts';
 import { formatKubeconfig } from './kubeconfig.ts';
+import { HarnessNode } from './node.ts';
+import { processRuntime } from './process-runtime.ts';
 import { claimStateDir, reapStaleClusters } from './stale.ts';
 
 /** The two test clusters and one kubeconfig with contexts `west` and `east`. */
@@ -22,7 +26,12 @@ export interface TestClusters {
   podNetworks: { west: string; east: string };
   /** A transport to the named cluster, as the admin. */
   client(name: 'west' | 'east'): KubeClient;
-  /** Stops both clusters and removes their files. */
+  /**
+   * The cluster's one node (`west-node`, `east-node`), started on first use:
+   * it runs the pods' container commands as local processes on pod addresses.
+   */
+  node(name: 'west' | 'east'): Promise<HarnessNode>;
+  /** Stops the nodes and both clusters, and removes their files. */
   stop(): Promise<void>;
 }
 
@@ -40,7 +49,11 @@ export async function startTestClusters(): Promise<TestClusters> {
   const root = await mkdtemp(join(parent, 'strait-kube-'));
   claimStateDir(root);
   const started: TestCluster[] = [];
+  const nodes = new Map<string, Promise<HarnessNode>>();
   const stop = async () => {
+    const running = await Promise.allSettled(nodes.values());
+    nodes.clear();
+    for (const node of running) if (node.status === 'fulfilled') await node.value.stop();
     await Promise.all(started.map((cluster) => cluster.stop()));
     await rm(root, { recursive: true, force: true });
   };
@@ -57,19 +70,30 @@ export async function startTestClusters(): Promise<TestClusters> {
     const kubeconfig = join(root, 'kubeconfig');
     await writeFile(kubeconfig, formatKubeconfig([(west as TestCluster).entry, (east as TestCluster).entry]));
     const run = randomInt(0, 256);
-    return {
-      podNetworks: { west: `198.18.${run}`, east: `198.19.${run}` },
-      west: west as TestCluster,
-      east: east as TestCluster,
-      kubeconfig,
-      client(name) {
-        const config = new KubeConfig();
-        config.loadFromFile(kubeconfig);
-        config.setCurrentContext(name);
-        return new KubeClient(config);
-      },
-      stop,
+    const podNetworks = { west: `198.18.${run}`, east: `198.19.${run}` };
+    const client = (name: 'west' | 'east') => {
+      const config = new KubeConfig();
+      config.loadFromFile(kubeconfig);
+      config.setCurrentContext(name);
+      return new KubeClient(config);
     };
+    const clusters = { west: west as TestCluster, east: east as TestCluster };
+    const node = (name: 'west' | 'east') => {
+      let pending = nodes.get(name);
+      if (!pending) {
+        const harnessNode = new HarnessNode({
+          store: new KubernetesStore(client(name), { extraKinds: [KubernetesKinds.Node] }),
+          client: client(name),
+          name: `${name}-node`,
+          podNetwork: podNetworks[name],
+          runtime: processRuntime(join(clusters[name].dir, 'pods')),
+        });
+        pending = harnessNode.start().then(() => harnessNode);
+        nodes.set(name, pending);
+      }
+      return pending;
+    };
+    return { ...clusters, podNetworks, kubeconfig, client, node, stop };
   } catch (error) {
     await stop();
     throw error;

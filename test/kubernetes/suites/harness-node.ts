@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Kinds } from '../../../src/core/kinds.ts';
 import type { Resource } from '../../../src/core/resource.ts';
 import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
 import type { TestClusters } from '../harness/clusters.ts';
-import { HarnessNode } from '../harness/node.ts';
-import { processRuntime } from '../harness/process-runtime.ts';
+import type { HarnessNode } from '../harness/node.ts';
 import { eventually, freshNamespace, storeOn } from './fixtures.ts';
 
 interface EndpointSlice extends Resource {
@@ -33,20 +31,7 @@ function readFrom(host: string, port: number): Promise<string> {
 
 /** The harness node runs pods, and KCM turns them into EndpointSlices as on a real cluster. */
 export async function harnessNodeTests(t: TestContext, clusters: TestClusters): Promise<void> {
-  const store = storeOn(clusters, 'east');
-  const node = new HarnessNode({
-    runtime: processRuntime(join(clusters.east.dir, 'pods')),
-    store,
-    client: clusters.client('east'),
-    name: 'east-node',
-    podNetwork: clusters.podNetworks.east,
-  });
-  await node.start();
-  try {
-    await podTests(t, clusters, node);
-  } finally {
-    await node.stop();
-  }
+  await podTests(t, clusters, await clusters.node('east'));
 }
 
 async function podTests(t: TestContext, clusters: TestClusters, node: HarnessNode): Promise<void> {
