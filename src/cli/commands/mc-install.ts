@@ -11,6 +11,7 @@ import { type Command, optionalString, requireString } from '../command.ts';
 import { openContextStore } from '../context.ts';
 import { formatDocument } from '../output.ts';
 import { applyObjects, deleteObjects, localClusterAccess } from './mc-common.ts';
+import { writeGatewayFiles } from './mc-gateway-files.ts';
 
 const outputOption = {
   output: {
@@ -55,8 +56,21 @@ export const mcInstallCommand: Command = {
         probePort: port(ctx.values['probe-port'], '--probe-port'),
       });
       const format = optionalString(ctx.values, 'output');
-      if (format) printManifests(objects, format, ctx.stdout);
-      else await applyObjects(store, objects, ctx.stdout);
+      if (format) {
+        printManifests(objects, format, ctx.stdout);
+        return 0;
+      }
+      await applyObjects(store, objects, ctx.stdout);
+      if (access && context.platform === 'local') {
+        const { configFile, notAfter } = writeGatewayFiles(context.dir, access.config, {
+          gateway: port(ctx.values['gateway-port'], '--gateway-port'),
+          probe: port(ctx.values['probe-port'], '--probe-port'),
+        });
+        ctx.stdout.write(
+          `gateway identity and configuration written (certificate valid until ${notAfter.toISOString()});\n` +
+            `start the gateway with: STRAIT_PROXY_CONFIG=${configFile} node src/cmd/gateway.ts\n`,
+        );
+      }
       return 0;
     } finally {
       close();

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,8 +13,8 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints, Service } from '../../../src/core/api/core.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
-import { createAnchor, issueWorkloadCertificate } from '../../../src/pki/index.ts';
-import { clusterFiles, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
+import { createAnchor } from '../../../src/pki/index.ts';
+import { readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { eventually, strait, straitInBackground } from '../local/cli.ts';
@@ -75,43 +75,16 @@ describe('two linked clusters (real processes)', { timeout: 300_000 }, () => {
         join(home, 'anchor.key'),
       ]);
     }
-    await run(['mc', 'install', '--context', 'east']);
 
-    // East's gateway: its own identity from east's issuer, east's destination service.
-    const eastDir = clusterDirectory(home, 'east');
-    const east = readClusterConfig(eastDir);
-    const files = clusterFiles(eastDir);
-    const leaf = issueWorkloadCertificate({
-      issuer: {
-        certPem: readFileSync(files.issuerCert, 'utf8'),
-        keyPem: readFileSync(files.issuerKey, 'utf8'),
-      },
-      identity: GATEWAY_ID,
-    });
-    writeFileSync(join(home, 'gateway.crt'), leaf.chainPem);
-    writeFileSync(join(home, 'gateway.key'), leaf.keyPem);
-    writeFileSync(
-      join(home, 'gateway.json'),
-      JSON.stringify({
-        logLevel: 'warn',
-        identity: {
-          certFile: join(home, 'gateway.crt'),
-          keyFile: join(home, 'gateway.key'),
-          trustBundleFile: files.trustAnchor,
-        },
-        inbound: { host: east.controlPlaneAddress, port: 4143 },
-        admin: { host: east.controlPlaneAddress, port: 4191 },
-        destination: {
-          address: `${east.controlPlaneAddress}:${east.ports.destination}`,
-          identity: `strait-destination.${east.controlPlaneNamespace}.serviceaccount.identity.${east.controlPlaneNamespace}.${east.trustDomain}`,
-        },
-      }),
-    );
+    // East's gateway, with the identity and configuration `mc install` wrote.
+    const installed = await run(['mc', 'install', '--context', 'east']);
+    const configFile = /STRAIT_PROXY_CONFIG=(\S+)/.exec(installed)?.[1];
+    assert.ok(configFile, installed);
     startGateway = async () => {
       const child = spawn(process.execPath, ['src/cmd/gateway.ts'], {
         cwd: ROOT,
-        env: { ...process.env, STRAIT_PROXY_CONFIG: join(home, 'gateway.json') },
-        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, STRAIT_PROXY_CONFIG: configFile },
+        stdio: ['ignore', 'pipe', 'ignore'],
       });
       processes.push(child);
       let seen = '';
@@ -131,7 +104,7 @@ describe('two linked clusters (real processes)', { timeout: 300_000 }, () => {
       {
         cwd: ROOT,
         env: { ...process.env, STRAIT_HOME: home },
-        stdio: ['ignore', 'ignore', 'inherit'],
+        stdio: 'ignore',
       },
     );
     processes.push(mirror);
