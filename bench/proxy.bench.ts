@@ -57,7 +57,12 @@ async function freePort(): Promise<number> {
 const ports = {
   backend: await freePort(),
   bulk: await freePort(),
-  strait: { listener: await freePort(), bulkListener: await freePort(), serverInbound: await freePort() },
+  strait: {
+    listener: await freePort(),
+    bulkListener: await freePort(),
+    serverInbound: await freePort(),
+    upgradedListener: await freePort(),
+  },
   haproxy: {
     front: await freePort(),
     bulkFront: await freePort(),
@@ -156,6 +161,19 @@ writeFileSync(
     },
   }),
 );
+writeFileSync(
+  join(dir, 'upgraded-proxy.json'),
+  JSON.stringify({
+    logLevel: 'warn',
+    http1OverH2: true,
+    endpoints: { [`backend.bench.svc.cluster.local:${ports.backend}`]: [endpoint(ports.backend)] },
+    outbound: {
+      listeners: [
+        { port: ports.strait.upgradedListener, target: `backend.bench.svc.cluster.local:${ports.backend}` },
+      ],
+    },
+  }),
+);
 const proxyEnv = (name: string, files: { cert: string; key: string }, inbound: number) => ({
   STRAIT_PROXY_CONFIG: join(dir, `${name}-proxy.json`),
   STRAIT_PROXY_INBOUND_ADDR: `127.0.0.1:${inbound}`,
@@ -168,6 +186,11 @@ const proxyEnv = (name: string, files: { cert: string; key: string }, inbound: n
 });
 writeFileSync(join(dir, 'server-proxy.json'), JSON.stringify({ logLevel: 'warn' }));
 const straitClient = start(process.execPath, [proxyEntry], proxyEnv('client', clientId, await freePort()));
+const straitUpgraded = start(
+  process.execPath,
+  [proxyEntry],
+  proxyEnv('upgraded', clientId, await freePort()),
+);
 const straitServer = start(
   process.execPath,
   [proxyEntry],
@@ -231,6 +254,7 @@ for (const port of [
   ports.bulk,
   ports.strait.listener,
   ports.strait.serverInbound,
+  ports.strait.upgradedListener,
   ports.haproxy.front,
   ports.haproxy.tls,
 ]) {
@@ -319,6 +343,10 @@ wrk(ports.strait.listener, 2);
 wrk(ports.haproxy.front, 2);
 const capacity = { strait: wrk(ports.strait.listener, SECONDS), haproxy: wrk(ports.haproxy.front, SECONDS) };
 const loadedRss = rssMb(straitPids);
+const rssByProcess = {
+  clientProxyMb: rssMb([straitClient.pid as number]),
+  serverProxyMb: rssMb([straitServer.pid as number]),
+};
 const cpuRate = 2000;
 const cpu = {
   strait: cpuPerRequest(straitPids, ports.strait.listener, cpuRate, SECONDS).usPerRequest,
@@ -328,6 +356,17 @@ const direct = fixedRate(ports.backend, 1000, SECONDS);
 const straitLat = fixedRate(ports.strait.listener, 1000, SECONDS);
 const rssAt1k = rssMb(straitPids);
 const haLat = fixedRate(ports.haproxy.front, 1000, SECONDS);
+// HTTP/1.1 between proxies: pooled HTTP/1.1 connections (default) vs one multiplexed HTTP/2 connection.
+const upgradedPids = [straitUpgraded.pid as number, straitServer.pid as number];
+wrk(ports.strait.upgradedListener, 2);
+const upgraded = {
+  capacity: wrk(ports.strait.upgradedListener, SECONDS),
+  cpu: cpuPerRequest(upgradedPids, ports.strait.upgradedListener, cpuRate, SECONDS).usPerRequest,
+  rssMb: {
+    clientProxy: rssMb([straitUpgraded.pid as number]),
+    serverProxy: rssMb([straitServer.pid as number]),
+  },
+};
 const throughput = {
   strait: await bulk(ports.strait.bulkListener),
   haproxy: await bulk(ports.haproxy.bulkFront),
@@ -391,6 +430,24 @@ const figures = [
     met: true,
   },
   {
+    name: 'http1_over_h2_cpu_us_per_request',
+    unit: 'µs CPU per request, both proxies, 2,000 req/s; peer = pooled HTTP/1.1 between the proxies',
+    strait: round(upgraded.cpu, 1),
+    peer: round(cpu.strait, 1),
+    ratio: round(upgraded.cpu / cpu.strait),
+    goal: 'make it the default only if ratio ≤ 1.0',
+    met: upgraded.cpu / cpu.strait <= 1,
+  },
+  {
+    name: 'http1_over_h2_capacity_rps',
+    unit: 'req/s, wrk -c32; peer = pooled HTTP/1.1 between the proxies',
+    strait: round(upgraded.capacity, 0),
+    peer: round(capacity.strait, 0),
+    ratio: round(upgraded.capacity / capacity.strait),
+    goal: 'make it the default only if ratio ≥ 1.0',
+    met: upgraded.capacity / capacity.strait >= 1,
+  },
+  {
     name: 'proxy_rss_idle_mb',
     unit: 'MB, largest of the two proxies',
     strait: idleRss,
@@ -428,6 +485,9 @@ const result = {
     requests: straitLat.length,
   },
   haproxy: { p50: round(pct(haLat, 0.5), 3), p99: round(pct(haLat, 0.99), 3), requests: haLat.length },
+  rssAfterCapacityRun: rssByProcess,
+  rssAfterHttp1OverH2Runs: upgraded.rssMb,
+  loadAverage: (await import('node:os')).loadavg(),
   soak: soak ?? 'not run (pass --soak-minutes 10)',
 };
 writeFileSync(values.out as string, `${JSON.stringify(result, null, 2)}\n`);
