@@ -102,7 +102,10 @@ export async function stopControlPlaneProcess(dir: string, timeoutMs = 15_000): 
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
   while (processAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  if (processAlive(pid)) process.kill(pid, 'SIGKILL');
+  if (processAlive(pid)) {
+    process.kill(pid, 'SIGKILL');
+    while (processAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   rmSync(clusterFiles(dir).pid, { force: true });
   return true;
 }

@@ -1,5 +1,5 @@
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { ServiceAccount } from '../../../core/api/core.ts';
 import { StraitError } from '../../../core/errors.ts';
@@ -225,17 +225,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       resolve();
     });
   });
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
+  // Every connection, HTTP/2 or HTTP/1.1 (keep-alive), so that close() does not wait on idle ones.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   return {
     port: (server.address() as AddressInfo).port,
     close() {
       return new Promise((resolve) => {
         server.close(() => resolve());
-        for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
       });
     },
   };
