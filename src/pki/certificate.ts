@@ -49,6 +49,8 @@ export interface Certificate {
   /** SHA-256 fingerprint, colon-separated hex. */
   readonly fingerprint: string;
   readonly selfSigned: boolean;
+  /** Critical extensions Strait does not understand (e.g. name constraints); chains through them are refused. */
+  readonly unknownCriticalExtensions: string[];
 }
 
 const KEY_USAGE_NAMES = [
@@ -120,7 +122,10 @@ function fromParsed(der: Uint8Array, x509: X509Certificate, source: string): Cer
   const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
   const subjectNode = expectTag(fields[offset + 4], Tag.sequence, 'subject');
   const extensionsNode = fields.find((node) => node.tag === 0xa3);
-  const extensions = extensionsNode ? readExtensions(der, extensionsNode) : new Map<string, Uint8Array>();
+  const parsed = extensionsNode
+    ? readExtensions(der, extensionsNode)
+    : { values: new Map<string, Uint8Array>(), unknownCritical: [] };
+  const extensions = parsed.values;
 
   const basic = extensions.get('2.5.29.19');
   const constraints = basic ? readBasicConstraints(basic) : { ca: false, pathLength: undefined };
@@ -155,19 +160,36 @@ function fromParsed(der: Uint8Array, x509: X509Certificate, source: string): Cer
     authorityKeyId: aki ? readAuthorityKeyId(aki) : undefined,
     fingerprint: x509.fingerprint256,
     selfSigned: x509.subject === x509.issuer && x509.verify(x509.publicKey),
+    unknownCriticalExtensions: parsed.unknownCritical,
   };
 }
 
-function readExtensions(der: Uint8Array, wrapper: DerNode): Map<string, Uint8Array> {
+/** Extensions whose meaning Strait checks or that carry no constraint. */
+const UNDERSTOOD_EXTENSIONS = new Set([
+  '2.5.29.14',
+  '2.5.29.15',
+  '2.5.29.17',
+  '2.5.29.19',
+  '2.5.29.35',
+  '2.5.29.37',
+]);
+
+function readExtensions(
+  der: Uint8Array,
+  wrapper: DerNode,
+): { values: Map<string, Uint8Array>; unknownCritical: string[] } {
   const list = expectTag(children(der, wrapper)[0], Tag.sequence, 'extensions');
-  const map = new Map<string, Uint8Array>();
+  const values = new Map<string, Uint8Array>();
+  const unknownCritical: string[] = [];
   for (const extension of children(der, list)) {
     const parts = children(der, expectTag(extension, Tag.sequence, 'extension'));
     const id = readOid(der, parts[0] as DerNode);
     const value = expectTag(parts.at(-1), Tag.octetString, 'extension value');
-    map.set(id, new Uint8Array(content(der, value)));
+    const critical = parts.length === 3 && parts[1]?.tag === Tag.boolean && der[parts[1].contentStart] !== 0;
+    if (critical && !UNDERSTOOD_EXTENSIONS.has(id)) unknownCritical.push(id);
+    values.set(id, new Uint8Array(content(der, value)));
   }
-  return map;
+  return { values, unknownCritical };
 }
 
 function readBasicConstraints(value: Uint8Array): { ca: boolean; pathLength: number | undefined } {

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   buildBundle,
@@ -92,6 +96,55 @@ describe('verifyChain()', () => {
     assert.throws(() => verifyChain(deep.certPem, deep.intermediatesPem + issuer.certPem, anchor.certPem), {
       code: 'E_CHAIN_INVALID',
     });
+  });
+
+  it('refuses a chain through a critical extension it does not process (name constraints)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strait-nc-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-new',
+          '-nodes',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-keyout',
+          join(dir, 'ca.key'),
+          '-out',
+          join(dir, 'ca.crt'),
+          '-days',
+          '2',
+          '-subj',
+          '/CN=constrained root',
+          '-addext',
+          'basicConstraints=critical,CA:TRUE',
+          '-addext',
+          'keyUsage=critical,keyCertSign',
+          '-addext',
+          'nameConstraints=critical,permitted;DNS:.cluster.local',
+        ],
+        { stdio: 'pipe' },
+      );
+      const constrained = {
+        certPem: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+        keyPem: readFileSync(join(dir, 'ca.key'), 'utf8'),
+      };
+      const constrainedLeaf = issueWorkloadCertificate({
+        issuer: createIssuer({ anchor: constrained }),
+        identity,
+      });
+      assert.throws(
+        () => verifyChain(constrainedLeaf.certPem, constrainedLeaf.intermediatesPem, constrained.certPem),
+        (error: Error & { code?: string }) =>
+          error.code === 'E_CHAIN_INVALID' && error.message.includes('2.5.29.30'),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('accepts leaves from both anchors of a rotation bundle', () => {

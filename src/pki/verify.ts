@@ -45,6 +45,7 @@ export function verifyChain(
   const anchors = toList(bundle, 'trust bundle', false);
 
   checkValidity(leafCert, now, 'the certificate');
+  checkCriticalExtensions(leafCert, 'certificate');
   if (options.expectedIdentity !== undefined && !leafCert.dnsNames.includes(options.expectedIdentity)) {
     const found = leafCert.dnsNames.length ? leafCert.dnsNames.join(', ') : 'no DNS name';
     throw new PkiError(
@@ -88,6 +89,7 @@ function issued(signer: Certificate, subject: Certificate): boolean {
 
 function checkSigner(signer: Certificate, below: Certificate[], now: Date, what: string): void {
   checkCanSign(signer, what);
+  checkCriticalExtensions(signer, what);
   checkValidity(signer, now, `the ${what}`);
   // Intermediates below this signer, not counting the leaf.
   const intermediatesBelow = below.length - 1;
@@ -97,4 +99,14 @@ function checkSigner(signer: Certificate, below: Certificate[], now: Date, what:
       `${signer.source}: the ${what} allows ${signer.pathLength} intermediate(s) below it but the chain has ${intermediatesBelow}`,
     );
   }
+}
+
+/** RFC 5280: a certificate with a critical extension the verifier does not process must be refused. */
+function checkCriticalExtensions(certificate: Certificate, what: string): void {
+  if (certificate.unknownCriticalExtensions.length === 0) return;
+  throw new PkiError(
+    'E_CHAIN_INVALID',
+    `${certificate.source}: the ${what} has critical extensions Strait does not process (${certificate.unknownCriticalExtensions.join(', ')})`,
+    { hint: 'name constraints and policy extensions are not supported; use a CA without them' },
+  );
 }
