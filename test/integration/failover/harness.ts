@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Workload } from '../../../src/core/api/local.ts';
+import type { TrafficSplit } from '../../../src/core/api/traffic.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import type { ResourceStore } from '../../../src/core/store.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
@@ -24,6 +25,38 @@ export interface StatusEntry {
   reason: string;
   weights: Record<string, number>;
   activeBackends: string[];
+}
+
+/**
+ * Records every distinct weight vector the TrafficSplit `shop/web` takes, from a watch, so a ramp
+ * whose steps pass faster than a poll can still be checked step by step.
+ */
+export function recordWeights(store: ResourceStore): { history: Record<string, number>[]; stop: () => void } {
+  const history: Record<string, number>[] = [];
+  const abort = new AbortController();
+  void (async () => {
+    try {
+      for await (const event of store.watch<TrafficSplit>(Kinds.TrafficSplit, {
+        namespace: 'shop',
+        signal: abort.signal,
+      })) {
+        if (event.object.metadata.name !== 'web' || event.type === 'BOOKMARK') continue;
+        const weights = Object.fromEntries(
+          (event.object.spec?.backends ?? []).map((b) => [b.service, b.weight]),
+        );
+        if (JSON.stringify(history.at(-1)) !== JSON.stringify(weights)) history.push(weights);
+      }
+    } catch (error) {
+      if (!abort.signal.aborted) throw error;
+    }
+  })();
+  return { history, stop: () => abort.abort() };
+}
+
+/** The weights from the last failover to the end: every step of the failback ramp. */
+export function lastFailback(history: Record<string, number>[], secondary: string): Record<string, number>[] {
+  const start = history.findLastIndex((weights) => weights[secondary] === 100);
+  return history.slice(start);
 }
 
 export class FailoverHarness {
@@ -87,7 +120,7 @@ export class FailoverHarness {
           const workload = await store.get<Workload>({ ...Kinds.Workload, namespace: 'shop', name });
           return workload?.status?.ready && workload.status.address ? workload.status.address : undefined;
         }),
-      60_000,
+      180_000,
     );
   }
 
@@ -128,7 +161,7 @@ export class FailoverHarness {
         const entry = await this.status();
         return check(entry) ? entry : undefined;
       },
-      60_000,
+      120_000,
     ).catch((error: Error) => {
       throw new Error(`${error.message}\noperator log:\n${this.operatorLog}`);
     });

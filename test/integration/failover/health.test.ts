@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Event } from '../../../src/core/api/core.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
+import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
+import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { eventually } from '../local/cli.ts';
-import { APP, CLIENT, FailoverHarness } from './harness.ts';
+import { APP, CLIENT, FailoverHarness, lastFailback, recordWeights } from './harness.ts';
 
 const manifests = `
 apiVersion: v1
@@ -38,7 +40,7 @@ metadata:
     failover.strait.io/health-window: 3s
     failover.strait.io/min-requests: "10"
     failover.strait.io/min-success-rate: "0.9"
-    failover.strait.io/hold-down: 2s
+    failover.strait.io/hold-down: 5s
     failover.strait.io/ramp-steps: "50,100"
     failover.strait.io/ramp-step-interval: 2s
 spec:
@@ -48,7 +50,7 @@ spec:
   - {service: web-backup, weight: 0}
 `;
 
-describe('health-based failover from the proxies’ metrics', { timeout: 300_000 }, () => {
+describe('health-based failover from the proxies’ metrics', { timeout: 600_000 }, () => {
   const cluster = new FailoverHarness('west');
   let web = '';
   let client = '';
@@ -60,10 +62,14 @@ describe('health-based failover from the proxies’ metrics', { timeout: 300_000
     cluster.run('client', 9000, [process.execPath, CLIENT]);
     [web, client] = await Promise.all([cluster.workloadAddress('web'), cluster.workloadAddress('client')]);
     await cluster.workloadAddress('web-backup');
-    await eventually('the client reaching web through its proxy', async () => {
-      const answers = (await (await fetch(`http://${client}:9000/stats`)).json()) as [number, string][];
-      return answers.some(([, backend]) => backend === 'web') ? true : undefined;
-    });
+    await eventually(
+      'the client reaching web through its proxy',
+      async () => {
+        const answers = (await (await fetch(`http://${client}:9000/stats`)).json()) as [number, string][];
+        return answers.some(([, backend]) => backend === 'web') ? true : undefined;
+      },
+      120_000,
+    );
     await cluster.startOperator([
       '--discover-proxies',
       ...['--scrape-interval', '500ms', '--resync', '500ms'],
@@ -74,20 +80,34 @@ describe('health-based failover from the proxies’ metrics', { timeout: 300_000
   it('fails over when callers see the primary fail, and back through the ramp when it heals', async () => {
     await cluster.statusWhere('Primary', (s) => s.state === 'Primary' && s.reason === 'PrimaryReady');
 
+    const store = openClusterStore(clusterDirectory(cluster.home, cluster.cluster));
+    const weights = recordWeights(store);
     await fetch(`http://${web}:8080/fail`, { method: 'POST' });
-    const failover = await cluster.statusWhere('failover on the success rate', (s) => s.state === 'Failover');
-    assert.equal(failover.reason, 'PrimaryUnhealthy');
+    await eventually(
+      'the weights moving off web',
+      async () => (weights.history.some((w) => w.web === 0) ? true : undefined),
+      120_000,
+    );
+    const failover = await cluster.statusWhere('status Failover', (s) => s.state === 'Failover');
+    assert.ok(['PrimaryUnhealthy', 'HoldingDown'].includes(failover.reason), failover.reason);
     assert.deepEqual(failover.weights, { web: 0, 'web-backup': 100 });
-    const message = await cluster.withStore(async (store) => {
-      const events = (await store.list<Event>(Kinds.Event, { namespace: 'shop' })).items;
-      return events.find((e) => e.reason === 'FailedOver')?.message ?? '';
-    });
+    const message = await eventually('a FailedOver event', () =>
+      cluster.withStore(async (api) => {
+        const events = (await api.list<Event>(Kinds.Event, { namespace: 'shop' })).items;
+        return events.find((e) => e.reason === 'FailedOver')?.message;
+      }),
+    );
     assert.match(message, /web: success rate \d\.\d+ < 0\.9 over 3s; traffic to web-backup/);
 
     await fetch(`http://${web}:8080/heal`, { method: 'POST' });
-    const ramp = await cluster.statusWhere('failback ramp', (s) => s.state === 'FailingBack');
-    assert.deepEqual(ramp.weights, { web: 50, 'web-backup': 50 });
     const back = await cluster.statusWhere('failback complete', (s) => s.state === 'Primary');
+    weights.stop();
+    store.close();
     assert.equal(back.reason, 'RampCompleted');
+    assert.deepEqual(lastFailback(weights.history, 'web-backup'), [
+      { web: 0, 'web-backup': 100 },
+      { web: 50, 'web-backup': 50 },
+      { web: 100, 'web-backup': 0 },
+    ]);
   });
 });

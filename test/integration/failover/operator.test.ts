@@ -8,7 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Event } from '../../../src/core/api/core.ts';
 import type { Link } from '../../../src/core/api/multicluster.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
-import { APP, FailoverHarness } from './harness.ts';
+import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
+import { clusterDirectory } from '../../../src/platform/local/home.ts';
+import { APP, FailoverHarness, lastFailback, recordWeights } from './harness.ts';
 
 const manifests = `
 apiVersion: v1
@@ -75,7 +77,7 @@ spec:
   - {service: web-east, weight: 0}
 `;
 
-describe('failover operator process on a local cluster', { timeout: 240_000 }, () => {
+describe('failover operator process on a local cluster', { timeout: 600_000 }, () => {
   const cluster = new FailoverHarness('west');
   let backend: ChildProcess | undefined;
   const startBackend = () => {
@@ -129,12 +131,18 @@ describe('failover operator process on a local cluster', { timeout: 240_000 }, (
     );
     await setGateway(true);
 
+    const store = openClusterStore(clusterDirectory(cluster.home, cluster.cluster));
+    const weights = recordWeights(store);
     startBackend();
-    const ramp = await cluster.statusWhere('failback ramp', (s) => s.state === 'FailingBack');
-    assert.deepEqual(ramp.weights, { web: 50, 'web-east': 50 });
     const back = await cluster.statusWhere('failback complete', (s) => s.state === 'Primary');
+    weights.stop();
+    store.close();
     assert.equal(back.reason, 'RampCompleted');
-    assert.deepEqual(back.weights, { web: 100, 'web-east': 0 });
+    assert.deepEqual(lastFailback(weights.history, 'web-east'), [
+      { web: 0, 'web-east': 100 },
+      { web: 50, 'web-east': 50 },
+      { web: 100, 'web-east': 0 },
+    ]);
 
     const events = await cluster.withStore(async (store) =>
       (await store.list<Event>(Kinds.Event, { namespace: 'shop' })).items
