@@ -2,7 +2,7 @@ import type net from 'node:net';
 import type { FailureAccrualOptions } from '../balance/failure-accrual.ts';
 import type { Resolver } from '../discovery/types.ts';
 import type { Logger } from '../log.ts';
-import { endpointLabels, type ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { connectEndpoint } from '../transport/connect.ts';
 import type { Credentials } from '../transport/credentials.ts';
 import type { SessionProtocol } from '../transport/header.ts';
@@ -70,10 +70,7 @@ export class OutboundClient {
         connectTimeoutMs: this.connectTimeoutMs,
         ...(options.clientIdentity ? { clientIdentity: options.clientIdentity } : {}),
       });
-      this.metrics?.trackConnection(
-        `${endpointLabels('outbound', options.authority ?? '', handle.endpoint)},peer="dst"`,
-        socket,
-      );
+      this.metrics?.trackConnection(`${handle.labels(options.authority ?? '')},peer="dst"`, socket);
       return socket;
     } catch (error) {
       handle.breaker.failure();

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { describeError } from '../../core/errors.ts';
 import { RetryBudget } from '../balance/retry-budget.ts';
 import { ProxyError } from '../errors.ts';
-import { classifyResponse, endpointLabels } from '../metrics/proxy-metrics.ts';
+import { classifyResponse } from '../metrics/proxy-metrics.ts';
 import type { TapHub } from '../tap/hub.ts';
 import { ORIG_PROTO_HEADER } from '../transport/header.ts';
 import { relay } from '../transport/relay.ts';
@@ -137,7 +137,7 @@ export class Http1Forwarder {
       if (finished) return;
       const h = handle;
       if (attempts === 1) {
-        labels = endpointLabels('outbound', authority, h.endpoint);
+        labels = h.labels(authority);
         metrics?.requestTotal.inc(labels);
       }
       // An absolute-form target wins over the Host header (RFC 9112 §3.2.2).

@@ -1,6 +1,6 @@
 import http2 from 'node:http2';
 import { describeError } from '../../core/errors.ts';
-import { classifyResponse, endpointLabels } from '../metrics/proxy-metrics.ts';
+import { classifyResponse } from '../metrics/proxy-metrics.ts';
 import type { TapHub } from '../tap/hub.ts';
 import type { OutboundClient } from './client.ts';
 import type { EndpointHandle } from './targets.ts';
@@ -101,7 +101,7 @@ export class Http2Forwarder {
     const run = async () => {
       handle = await this.#client.pick(authority);
       const h = handle;
-      labels = endpointLabels('outbound', authority, h.endpoint);
+      labels = h.labels(authority);
       metrics?.requestTotal.inc(labels);
       const session = await this.#sessionFor(h, authority);
       if (stream.destroyed) return;

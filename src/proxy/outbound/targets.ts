@@ -4,20 +4,41 @@ import { PeakEwma } from '../balance/peak-ewma.ts';
 import { type Endpoint, type EndpointUpdate, endpointKey, type Resolver } from '../discovery/types.ts';
 import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { endpointLabels } from '../metrics/proxy-metrics.ts';
 import { splitAuthority } from '../transport/connect.ts';
 
 /** An endpoint as the balancer sees it: its discovery data plus its load and breaker. */
 export class EndpointHandle implements Candidate {
-  endpoint: Endpoint;
+  #endpoint: Endpoint;
+  readonly #labels = new Map<string, string>();
   readonly key: string;
   readonly ewma: PeakEwma;
   readonly breaker: FailureAccrual;
 
   constructor(endpoint: Endpoint, accrual: FailureAccrualOptions) {
-    this.endpoint = endpoint;
+    this.#endpoint = endpoint;
     this.key = endpointKey(endpoint);
     this.ewma = new PeakEwma();
     this.breaker = new FailureAccrual(accrual);
+  }
+
+  get endpoint(): Endpoint {
+    return this.#endpoint;
+  }
+
+  set endpoint(endpoint: Endpoint) {
+    this.#endpoint = endpoint;
+    this.#labels.clear();
+  }
+
+  /** Outbound metric labels for requests to this endpoint under `authority`, formatted once. */
+  labels(authority: string): string {
+    let text = this.#labels.get(authority);
+    if (text === undefined) {
+      text = endpointLabels('outbound', authority, this.#endpoint);
+      if (this.#labels.size < 64) this.#labels.set(authority, text);
+    }
+    return text;
   }
 
   /** Endpoints with equal keys can share connections. */
