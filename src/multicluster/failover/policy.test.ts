@@ -25,6 +25,7 @@ describe('failover policy annotations', () => {
       'failover.strait.io/max-p99-latency': '250ms',
       'failover.strait.io/min-requests': '50',
       'failover.strait.io/max-shift-to-degrading': '10',
+      'failover.strait.io/ramp-needs-evidence': 'true',
     });
     assert.deepEqual(policy, {
       holdDownMs: 120_000,
@@ -37,6 +38,7 @@ describe('failover policy annotations', () => {
       maxP99LatencyMs: 250,
       minRequests: 50,
       maxShiftToDegrading: 10,
+      rampNeedsEvidence: true,
     });
   });
 
@@ -50,6 +52,7 @@ describe('failover policy annotations', () => {
       ['failover.strait.io/max-shift-to-degrading', '0', /from 1 to 100/],
       ['failover.strait.io/min-requests', 'many', /must be a number/],
       ['failover.strait.io/flap-half-life', '0s', /longer than 0/],
+      ['failover.strait.io/ramp-needs-evidence', 'yes', /must be true or false/],
     ];
     for (const [name, value, message] of cases) {
       assert.throws(

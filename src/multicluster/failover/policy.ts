@@ -16,6 +16,7 @@ export const FailoverAnnotations = {
   maxP99Latency: 'failover.strait.io/max-p99-latency',
   minRequests: 'failover.strait.io/min-requests',
   maxShiftToDegrading: 'failover.strait.io/max-shift-to-degrading',
+  rampNeedsEvidence: 'failover.strait.io/ramp-needs-evidence',
 } as const;
 
 /** How one TrafficSplit fails over and back. Durations are in milliseconds. */
@@ -40,6 +41,8 @@ export interface FailoverPolicy {
   minRequests: number;
   /** Most weight (percentage points) moved toward an unhealthy secondary per step interval. */
   maxShiftToDegrading: number;
+  /** Advance a failback step only on a healthy verdict (enough requests), not on no verdict. */
+  rampNeedsEvidence: boolean;
 }
 
 export const defaultFailoverPolicy: Readonly<FailoverPolicy> = Object.freeze({
@@ -53,6 +56,7 @@ export const defaultFailoverPolicy: Readonly<FailoverPolicy> = Object.freeze({
   maxP99LatencyMs: undefined,
   minRequests: 20,
   maxShiftToDegrading: 25,
+  rampNeedsEvidence: false,
 });
 
 /** An annotation of a TrafficSplit that the operator cannot use. */
@@ -118,6 +122,18 @@ export function parseFailoverPolicy(annotations: Record<string, string> | undefi
       number(A.maxShiftToDegrading, 1, TOTAL_WEIGHT, 'write percentage points per step, such as 25'),
     ) ?? policy.maxShiftToDegrading;
   policy.rampSteps = read(A.rampSteps, parseRampSteps) ?? policy.rampSteps;
+  policy.rampNeedsEvidence =
+    read(A.rampNeedsEvidence, (text) => {
+      if (text !== 'true' && text !== 'false') {
+        throw new FailoverPolicyError(
+          A.rampNeedsEvidence,
+          text,
+          'must be true or false',
+          'write "true" or "false"',
+        );
+      }
+      return text === 'true';
+    }) ?? policy.rampNeedsEvidence;
   if (policy.maxHoldDownMs < policy.holdDownMs) policy.maxHoldDownMs = policy.holdDownMs;
   if (policy.flapHalfLifeMs === 0) {
     throw new FailoverPolicyError(

@@ -169,6 +169,23 @@ describe('failover state machine', () => {
     ]);
   });
 
+  it('holds a ramp step until the primary shows healthy traffic, when asked to', () => {
+    const split = new Split(['web', 'web-east'], {
+      ...fast,
+      'failover.strait.io/ramp-needs-evidence': 'true',
+    });
+    split.set('web', { ready: false }).step();
+    split.set('web', { ready: true }).step(1000);
+    split.step(10_000);
+    assert.equal(split.state, 'FailingBack');
+    let decision = split.step(5000);
+    assert.equal(split.memory.reason, 'AwaitingEvidence');
+    assert.deepEqual(decision.weights, { web: 10, 'web-east': 90 }, 'no verdict: the step holds');
+    decision = split.set('web', { health: healthy }).step(1000);
+    assert.deepEqual(decision.weights, { web: 50, 'web-east': 50 }, 'healthy traffic: the ramp goes on');
+    assert.equal(split.memory.reason, 'Ramping');
+  });
+
   it('restarts the hold-down when the primary drops during it', () => {
     const split = new Split(['web', 'web-east'], fast);
     split.set('web', { ready: false }).step();

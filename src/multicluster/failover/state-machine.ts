@@ -293,7 +293,8 @@ export function evaluate(
       }
       if (secondaries.length === 0) return backToPrimaryAtOnce();
       let stepped = false;
-      if (now - memory.stepStartedAt >= policy.rampStepIntervalMs) {
+      const evidence = !policy.rampNeedsEvidence || primary.health.status === 'healthy';
+      if (evidence && now - memory.stepStartedAt >= policy.rampStepIntervalMs) {
         memory.rampStep = Math.min(memory.rampStep + 1, policy.rampSteps.length - 1);
         memory.stepStartedAt = now;
         stepped = true;
@@ -311,7 +312,7 @@ export function evaluate(
           ),
         );
       }
-      memory.reason = 'Ramping';
+      memory.reason = evidence ? 'Ramping' : 'AwaitingEvidence';
       const next = toSecondaries(share);
       const stepNotice = stepped
         ? notice('FailingBack', 'Normal', 'FailbackStep', `${share}% of traffic on ${primary.service}`)
