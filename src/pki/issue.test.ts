@@ -5,9 +5,12 @@ import {
   createAnchor,
   createIssuer,
   DEFAULT_LEAF_VALIDITY_MS,
+  generateKeyPair,
   issueWorkloadCertificate,
   loadCertificate,
   loadCertificates,
+  loadSigner,
+  signLeaf,
 } from './index.ts';
 
 const HOUR = 3_600_000;
@@ -52,6 +55,18 @@ describe('issueWorkloadCertificate()', () => {
     assert.throws(() => issueWorkloadCertificate({ issuer, identity: 'web.shop' }), {
       code: 'E_IDENTITY_NAME',
     });
+  });
+
+  it('signLeaf() stops signing once a loaded issuer has expired', () => {
+    const signer = loadSigner(createIssuer({ anchor, validForMs: HOUR }), 'issuer');
+    const spki = new Uint8Array(generateKeyPair().publicKey.export({ type: 'spki', format: 'der' }));
+    assert.ok(signLeaf(signer, { subjectPublicKeyInfo: spki, identity }).der.length > 0);
+    assert.throws(
+      () => signLeaf(signer, { subjectPublicKeyInfo: spki, identity, now: new Date(Date.now() + 2 * HOUR) }),
+      {
+        code: 'E_CERT_EXPIRED',
+      },
+    );
   });
 
   it('refuses an expired issuer', () => {
