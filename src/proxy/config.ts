@@ -19,8 +19,18 @@ export interface ServiceListener extends ListenAddress {
 /** Everything the proxy process needs; see `loadProxyConfig` for the sources. */
 export interface ProxyConfig {
   logLevel: LogLevel;
-  /** Static identity material (files); absent: no mTLS until the identity client provides it. */
+  /** Static identity material (files). */
   identity?: { certFile: string; keyFile: string; trustBundleFile: string };
+  /** Identity from the control plane: a CSR and the platform token sent to the identity service. */
+  identityService?: {
+    address: string;
+    /** The service's own identity (TLS server name). */
+    serverIdentity: string;
+    trustBundleFile: string;
+    /** The workload identity to request. */
+    identity: string;
+    tokenFile: string;
+  };
   inbound: ListenAddress & { appHost: string; appPort?: number };
   outbound: ListenAddress & { listeners: ServiceListener[] };
   admin: ListenAddress;
@@ -127,6 +137,16 @@ export function applyObject(config: ProxyConfig, raw: unknown, source: string): 
       trustBundleFile: string(i.trustBundleFile, at('identity.trustBundleFile')),
     };
   }
+  if (o.identityService !== undefined) {
+    const i = object(o.identityService, at('identityService'));
+    config.identityService = {
+      address: string(i.address, at('identityService.address')),
+      serverIdentity: string(i.serverIdentity, at('identityService.serverIdentity')),
+      trustBundleFile: string(i.trustBundleFile, at('identityService.trustBundleFile')),
+      identity: string(i.identity, at('identityService.identity')),
+      tokenFile: string(i.tokenFile, at('identityService.tokenFile')),
+    };
+  }
   if (o.inbound !== undefined) {
     const i = object(o.inbound, at('inbound'));
     listen(config.inbound, i, at('inbound'));
@@ -221,7 +241,15 @@ function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
   const cert = v('IDENTITY_CERT_FILE');
   const key = v('IDENTITY_KEY_FILE');
   const bundle = v('TRUST_BUNDLE_FILE');
-  if (cert || key || bundle) {
+  if (v('IDENTITY_ADDR')) {
+    config.identityService = {
+      address: v('IDENTITY_ADDR') as string,
+      serverIdentity: required(v('IDENTITY_SERVER_NAME'), 'STRAIT_PROXY_IDENTITY_SERVER_NAME'),
+      trustBundleFile: required(bundle, 'STRAIT_PROXY_TRUST_BUNDLE_FILE'),
+      identity: required(v('IDENTITY'), 'STRAIT_PROXY_IDENTITY'),
+      tokenFile: required(v('TOKEN_FILE'), 'STRAIT_PROXY_TOKEN_FILE'),
+    };
+  } else if (cert || key || bundle) {
     if (!cert || !key || !bundle) {
       throw new ProxyConfigError(
         'STRAIT_PROXY_IDENTITY_CERT_FILE, STRAIT_PROXY_IDENTITY_KEY_FILE and STRAIT_PROXY_TRUST_BUNDLE_FILE go together',

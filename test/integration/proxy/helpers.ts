@@ -15,6 +15,7 @@ export function testMesh() {
   const issuer = createIssuer({ anchor });
   return {
     anchorPem: anchor.certPem,
+    issuer,
     identity: (sa: string, ns: string) => `${sa}.${ns}.serviceaccount.identity.strait.cluster.local`,
     material(sa: string, ns: string): IdentityMaterial {
       const leaf = issueWorkloadCertificate({ issuer, identity: this.identity(sa, ns) });
