@@ -174,6 +174,13 @@ const UNDERSTOOD_EXTENSIONS = new Set([
   '2.5.29.37',
 ]);
 
+const EXTENSION_NAMES: Record<string, string> = {
+  '2.5.29.30': 'nameConstraints',
+  '2.5.29.32': 'certificatePolicies',
+  '2.5.29.36': 'policyConstraints',
+  '2.5.29.54': 'inhibitAnyPolicy',
+};
+
 function readExtensions(
   der: Uint8Array,
   wrapper: DerNode,
@@ -186,7 +193,8 @@ function readExtensions(
     const id = readOid(der, parts[0] as DerNode);
     const value = expectTag(parts.at(-1), Tag.octetString, 'extension value');
     const critical = parts.length === 3 && parts[1]?.tag === Tag.boolean && der[parts[1].contentStart] !== 0;
-    if (critical && !UNDERSTOOD_EXTENSIONS.has(id)) unknownCritical.push(id);
+    if (critical && !UNDERSTOOD_EXTENSIONS.has(id))
+      unknownCritical.push(EXTENSION_NAMES[id] ? `${EXTENSION_NAMES[id]} (${id})` : id);
     values.set(id, new Uint8Array(content(der, value)));
   }
   return { values, unknownCritical };

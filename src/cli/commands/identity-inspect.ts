@@ -19,6 +19,8 @@ export interface CertificateReport {
   selfSigned: boolean;
   serialNumber: string;
   sha256: string;
+  /** Critical extensions Strait does not process; a chain through this certificate is refused. */
+  unsupportedCriticalExtensions?: string[];
   /** Index (0-based, in the file) of the certificate that signed this one, when it is in the file. */
   signedBy?: number;
 }
@@ -78,6 +80,9 @@ function describe(certificate: Certificate, all: Certificate[], now: Date): Cert
     selfSigned: certificate.selfSigned,
     serialNumber: certificate.serialNumber,
     sha256: certificate.fingerprint,
+    ...(certificate.unknownCriticalExtensions.length
+      ? { unsupportedCriticalExtensions: certificate.unknownCriticalExtensions }
+      : {}),
     ...(signer === -1 ? {} : { signedBy: signer }),
   };
 }
@@ -119,6 +124,11 @@ export function formatInspectReport(report: InspectReport, now = new Date()): st
       `  CA:             ${cert.ca ? `yes${cert.pathLength === undefined ? '' : `, path length ${cert.pathLength}`}` : 'no'}`,
       `  Key usage:      ${cert.keyUsage?.join(', ') ?? '-'}`,
       `  Ext. key usage: ${cert.extendedKeyUsage.join(', ') || '-'}`,
+      ...(cert.unsupportedCriticalExtensions
+        ? [
+            `  Unsupported:    critical extensions ${cert.unsupportedCriticalExtensions.join(', ')} (refused when verifying)`,
+          ]
+        : []),
       `  Serial:         ${cert.serialNumber}`,
       `  SHA-256:        ${cert.sha256}`,
       '',
