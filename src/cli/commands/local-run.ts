@@ -87,6 +87,11 @@ export const localRunCommand: Command = {
       description: 'workload label',
     },
     'no-proxy': { type: 'boolean', description: 'run without a proxy (outside the mesh)' },
+    address: {
+      type: 'string',
+      valueName: 'IP',
+      description: 'fixed address (of the cluster block, or its link address in a network namespace)',
+    },
   },
   async run(ctx) {
     const home = straitHome(ctx.env);
@@ -106,6 +111,7 @@ export const localRunCommand: Command = {
     if (config.netns && ctx.env.STRAIT_NETNS !== config.netns) return runInNamespace(config.netns, ctx.env);
     const store = openClusterStore(dir);
     const readyPath = optionalString(ctx.values, 'ready-path');
+    const address = optionalString(ctx.values, 'address');
     try {
       const running = await runWorkload({
         dir,
@@ -116,6 +122,7 @@ export const localRunCommand: Command = {
         name,
         ports,
         ...(readyPath ? { readyPath } : {}),
+        ...(address ? { address } : {}),
         labels,
         command: ctx.rest,
         proxy: ctx.values['no-proxy'] !== true,

@@ -135,4 +135,67 @@ describe('local clusters in network namespaces', { timeout: 300_000, skip: unsup
     ]);
     assert.equal(fromWest.stdout, 'unreachable\n', fromWest.stderr);
   });
+
+  it('reaches across clusters only what listens on a cluster link address', async () => {
+    const link = readClusterConfig(clusterDirectory(home, 'east')).externalAddress as string;
+    const edge = straitInBackground(home, [
+      'local',
+      'run',
+      '--cluster',
+      'east',
+      '-n',
+      'shop',
+      '--name',
+      'edge',
+      '--address',
+      link,
+      '--port',
+      '8443',
+      '--no-proxy',
+      '--',
+      process.execPath,
+      ECHO,
+    ]);
+    try {
+      const probe = `const url = "http://${link}:8443/";
+        const tryOnce = () => fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.text());
+        (async () => { for (let i = 0; i < 60; i++) { try { process.stdout.write(await tryOnce()); return; }
+          catch { await new Promise((r) => setTimeout(r, 500)); } } console.log("unreachable"); })();`;
+      const fromWest = await strait(home, [
+        'local',
+        'run',
+        '--cluster',
+        'west',
+        '-n',
+        'shop',
+        '--name',
+        'probe',
+        '--no-proxy',
+        '--',
+        process.execPath,
+        '-e',
+        probe,
+      ]);
+      assert.equal(fromWest.stdout, 'hello from edge\n', fromWest.stderr);
+    } finally {
+      edge.kill('SIGTERM');
+    }
+    const outside = await strait(home, [
+      'local',
+      'run',
+      '--cluster',
+      'east',
+      '-n',
+      'shop',
+      '--name',
+      'stray',
+      '--address',
+      '10.9.9.9',
+      '--no-proxy',
+      '--',
+      'true',
+    ]);
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /--address 10\.9\.9\.9 is not an address of cluster east/);
+  });
 });

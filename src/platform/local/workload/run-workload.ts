@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Workload, WorkloadStatus } from '../../../core/api/local.ts';
 import { Ports } from '../../../core/api/names.ts';
-import { StraitError } from '../../../core/errors.ts';
+import { StraitError, UsageError } from '../../../core/errors.ts';
 import { identityName } from '../../../core/identity-name.ts';
 import { Kinds } from '../../../core/kinds.ts';
 import { refOf } from '../../../core/resource.ts';
 import { AlreadyExistsError, type ResourceStore } from '../../../core/store.ts';
 import { issueWorkloadCertificate } from '../../../pki/index.ts';
+import { inBlock } from '../addresses.ts';
 import { type ClusterConfig, clusterFiles } from '../cluster-config.ts';
 import { ControlPlaneAccounts, controlPlaneIdentity } from '../control-plane-identities.ts';
 import { SUPERVISOR_PID_ANNOTATION } from '../controllers/workload-reaper.ts';
@@ -31,6 +32,12 @@ export interface RunWorkloadOptions {
   /** The application's ports; the first is checked for readiness. */
   ports: { name?: string; port: number }[];
   readyPath?: string;
+  /**
+   * A fixed address instead of the next free one of the block: for a
+   * workload other clusters must reach, such as a gateway on the cluster's
+   * link address (`config.externalAddress`) in a network namespace.
+   */
+  address?: string;
   labels?: Record<string, string>;
   command: string[];
   /** Run the application without a proxy (not meshed). */
@@ -77,12 +84,15 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
     outboundPort: Ports.proxyOutbound,
     adminPort: Ports.proxyAdmin,
   };
-  const address = await allocateWorkloadAddress(store, config.index, [
-    ...options.ports.map((p) => p.port),
-    ...(options.proxy
-      ? [proxyPorts.inboundPort, proxyPorts.outboundPort, proxyPorts.adminPort, Ports.proxyTap]
-      : []),
-  ]);
+  if (options.address !== undefined) checkFixedAddress(options.address, config);
+  const address =
+    options.address ??
+    (await allocateWorkloadAddress(store, config.index, [
+      ...options.ports.map((p) => p.port),
+      ...(options.proxy
+        ? [proxyPorts.inboundPort, proxyPorts.outboundPort, proxyPorts.adminPort, Ports.proxyTap]
+        : []),
+    ]));
   const workloadDir = join(clusterFiles(options.dir).workloads, `${namespace}.${name}`);
   mkdirSync(workloadDir, { recursive: true });
 
@@ -230,6 +240,14 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
       app.kill('SIGTERM');
     },
   };
+}
+
+function checkFixedAddress(address: string, config: ClusterConfig): void {
+  if (address === config.externalAddress || inBlock(config.index, address)) return;
+  throw new UsageError(
+    `--address ${address} is not an address of cluster ${config.name}`,
+    `use an address of ${config.cidr}${config.externalAddress ? ` or ${config.externalAddress}` : ''}`,
+  );
 }
 
 /** How long the application waits for its proxy before starting anyway. */
