@@ -3,6 +3,7 @@ import {
   bitString,
   boolean,
   children,
+  type DerNode,
   explicit,
   ia5,
   octetString,
@@ -126,7 +127,7 @@ export function dnsSubjectAltName(names: string[], critical: boolean): Uint8Arra
 /** RFC 5280 method 1 key identifier: SHA-1 of the subjectPublicKey bits. */
 export function keyIdentifier(subjectPublicKeyInfo: Uint8Array): Uint8Array {
   const parts = children(subjectPublicKeyInfo, readRoot(subjectPublicKeyInfo));
-  const { bits } = readBitString(subjectPublicKeyInfo, parts[1] as ReturnType<typeof readRoot>);
+  const { bits } = readBitString(subjectPublicKeyInfo, parts[1] as DerNode);
   return new Uint8Array(createHash('sha1').update(bits).digest());
 }
 
