@@ -174,7 +174,7 @@ function mirrorAnnotations(
 }
 
 /** Whether the remote service has at least one ready endpoint. */
-export function hasReadyAddresses(endpoints: Endpoints | undefined): boolean {
+function hasReadyAddresses(endpoints: Endpoints | undefined): boolean {
   return (endpoints?.subsets ?? []).some((s) => (s.addresses?.length ?? 0) > 0);
 }
 
