@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { startDestinationService } from '../../control-plane/destination/start.ts';
 import { startIdentityService } from '../../control-plane/identity/index.ts';
 import { startPolicyService } from '../../control-plane/policy/start.ts';
+import { EventRecorder } from '../../control-plane/runtime/index.ts';
 import { CONTROL_PLANE_NAMESPACE } from '../../core/api/names.ts';
 import { describeError } from '../../core/errors.ts';
 import { Kinds } from '../../core/kinds.ts';
@@ -107,11 +108,16 @@ export async function startControlPlane(options: {
     policy.rpc.setTls(tlsFor(ControlPlaneAccounts.policy));
   }, SERVING_RENEWAL_MS);
   renewal.unref();
+  const events = new EventRecorder(store, {
+    component: 'strait-local-controllers',
+    onError: (error) => log(`events: ${describeError(error)}`),
+  });
   await startEndpointsController(store, {
     signal: controller.signal,
     log: (line) => log(`endpoints: ${line}`),
+    events,
   });
-  startWorkloadReaper(store, { signal: controller.signal, log: (line) => log(`reaper: ${line}`) });
+  startWorkloadReaper(store, { signal: controller.signal, log: (line) => log(`reaper: ${line}`), events });
   return {
     config,
     store,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Endpoints } from '../../../src/core/api/core.ts';
+import type { Endpoints, Event } from '../../../src/core/api/core.ts';
 import type { Workload } from '../../../src/core/api/local.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import { createApiStore } from '../../../src/platform/local/api/client.ts';
@@ -241,6 +241,13 @@ describe('local clusters (real processes)', { timeout: 300_000 }, () => {
     run.kill('SIGKILL');
     await eventually('the workload to be unregistered', async () =>
       (await workloads('east')).length === 0 ? true : undefined,
+    );
+    const store = openClusterStore(clusterDirectory(home, 'east'));
+    const events = await store.list<Event>(Kinds.Event, { namespace: 'shop' });
+    store.close();
+    assert.ok(
+      events.items.some((e) => e.reason === 'Unregistered' && e.involvedObject.name === 'web'),
+      'an Unregistered event about the workload',
     );
     await eventually('the application to stop', async () => {
       try {

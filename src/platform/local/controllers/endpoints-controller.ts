@@ -1,5 +1,7 @@
+import type { EventRecorder } from '../../../control-plane/runtime/index.ts';
 import type { Endpoints, Service } from '../../../core/api/core.ts';
 import type { Workload } from '../../../core/api/local.ts';
+import { describeError } from '../../../core/errors.ts';
 import { Kinds } from '../../../core/kinds.ts';
 import type { ResourceStore } from '../../../core/store.ts';
 import { ObjectCache } from './object-cache.ts';
@@ -14,7 +16,7 @@ const FIELD_MANAGER = 'strait-endpoints-controller';
  */
 export async function startEndpointsController(
   store: ResourceStore,
-  options: { signal: AbortSignal; log: (line: string) => void },
+  options: { signal: AbortSignal; log: (line: string) => void; events?: EventRecorder },
 ): Promise<void> {
   const dirty = new Set<string>();
   let draining = false;
@@ -57,15 +59,23 @@ export async function startEndpointsController(
 
   async function reconcileNamespace(namespace: string): Promise<void> {
     const inNamespace = [...workloads.objects.values()].filter((w) => w.metadata.namespace === namespace);
+    let failed: unknown;
     for (const service of services.objects.values()) {
       if (service.metadata.namespace !== namespace || service.metadata.deletionTimestamp) continue;
       const desired = desiredEndpoints(service, inNamespace);
       if (!desired) continue;
-      const ref = { ...Kinds.Endpoints, namespace, name: service.metadata.name };
-      const current = await store.get<Endpoints>(ref);
-      if (current && sameEndpoints(current, desired)) continue;
-      await store.apply(desired, { fieldManager: FIELD_MANAGER, force: true });
+      try {
+        const ref = { ...Kinds.Endpoints, namespace, name: service.metadata.name };
+        const current = await store.get<Endpoints>(ref);
+        if (current && sameEndpoints(current, desired)) continue;
+        await store.apply(desired, { fieldManager: FIELD_MANAGER, force: true });
+      } catch (error) {
+        // One bad Service must not hold up the others: record it, go on, retry the namespace later.
+        failed = error;
+        void options.events?.record(service, 'Warning', 'FailedToUpdateEndpoint', describeError(error));
+      }
     }
+    if (failed) throw failed;
   }
 
   await Promise.all([services.start(options.log), workloads.start(options.log)]);

@@ -1,3 +1,4 @@
+import type { EventRecorder } from '../../../control-plane/runtime/index.ts';
 import type { Workload } from '../../../core/api/local.ts';
 import { Kinds } from '../../../core/kinds.ts';
 import { refOf } from '../../../core/resource.ts';
@@ -22,7 +23,11 @@ export function processAlive(pid: number): boolean {
  * clean up). Leftover processes of such a workload are stopped. Workloads
  * registered without pids (processes this host does not run) are left alone.
  */
-export async function reapWorkloads(store: ResourceStore, log: (line: string) => void): Promise<number> {
+export async function reapWorkloads(
+  store: ResourceStore,
+  log: (line: string) => void,
+  events?: EventRecorder,
+): Promise<number> {
   const { items } = await store.list<Workload>(Kinds.Workload);
   let reaped = 0;
   for (const workload of items) {
@@ -42,6 +47,12 @@ export async function reapWorkloads(store: ResourceStore, log: (line: string) =>
     if (await store.delete(refOf(workload))) {
       reaped++;
       log(`workload ${workload.metadata.namespace}/${workload.metadata.name} is gone: unregistered`);
+      void events?.record(
+        workload,
+        'Warning',
+        'Unregistered',
+        'its process is gone; the workload was unregistered',
+      );
     }
   }
   return reaped;
@@ -50,10 +61,10 @@ export async function reapWorkloads(store: ResourceStore, log: (line: string) =>
 /** Runs reapWorkloads every `periodMs` until the signal aborts. */
 export function startWorkloadReaper(
   store: ResourceStore,
-  options: { signal: AbortSignal; log: (line: string) => void; periodMs?: number },
+  options: { signal: AbortSignal; log: (line: string) => void; periodMs?: number; events?: EventRecorder },
 ): void {
   const timer = setInterval(() => {
-    reapWorkloads(store, options.log).catch((error: unknown) =>
+    reapWorkloads(store, options.log, options.events).catch((error: unknown) =>
       options.log(`workload reaper: ${(error as Error).message}`),
     );
   }, options.periodMs ?? 1000);
