@@ -48,6 +48,10 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       const values = createContextValues();
       const socket = request.socket as TLSSocket | undefined;
       values.set(peerIdentityKey, socket ? identityOfSocket(socket) : undefined);
+      values.set(
+        peerAddressKey,
+        socket?.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : undefined,
+      );
       return values;
     },
     grpc: true,
@@ -106,7 +110,13 @@ export function peerIdentity(context: HandlerContext): string | undefined {
   return context.values.get(peerIdentityKey);
 }
 
+/** The caller's `address:port`, for messages that must name who asked. */
+export function peerAddress(context: HandlerContext): string | undefined {
+  return context.values.get(peerAddressKey);
+}
+
 const peerIdentityKey = createContextKey<string | undefined>(undefined, { description: 'peer identity' });
+const peerAddressKey = createContextKey<string | undefined>(undefined, { description: 'peer address' });
 
 export function identityOfSocket(socket: TLSSocket): string | undefined {
   if (!socket.authorized) return undefined;

@@ -34,9 +34,13 @@ const MAX_TOKEN_BYTES = 16 * 1024;
  * then signs. Refusals are ConnectErrors whose message ends with the stable
  * error code, e.g. "(E_CSR_IDENTITY_MISMATCH)".
  */
-export async function certify(request: CertifyRequest, context: CertifyContext): Promise<CertifyResponse> {
+export async function certify(
+  request: CertifyRequest,
+  context: CertifyContext,
+  from?: string,
+): Promise<CertifyResponse> {
   const identity = request.identity;
-  const caller = `caller for "${identity}"`;
+  const caller = from ? `caller ${from} for "${identity}"` : `caller for "${identity}"`;
   checkIdentity(identity, context);
   if (request.certificateSigningRequest.length === 0) {
     throw refusal(

@@ -7,7 +7,7 @@ import {
 } from '../../core/identity-name.ts';
 import { IdentityService as IdentityServiceDesc } from '../../gen/strait/identity/v1/identity_pb.js';
 import { type CaPem, DEFAULT_LEAF_VALIDITY_MS } from '../../pki/index.ts';
-import { type RpcServer, startRpcServer } from '../../rpc/server.ts';
+import { peerAddress, type RpcServer, startRpcServer } from '../../rpc/server.ts';
 import { IssuingAuthority } from './authority.ts';
 import { type CertifyEvent, certify, toConnectError } from './certify.ts';
 import type { CredentialValidator } from './credential.ts';
@@ -87,9 +87,9 @@ export async function startIdentityService(options: IdentityServiceOptions): Pro
     tls: first.tls,
     register(router: ConnectRouter) {
       router.service(IdentityServiceDesc, {
-        async certify(request) {
+        async certify(request, handlerContext) {
           try {
-            const response = await certify(request, context);
+            const response = await certify(request, context, peerAddress(handlerContext));
             const notAfter = response.validUntil
               ? new Date(Number(response.validUntil.seconds) * 1000)
               : new Date();

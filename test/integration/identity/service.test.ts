@@ -147,7 +147,10 @@ describe('identity service over TLS on loopback', () => {
     }
     const refusal = mesh.events.at(-1);
     assert.equal(refusal?.type, 'refused');
-    assert.match(refusal?.type === 'refused' ? refusal.message : '', /caller for "web\.shop/);
+    assert.match(
+      refusal?.type === 'refused' ? refusal.message : '',
+      /caller 127\.0\.0\.1:\d+ for "web\.shop/,
+    );
   });
 
   it('refuses a CSR for another identity, with extra names, or damaged', async () => {
