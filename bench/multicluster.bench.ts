@@ -1,16 +1,20 @@
 // Multi-cluster benchmark.
 //  1. propagation: one exported service at a time on the target (east), time until its mirror
-//     is visible on the source (west) — watched, not polled. Two local stores in memory, one
-//     LinkManager, as in production minus the network between the stores.
+//     is visible on the source (west) — watched, not polled. (a) Two local stores in memory, one
+//     LinkManager; (b) two local clusters as processes, the service mirror as its own process,
+//     every read and write through the clusters' store APIs (HTTP/2 + TLS).
 //  2. scale: 10,000 exported services (with endpoints) already on the target when the
 //     controller starts; time until every mirror and its Endpoints exist on the source.
 //  3. gateway hop: request/response over persistent mTLS connections at a fixed rate, straight
 //     to the backend's proxy and through the gateway; the p50/p99 difference is the hop.
 // Writes bench/results/multicluster.json. Run: node bench/multicluster.bench.ts [--services N]
-import { writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Namespace, Secret, Service } from '../src/core/api/core.ts';
 import type { Link } from '../src/core/api/multicluster.ts';
@@ -19,6 +23,8 @@ import { gatewayAuthorization } from '../src/multicluster/gateway/authorization.
 import { createGateway } from '../src/multicluster/gateway/gateway.ts';
 import { LinkManager } from '../src/multicluster/service-mirror/link-manager.ts';
 import { createAnchor, createIssuer, issueWorkloadCertificate } from '../src/pki/index.ts';
+import { openClusterStore } from '../src/platform/local/cluster-store.ts';
+import { clusterDirectory } from '../src/platform/local/home.ts';
 import { openLocalStore } from '../src/platform/local/store/index.ts';
 import { StaticResolver } from '../src/proxy/discovery/static.ts';
 import { createInboundTerminator } from '../src/proxy/inbound/terminator.ts';
@@ -31,6 +37,7 @@ import { encodeTransportHeader } from '../src/proxy/transport/header.ts';
 const { values } = parseArgs({
   options: {
     samples: { type: 'string', default: '300' },
+    'process-samples': { type: 'string', default: '100' },
     services: { type: 'string', default: '10000' },
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
@@ -40,6 +47,8 @@ const { values } = parseArgs({
 });
 
 const SERVICE = { apiVersion: 'v1', kind: 'Service' } as const;
+const STRAIT = fileURLToPath(new URL('../src/cmd/strait.ts', import.meta.url));
+const SERVICE_MIRROR = fileURLToPath(new URL('../src/cmd/service-mirror.ts', import.meta.url));
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 const summary = (samples: number[]) => {
@@ -301,6 +310,77 @@ async function gatewayHop(rate: number, seconds: number, connections: number) {
   };
 }
 
+/**
+ * The same measurement across processes: two local clusters (each its own
+ * control plane and store API), the service mirror as its own process reading
+ * east through a minted credential and writing west through west's API.
+ */
+async function propagationAcrossProcesses(samples: number) {
+  const home = mkdtempSync(join(tmpdir(), 'strait-mc-bench-'));
+  const cli = (args: string[]) => {
+    const result = spawnSync(process.execPath, [STRAIT, ...args], {
+      env: { ...process.env, STRAIT_HOME: home },
+      encoding: 'utf8',
+    });
+    if (result.status !== 0) throw new Error(`strait ${args.join(' ')}: ${result.stderr}`);
+  };
+  const children: ChildProcess[] = [];
+  try {
+    for (const cluster of ['west', 'east']) cli(['local', 'up', '--cluster', cluster]);
+    cli(['mc', 'install', '--context', 'east']);
+    cli(['mc', 'link', '--context', 'west', '--target-context', 'east', '--cluster-name', 'east']);
+    const east = openClusterStore(clusterDirectory(home, 'east'));
+    const west = openClusterStore(clusterDirectory(home, 'west'));
+    await east.create(ns('bench'));
+    await west.create(ns('bench'));
+    const mirror = spawn(
+      process.execPath,
+      [SERVICE_MIRROR, '--context', 'west', '--admin-addr', '127.0.0.1:0'],
+      {
+        env: { ...process.env, STRAIT_HOME: home },
+        stdio: 'ignore',
+      },
+    );
+    children.push(mirror);
+    const abort = new AbortController();
+    const seen = new Map<string, (at: number) => void>();
+    const { resourceVersion } = await west.list(SERVICE, { namespace: 'bench' });
+    (async () => {
+      for await (const event of west.watch(SERVICE, {
+        namespace: 'bench',
+        resourceVersion,
+        signal: abort.signal,
+      })) {
+        if (event.type === 'ADDED') seen.get(event.object.metadata.name)?.(performance.now());
+      }
+    })().catch(() => {});
+    // The first mirror also waits for the controller to start; it is not counted.
+    const warm = new Promise<number>((resolve) => seen.set('warm-east', resolve));
+    await east.create(exported('warm', 'bench'));
+    await warm;
+    const latencies: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const name = `svc-${i}`;
+      const visible = new Promise<number>((resolve) => seen.set(`${name}-east`, resolve));
+      const started = performance.now();
+      await east.create(exported(name, 'bench'));
+      latencies.push((await visible) - started);
+      await sleep(5);
+    }
+    abort.abort();
+    east.close();
+    west.close();
+    return { samples, latencyMs: summary(latencies) };
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    for (const cluster of ['west', 'east'])
+      spawnSync(process.execPath, [STRAIT, 'local', 'down', '--cluster', cluster], {
+        env: { ...process.env, STRAIT_HOME: home },
+      });
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 const results = {
   when: new Date().toISOString(),
   node: process.version,
@@ -309,6 +389,7 @@ const results = {
     .join(' ')}`,
   goals: { propagationP99Ms: 1000, mirrorAllSeconds: 10 },
   propagation: await propagation(Number(values.samples)),
+  propagationAcrossProcesses: await propagationAcrossProcesses(Number(values['process-samples'])),
   scale: await scale(Number(values.services)),
   gatewayHop: await gatewayHop(Number(values.rate), Number(values.seconds), Number(values.connections)),
 };
