@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { demoCommand } from './demo.ts';
 import { failoverCommand } from './failover.ts';
 import { identityCommand } from './identity.ts';
 import { localCommand } from './local.ts';
@@ -13,5 +14,13 @@ export const rootCommand: Command = {
   description:
     'Strait secures and connects services across clusters, regions and clouds.\n' +
     'Every connection between proxies is mutually authenticated against a shared trust anchor.',
-  subcommands: [failoverCommand, identityCommand, localCommand, mcCommand, tapCommand, versionCommand],
+  subcommands: [
+    demoCommand,
+    failoverCommand,
+    identityCommand,
+    localCommand,
+    mcCommand,
+    tapCommand,
+    versionCommand,
+  ],
 };

@@ -1,0 +1,470 @@
+// The steps of `strait demo`: two clusters, the application in both, a link, a call across, a
+// 50/50 split, failover and failback. Each step narrates, runs what a user would type, waits with
+// progress and shows its evidence; a step throws when what it shows is not what it promised.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TrafficSplit } from '../core/api/traffic.ts';
+import { Kinds } from '../core/kinds.ts';
+import { readClusterConfig } from '../platform/local/cluster-config.ts';
+import { clusterDirectory } from '../platform/local/home.ts';
+import { BACKEND, EVEN_SPLIT, EXPORTED_BACKEND, FAILOVER_SPLIT, NAMESPACE } from './manifests.ts';
+import {
+  callThroughFrontend,
+  endpointAddresses,
+  formatCounts,
+  frontendStats,
+  inboundClientIdentities,
+  readyWorkloadAddress,
+  withCluster,
+} from './observe.ts';
+import type { DemoPrinter } from './printer.ts';
+import type { DemoProcesses } from './processes.ts';
+import { mustRunStrait } from './strait.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const STRAIT = join(ROOT, 'src/cmd/strait.ts');
+const BACKEND_APP = fileURLToPath(new URL('./app/backend.ts', import.meta.url));
+const FRONTEND_APP = fileURLToPath(new URL('./app/frontend.ts', import.meta.url));
+const CLUSTERS = ['west', 'east'] as const;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What every step works with. */
+export interface DemoWorld {
+  home: string;
+  /** The environment of every command and process: STRAIT_HOME is the demo's home. */
+  env: NodeJS.ProcessEnv;
+  print: DemoPrinter;
+  processes: DemoProcesses;
+  signal: AbortSignal;
+  /** The service mirror's admin address (metrics for `mc gateways`), chosen at start. */
+  mirrorAdmin: string;
+}
+
+export interface DemoStep {
+  title: string;
+  run: (world: DemoWorld) => Promise<void>;
+}
+
+async function strait(world: DemoWorld, args: string[], show = true): Promise<string> {
+  world.print.command(`strait ${args.join(' ')}`);
+  const out = await mustRunStrait(args, world.env);
+  if (show && out.trim()) world.print.evidence(out);
+  return out;
+}
+
+function manifest(world: DemoWorld, name: string, text: string): string {
+  const file = join(world.home, `${name}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+function background(
+  world: DemoWorld,
+  name: string,
+  command: string[],
+  shown: string,
+  env: NodeJS.ProcessEnv = {},
+): void {
+  world.print.command(shown);
+  world.processes.start(name, command, { ...world.env, ...env });
+}
+
+function runApp(world: DemoWorld, cluster: string, app: 'frontend' | 'backend'): void {
+  const ports = app === 'backend' ? ['--port', 'http=8080', '--port', 'grpc=9090'] : ['--port', 'http=8080'];
+  const args = [
+    ...['local', 'run', '--cluster', cluster, '-n', NAMESPACE, '--service-account', app, '--name', app],
+    ...ports,
+    ...['--ready-path', '/ready', '--', process.execPath, app === 'backend' ? BACKEND_APP : FRONTEND_APP],
+  ];
+  background(
+    world,
+    `${app}-${cluster}`,
+    [process.execPath, STRAIT, ...args],
+    `strait ${args.slice(0, -2).join(' ')} node src/demo/app/${app}.ts &`,
+  );
+}
+
+async function waitForReady(world: DemoWorld, name: string, logName: string, timeoutMs = 60_000) {
+  await world.print.waitFor(
+    `${name} ready`,
+    async () => {
+      if (world.processes.exited(logName)) {
+        throw new Error(`${name} exited:\n${world.processes.log(logName).slice(-2000)}`);
+      }
+      return /\bready\b/.test(world.processes.log(logName)) ? true : undefined;
+    },
+    world.signal,
+    timeoutMs,
+  );
+}
+
+function workloadAddress(world: DemoWorld, cluster: string, app: string): Promise<string> {
+  return world.print.waitFor(
+    `${app} ready in ${cluster}`,
+    async () => {
+      const address = await readyWorkloadAddress(world.home, cluster, app);
+      if (!address && world.processes.exited(`${app}-${cluster}`)) {
+        throw new Error(
+          `${app} in ${cluster} exited:\n${world.processes.log(`${app}-${cluster}`).slice(-2000)}`,
+        );
+      }
+      return address;
+    },
+    world.signal,
+    90_000,
+  );
+}
+
+/** One row of `strait failover status -o json`. */
+interface FailoverRow {
+  state: string;
+  reason: string;
+  weights: Record<string, number>;
+}
+
+async function failoverRow(world: DemoWorld): Promise<FailoverRow | undefined> {
+  const out = await mustRunStrait(['failover', 'status', '--context', 'west', '-o', 'json'], world.env);
+  return (JSON.parse(out) as FailoverRow[])[0];
+}
+
+/** Counts the front end in west saw over the next `ms`. */
+async function observe(world: DemoWorld, ms: number) {
+  const frontend = (await readyWorkloadAddress(world.home, 'west', 'frontend')) as string;
+  const since = Date.now();
+  await sleep(ms);
+  world.signal.throwIfAborted();
+  const counts = await frontendStats(frontend, since);
+  world.print.evidence(formatCounts(counts));
+  return counts;
+}
+
+const steps: DemoStep[] = [
+  {
+    title: 'Two clusters, one trust anchor',
+    async run(world) {
+      world.print.step(
+        'Two clusters, one trust anchor',
+        'A trust anchor, then west and east: each a control plane with its own issuer signed by the anchor.',
+      );
+      const pki = join(world.home, 'anchor');
+      await strait(world, ['identity', 'anchor', '--out', pki]);
+      for (const cluster of CLUSTERS) {
+        await strait(world, [
+          ...['local', 'up', '--cluster', cluster],
+          ...['--trust-anchor-cert', join(pki, 'ca.crt'), '--trust-anchor-key', join(pki, 'ca.key')],
+        ]);
+      }
+    },
+  },
+  {
+    title: 'Multi-cluster components',
+    async run(world) {
+      world.print.step(
+        'Multi-cluster components',
+        'East gets its gateway (mTLS only, port 4143); west gets the service mirror that will follow links.',
+      );
+      for (const cluster of CLUSTERS) await strait(world, ['mc', 'install', '--context', cluster], false);
+      const config = join(clusterDirectory(world.home, 'east'), 'multicluster', 'gateway.json');
+      background(
+        world,
+        'gateway-east',
+        [process.execPath, join(ROOT, 'src/cmd/gateway.ts')],
+        `STRAIT_PROXY_CONFIG=${config} node src/cmd/gateway.ts &`,
+        { STRAIT_PROXY_CONFIG: config },
+      );
+      const mirror = ['--context', 'west', '--admin-addr', world.mirrorAdmin];
+      background(
+        world,
+        'service-mirror-west',
+        [process.execPath, join(ROOT, 'src/cmd/service-mirror.ts'), ...mirror],
+        `node src/cmd/service-mirror.ts ${mirror.join(' ')} &`,
+      );
+      await waitForReady(world, 'east’s gateway', 'gateway-east');
+      await waitForReady(world, 'west’s service mirror', 'service-mirror-west');
+    },
+  },
+  {
+    title: 'The application in both clusters',
+    async run(world) {
+      world.print.step(
+        'The application in both clusters',
+        'A front end that calls `backend` over HTTP and gRPC every 100 ms, and the back end, which\n' +
+          'answers with its cluster. Each runs beside its own proxy with a certificate from its cluster.',
+      );
+      for (const cluster of CLUSTERS) {
+        await strait(world, [
+          'local',
+          'apply',
+          '--context',
+          cluster,
+          '-f',
+          manifest(world, 'backend', BACKEND),
+        ]);
+      }
+      for (const cluster of CLUSTERS)
+        for (const app of ['backend', 'frontend'] as const) runApp(world, cluster, app);
+      for (const cluster of CLUSTERS) {
+        for (const app of ['backend', 'frontend']) await workloadAddress(world, cluster, app);
+      }
+      await observe(world, 1500);
+    },
+  },
+  {
+    title: 'Export the back end from east',
+    async run(world) {
+      world.print.step(
+        'Export the back end from east',
+        'A label marks a Service for linked clusters to mirror.',
+      );
+      await strait(world, [
+        ...[
+          'local',
+          'apply',
+          '--context',
+          'east',
+          '-f',
+          manifest(world, 'backend-exported', EXPORTED_BACKEND),
+        ],
+      ]);
+      await strait(world, [
+        ...['local', 'get', 'services', '-n', NAMESPACE, '--context', 'east'],
+        ...['-l', 'mirror.strait.io/exported=true'],
+      ]);
+    },
+  },
+  {
+    title: 'Link west to east',
+    async run(world) {
+      world.print.step(
+        'Link west to east',
+        'West gets a short-lived, read-only credential for east and a Link; the mirror creates\n' +
+          '`backend-east` in west, its endpoints at east’s gateway.',
+      );
+      await strait(world, [
+        'mc',
+        'link',
+        '--context',
+        'west',
+        '--target-context',
+        'east',
+        '--cluster-name',
+        'east',
+      ]);
+      const gateway = readClusterConfig(clusterDirectory(world.home, 'east')).controlPlaneAddress;
+      await world.print.waitFor(
+        'backend-east mirrored into west with ready endpoints',
+        async () =>
+          (await endpointAddresses(world.home, 'west', 'backend-east'))?.ready.includes(gateway)
+            ? true
+            : undefined,
+        world.signal,
+      );
+      await strait(world, ['local', 'get', 'services', '-n', NAMESPACE, '--context', 'west']);
+      await strait(world, [
+        'local',
+        'get',
+        'endpoints',
+        'backend-east',
+        '-n',
+        NAMESPACE,
+        '--context',
+        'west',
+      ]);
+      const args = ['mc', 'gateways', '--context', 'west', '--admin-addr', world.mirrorAdmin];
+      const table = await world.print.waitFor(
+        'east’s gateway probed alive',
+        async () => {
+          const out = await mustRunStrait(args, world.env);
+          return /^east\s+true\s/m.test(out) ? out : undefined;
+        },
+        world.signal,
+      );
+      world.print.command(`strait ${args.join(' ')}`);
+      world.print.evidence(table);
+    },
+  },
+  {
+    title: 'Call backend-east from west',
+    async run(world) {
+      world.print.step(
+        'Call backend-east from west',
+        'West’s front end calls `backend-east` by name; its proxy opens mTLS to east’s gateway, which\n' +
+          'forwards to east’s back end with the caller’s verified identity.',
+      );
+      const frontend = await workloadAddress(world, 'west', 'frontend');
+      world.print.command(`curl 'http://${frontend}:8080/call?service=backend-east'`);
+      const answer = await callThroughFrontend(frontend, 'backend-east');
+      world.print.evidence(JSON.stringify(answer));
+      for (const protocol of ['http', 'grpc'] as const) {
+        if (answer[protocol].cluster !== 'east') {
+          throw new Error(
+            `the ${protocol} call to backend-east was not answered by east: ${JSON.stringify(answer[protocol])}`,
+          );
+        }
+      }
+      const backend = await workloadAddress(world, 'east', 'backend');
+      world.print.command(
+        `curl -s http://${backend}:4191/metrics | grep 'tcp_open_total{direction="inbound"'`,
+      );
+      const identities = await inboundClientIdentities(backend);
+      const westCaller = 'frontend.shop.serviceaccount.identity.strait.cluster.local';
+      for (const [id, n] of identities) world.print.evidence(`east’s back end saw ${id} (${n} connections)`);
+      if (!identities.has(westCaller)) throw new Error(`east’s back end did not see ${westCaller}`);
+      world.print.ok('the back end in east saw the front end’s identity, carried through the gateway');
+    },
+  },
+  {
+    title: 'Split traffic 50/50',
+    async run(world) {
+      world.print.step(
+        'Split traffic 50/50',
+        'An SMI TrafficSplit sends half of the calls to `backend` to east’s mirror; the proxies follow it live.',
+      );
+      await strait(world, [
+        'local',
+        'apply',
+        '--context',
+        'west',
+        '-f',
+        manifest(world, 'split', EVEN_SPLIT),
+      ]);
+      const frontend = (await readyWorkloadAddress(world.home, 'west', 'frontend')) as string;
+      const since = Date.now();
+      await world.print.waitFor(
+        'calls answered by both clusters',
+        async () => {
+          const counts = await frontendStats(frontend, since);
+          const both = (['http', 'grpc'] as const).every((p) => counts[p].west && counts[p].east);
+          return both ? true : undefined;
+        },
+        world.signal,
+        30_000,
+      );
+      world.print.line('  calls over the next 4 s:');
+      await observe(world, 4000);
+    },
+  },
+  {
+    title: 'Hand the split to the failover operator',
+    async run(world) {
+      world.print.step(
+        'Hand the split to the failover operator',
+        'Labelled for the operator, with `backend` as primary: all weight goes to the primary while it is ready.',
+      );
+      background(
+        world,
+        'failover-west',
+        [process.execPath, join(ROOT, 'src/cmd/failover.ts'), '--context', 'west'],
+        'node src/cmd/failover.ts --context west &',
+      );
+      await waitForReady(world, 'the failover operator', 'failover-west');
+      await strait(world, [
+        'local',
+        'apply',
+        '--context',
+        'west',
+        '-f',
+        manifest(world, 'failover-split', FAILOVER_SPLIT),
+      ]);
+      await world.print.waitFor(
+        'all weight on the primary',
+        async () => {
+          const row = await failoverRow(world);
+          return row?.state === 'Primary' && row.weights['backend-east'] === 0 ? row : undefined;
+        },
+        world.signal,
+      );
+      await strait(world, ['failover', 'status', '--context', 'west']);
+    },
+  },
+  {
+    title: 'Stop west’s back end: failover',
+    async run(world) {
+      world.print.step(
+        'Stop west’s back end: failover',
+        'With no ready endpoint left for the primary, the operator moves all weight to east.',
+      );
+      const stoppedAt = Date.now();
+      world.print.command('kill %backend   # the `strait local run` of west’s back end');
+      // The back end's proxy drains for a while; failover does not wait for it.
+      const stopping = world.processes.stop('backend-west');
+      await world.print.waitFor(
+        'failover to east',
+        async () => {
+          const row = await failoverRow(world);
+          return row?.state === 'Failover' && row.weights['backend-east'] === 100 ? row : undefined;
+        },
+        world.signal,
+      );
+      await strait(world, ['failover', 'status', '--context', 'west']);
+      await stopping;
+      const frontend = (await readyWorkloadAddress(world.home, 'west', 'frontend')) as string;
+      const during = await frontendStats(frontend, stoppedAt);
+      world.print.line('  calls since the back end stopped (the switch included):');
+      world.print.evidence(formatCounts(during));
+      world.print.line('  calls after the switch:');
+      const after = await observe(world, 3000);
+      for (const protocol of ['http', 'grpc'] as const) {
+        if (after[protocol].west || !after[protocol].east)
+          throw new Error(`${protocol} calls still went to west`);
+      }
+    },
+  },
+  {
+    title: 'Restart it: failback through the ramp',
+    async run(world) {
+      world.print.step(
+        'Restart it: failback through the ramp',
+        'After a hold-down the operator moves weight back in steps (25, 50, 100), watching the primary’s health.',
+      );
+      const weights: string[] = [];
+      const abort = new AbortController();
+      const watching = withCluster(world.home, 'west', async (store) => {
+        try {
+          for await (const event of store.watch<TrafficSplit>(Kinds.TrafficSplit, {
+            namespace: NAMESPACE,
+            signal: abort.signal,
+          })) {
+            if (event.type === 'BOOKMARK' || event.object.metadata.name !== 'backend') continue;
+            const text = (event.object.spec?.backends ?? []).map((b) => `${b.service}=${b.weight}`).join(' ');
+            if (weights.at(-1) !== text) weights.push(text);
+          }
+        } catch (error) {
+          if (!abort.signal.aborted) throw error;
+        }
+      });
+      try {
+        runApp(world, 'west', 'backend');
+        await workloadAddress(world, 'west', 'backend');
+        await world.print.waitFor(
+          'back on the primary',
+          async () => {
+            const row = await failoverRow(world);
+            return row?.state === 'Primary' && row.weights.backend === 100 ? row : undefined;
+          },
+          world.signal,
+          90_000,
+        );
+      } finally {
+        abort.abort();
+        await watching.catch(() => {});
+      }
+      world.print.line('  the weights, as the operator wrote them:');
+      world.print.evidence(weights.join('\n'));
+      await strait(world, ['failover', 'status', '--context', 'west']);
+      const after = await observe(world, 3000);
+      if (!after.http.west || after.http.east) throw new Error('HTTP calls are not all back on west');
+      // Known: the caller's proxy does not yet reconnect HTTP/2 to a back end restarted at the
+      // same address (docs/demo.md); the demo shows it rather than hiding it.
+      if (!after.grpc.west || after.grpc.east || after.grpc.error) {
+        world.print.line(
+          '  note: gRPC calls to the restarted back end are not answered yet (see docs/demo.md)',
+        );
+      }
+    },
+  },
+];
+
+/** The demo's steps, in order. */
+export const demoSteps: readonly DemoStep[] = steps;

@@ -1,0 +1,128 @@
+// `strait demo` as a user runs it: a real process playing the whole scenario, interrupted with
+// Ctrl-C (SIGINT) or killed outright, and cleaned up afterwards.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { STRAIT, strait } from '../local/cli.ts';
+
+interface Demo {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startDemo(home: string, args: string[]): Demo {
+  const child = spawn(process.execPath, [STRAIT, 'demo', ...args], {
+    env: { ...process.env, STRAIT_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return { child, output: () => output, exited };
+}
+
+async function outputReaches(demo: Demo, pattern: RegExp): Promise<void> {
+  while (!pattern.test(demo.output())) {
+    if (demo.child.exitCode !== null) assert.fail(`the demo exited before ${pattern}:\n${demo.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Processes still running with the demo's home in their environment. */
+function leftovers(home: string): string[] {
+  const marker = Buffer.from(`STRAIT_HOME=${join(home, 'demo')}\0`);
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`).includes(marker)) {
+        found.push(`${entry}: ${readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+function assertNothingLeft(home: string): void {
+  assert.deepEqual(leftovers(home), []);
+  assert.equal(existsSync(join(home, 'demo')), false, 'the demo home is removed');
+}
+
+describe('strait demo (real processes)', { timeout: 900_000 }, () => {
+  const homes: string[] = [];
+  const newHome = () => {
+    const home = mkdtempSync(join(tmpdir(), 'strait-demo-'));
+    homes.push(home);
+    return home;
+  };
+  after(async () => {
+    for (const home of homes) {
+      await strait(home, ['demo', 'down']);
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('Ctrl-C in the middle stops everything and leaves no state; the next run passes', async () => {
+    const home = newHome();
+    const interrupted = startDemo(home, ['--ci']);
+    await outputReaches(interrupted, /\[3\/10\]/);
+    interrupted.child.kill('SIGINT');
+    assert.equal(await interrupted.exited, 130, interrupted.output());
+    assert.match(interrupted.output(), /Interrupted: stopping everything/);
+    assert.match(interrupted.output(), /^demo: interrupted after \d+\/10 steps/m);
+    assertNothingLeft(home);
+
+    const run = startDemo(home, ['--ci']);
+    const code = await run.exited;
+    const output = run.output();
+    assert.equal(code, 0, output);
+    assert.match(output, /^demo: all 10 steps passed in \d+s$/m);
+    // The evidence each step promised.
+    assert.match(output, /^\s+backend-east\s+8080\/TCP,9090\/TCP/m);
+    assert.match(output, /^\s+east\s+true\s+1\s/m);
+    assert.match(output, /"http":\{"ok":true,"cluster":"east"/);
+    assert.match(output, /"grpc":\{"ok":true,"cluster":"east"/);
+    assert.match(
+      output,
+      /east’s back end saw frontend\.shop\.serviceaccount\.identity\.strait\.cluster\.local/,
+    );
+    assert.match(output, /shop\s+backend\s+Failover\s+backend-east\s+backend=0,backend-east=100/);
+    assert.match(
+      output,
+      /backend=25 backend-east=75\n\s+backend=50 backend-east=50\n\s+backend=100 backend-east=0/,
+    );
+    assert.match(
+      output,
+      /shop\s+backend\s+Primary\s+backend\s+backend=100,backend-east=0\s+\S+\s+RampCompleted/,
+    );
+    assertNothingLeft(home);
+  });
+
+  it('strait demo down removes what a killed demo left behind', async () => {
+    const home = newHome();
+    const killed = startDemo(home, ['--ci']);
+    await outputReaches(killed, /\[3\/10\]/);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    // Give the background processes started just before the kill a moment to appear.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.notDeepEqual(leftovers(home), [], 'a killed demo leaves its clusters running');
+
+    const down = await strait(home, ['demo', 'down']);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /demo removed/);
+    assertNothingLeft(home);
+  });
+});
