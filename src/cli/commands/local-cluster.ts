@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { formatAge } from '../../core/duration.ts';
 import { StraitError, UsageError } from '../../core/errors.ts';
+import { releaseBlock } from '../../platform/local/block-claims.ts';
 import { apiUrl, readClusterConfig } from '../../platform/local/cluster-config.ts';
 import {
   controlPlaneStatus,
@@ -111,6 +112,7 @@ export const localDownCommand: Command = {
     if (ctx.values.delete) {
       const cluster = readClusterConfig(dir);
       if (cluster.netns) deleteNetworkNamespace(cluster.index, cluster.name);
+      releaseBlock(cluster.index, dir);
       rmSync(dir, { recursive: true, force: true });
       const config = readHomeConfig(home);
       if (config['current-context'] === name) {

@@ -7,6 +7,7 @@ import { createAnchor, createIssuer, loadCertificates, loadSigner } from '../../
 import { addressBlock } from './addresses.ts';
 import { generateTokenKeyPem } from './api/service-account-token.ts';
 import { createApiCertificates } from './api/serving-certificate.ts';
+import { claimBlock } from './block-claims.ts';
 import {
   type ClusterConfig,
   clusterFiles,
@@ -62,14 +63,18 @@ export async function createCluster(
   if (existsSync(files.config)) return { config: readClusterConfig(dir), created: false };
 
   const trust = prepareTrust(options);
-  const index = options.index ?? (await freeIndex(options.home));
-  const block = addressBlock(index);
-  const namespace = options.netns ? networkNamespaceOf(index, options.name) : undefined;
   if (options.netns && !networkNamespacesSupported()) {
     throw new StraitError('E_NETNS', `cluster ${options.name}: network namespaces need root and iproute2`, {
       hint: 'create the cluster without --netns',
     });
   }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const index = options.index ?? (await freeIndex(options.home, dir));
+  if (options.index !== undefined && !claimBlock(options.index, dir)) {
+    throw new StraitError('E_ADDRESS_BLOCK', `loopback block ${options.index} is held by another cluster`);
+  }
+  const block = addressBlock(index);
+  const namespace = options.netns ? networkNamespaceOf(index, options.name) : undefined;
   const config: ClusterConfig = {
     name: options.name,
     index,
@@ -181,8 +186,11 @@ function prepareTrust(options: CreateClusterOptions): {
   };
 }
 
-/** The lowest block index no cluster of this home uses and whose control-plane address is free. */
-async function freeIndex(home: string): Promise<number> {
+/**
+ * The lowest block index no cluster of this home uses, whose control-plane
+ * address is free, and which this cluster could claim host-wide.
+ */
+async function freeIndex(home: string, dir: string): Promise<number> {
   const used = new Set<number>();
   for (const name of listClusterNames(home)) {
     try {
@@ -191,7 +199,8 @@ async function freeIndex(home: string): Promise<number> {
   }
   for (let index = 1; index <= 254; index++) {
     if (used.has(index) || blockLinkExists(index)) continue;
-    if (await portFree(addressBlock(index).controlPlane, defaultPorts().api)) return index;
+    if ((await portFree(addressBlock(index).controlPlane, defaultPorts().api)) && claimBlock(index, dir))
+      return index;
   }
   throw new StraitError('E_ADDRESS_BLOCK', 'no free loopback block 127.N.0.0/16 is left', {
     hint: 'delete clusters you no longer need: strait local down --cluster NAME --delete',

@@ -1,10 +1,12 @@
 import { rmSync } from 'node:fs';
 import type { ApiStore } from './api/client.ts';
+import { releaseBlock } from './block-claims.ts';
 import type { ClusterConfig } from './cluster-config.ts';
 import { openClusterStore } from './cluster-store.ts';
 import { startControlPlaneProcess, stopControlPlaneProcess } from './control-plane-process.ts';
 import { type CreateClusterOptions, createCluster } from './create-cluster.ts';
 import { clusterDirectory } from './home.ts';
+import { deleteNetworkNamespace } from './netns.ts';
 
 /** A local cluster brought up from code (what `strait local up` does). */
 export interface LocalCluster {
@@ -35,7 +37,11 @@ export async function upCluster(
     openStore: () => openClusterStore(dir),
     async down(downOptions = {}) {
       await stopControlPlaneProcess(dir);
-      if (downOptions.deleteState) rmSync(dir, { recursive: true, force: true });
+      if (downOptions.deleteState) {
+        if (config.netns) deleteNetworkNamespace(config.index, config.name);
+        releaseBlock(config.index, dir);
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
