@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import type { ConfigMap } from '../../core/api/core.ts';
 import type { Resource } from '../../core/resource.ts';
 import { openLocalStore } from '../../platform/local/store/index.ts';
@@ -9,13 +9,25 @@ import { SharedInformer } from './informer.ts';
 import { configMap, eventually } from './test-support.ts';
 
 const CONFIG_MAP = { apiVersion: 'v1', kind: 'ConfigMap' };
+
+/** Informers of the running test, stopped after it whatever its outcome. */
+const informers: SharedInformer<never>[] = [];
+afterEach(async () => {
+  await Promise.all(informers.splice(0).map((informer) => informer.stop()));
+});
+
+function informerOf<T extends Resource = Resource>(...args: ConstructorParameters<typeof SharedInformer<T>>) {
+  const informer = new SharedInformer<T>(...args);
+  informers.push(informer as unknown as SharedInformer<never>);
+  return informer;
+}
 const SERVICE = { apiVersion: 'v1', kind: 'Service' };
 
 describe('controller', () => {
   it('reconciles each object after its informers sync, and again on every change', async () => {
     const store = await openLocalStore({});
     await store.create(configMap('a', { source: 'one' }));
-    const informer = new SharedInformer<ConfigMap>(store, CONFIG_MAP);
+    const informer = informerOf<ConfigMap>(store, CONFIG_MAP);
     // Keeps a `<name>-copy` ConfigMap with the source's data.
     const controller = new Controller({
       name: 'copier',
@@ -57,7 +69,7 @@ describe('controller', () => {
     const store = await openLocalStore({});
     await store.create(configMap('flaky'));
     await store.create(configMap('broken'));
-    const informer = new SharedInformer(store, CONFIG_MAP);
+    const informer = informerOf(store, CONFIG_MAP);
     const attempts = new Map<string, number>();
     const reports: string[] = [];
     const controller = new Controller({
@@ -90,7 +102,7 @@ describe('controller', () => {
 
   it('never reconciles one key twice at once, even with many workers', async () => {
     const store = await openLocalStore({});
-    const informer = new SharedInformer(store, CONFIG_MAP);
+    const informer = informerOf(store, CONFIG_MAP);
     const active = new Set<string>();
     let overlaps = 0;
     let runs = 0;
@@ -125,8 +137,8 @@ describe('controller', () => {
 
   it('maps changes of one kind to keys of another, requeues when asked, and resyncs', async () => {
     const store = await openLocalStore({});
-    const services = new SharedInformer(store, SERVICE);
-    const configs = new SharedInformer<Resource>(store, CONFIG_MAP);
+    const services = informerOf(store, SERVICE);
+    const configs = informerOf<Resource>(store, CONFIG_MAP);
     const seen: string[] = [];
     let periodic = 0;
     const controller = new Controller({

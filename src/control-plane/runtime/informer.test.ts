@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import type { Resource } from '../../core/resource.ts';
 import { openLocalStore } from '../../platform/local/store/index.ts';
 import { SharedInformer } from './informer.ts';
@@ -8,8 +8,15 @@ import { configMap, eventually, SeverableStore } from './test-support.ts';
 const CONFIG_MAP = { apiVersion: 'v1', kind: 'ConfigMap' };
 const ref = (name: string) => ({ ...CONFIG_MAP, namespace: 'default', name });
 
+/** Informers of the running test, stopped after it whatever its outcome. */
+const running: SharedInformer[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((informer) => informer.stop()));
+});
+
 /** Records what handlers were told, as `add a`, `update a`, `delete a`. */
 function recorder(informer: SharedInformer) {
+  running.push(informer);
   const log: string[] = [];
   informer.addEventHandler({
     onAdd: (o) => log.push(`add ${o.metadata.name}`),
@@ -93,7 +100,7 @@ describe('shared informer', () => {
     store.cut();
     const errors: string[] = [];
     const informer = new SharedInformer(store, CONFIG_MAP, {
-      backoff: { initialMs: 5, maxMs: 20 },
+      backoff: { initialMs: 200, maxMs: 400, jitter: 0 },
       onError: (e) => errors.push(String(e)),
     });
     const log = recorder(informer);
@@ -120,11 +127,33 @@ describe('shared informer', () => {
     await informer.stop();
   });
 
+  it('lists again when watches keep failing, so changes still arrive', async () => {
+    const store = new SeverableStore(await openLocalStore({}));
+    const errors: string[] = [];
+    const informer = new SharedInformer(store, CONFIG_MAP, {
+      backoff: { initialMs: 5, maxMs: 20 },
+      onError: (e) => errors.push(String(e)),
+    });
+    const log = recorder(informer);
+    informer.start();
+    await informer.waitForSync();
+    store.refuseWatches = true;
+    store.cut(); // breaks the open watch
+    store.restore();
+    await eventually(() => errors.some((e) => e.includes('watch connection broke')), 'the watch broke');
+    await store.create(configMap('a'));
+    await eventually(() => log.includes('add a'), 'a arrived through a list');
+    assert.ok(store.lists >= 2);
+    assert.ok(errors.some((e) => e.includes('watches are refused')));
+    await informer.stop();
+  });
+
   it('tells a late handler about cached objects, and survives a throwing handler', async () => {
     const store = await openLocalStore({});
     await store.create(configMap('a'));
     const errors: unknown[] = [];
     const informer = new SharedInformer(store, CONFIG_MAP, { onError: (e) => errors.push(e) });
+    running.push(informer);
     informer.addEventHandler({
       onAdd: () => {
         throw new Error('handler bug');

@@ -10,6 +10,8 @@ import { Cache, keyOf } from './cache.ts';
 
 /** A watch that ends sooner than this without an event counts as a failure. */
 const QUICK_END_MS = 1000;
+/** Watches that fail in a row before the informer lists again instead of resuming. */
+const RELIST_AFTER_FAILURES = 3;
 
 /** What an informer tells its handlers. Objects are the cache's own: do not change them. */
 export interface ResourceEventHandlers<T extends Resource> {
@@ -129,8 +131,9 @@ export class SharedInformer<T extends Resource = Resource> {
         await pause(backoff.next(), signal);
         continue;
       }
-      // Watch from the last version until it cannot resume.
-      while (!signal.aborted) {
+      // Watch from the last version until it cannot resume, or keeps failing.
+      let failures = 0;
+      while (!signal.aborted && failures < RELIST_AFTER_FAILURES) {
         let delivered = 0;
         const started = Date.now();
         try {
@@ -143,6 +146,7 @@ export class SharedInformer<T extends Resource = Resource> {
           for await (const event of this.#store.watch<T>(this.#kind, options)) {
             this.#apply(event);
             delivered++;
+            failures = 0;
             backoff.reset();
           }
           if (signal.aborted) return;
@@ -154,6 +158,7 @@ export class SharedInformer<T extends Resource = Resource> {
           if (signal.aborted) return;
           if (isStraitError(error) && error.code === 'E_WATCH_EXPIRED') break;
           this.#report(error, 'watch');
+          failures++;
           await pause(backoff.next(), signal);
           if (isStraitError(error) && error.code === 'E_INVALID') break;
         }

@@ -17,6 +17,8 @@ import type {
 export class SeverableStore implements ResourceStore {
   readonly #inner: ResourceStore;
   #cut = false;
+  /** While set, watches fail but lists work. */
+  refuseWatches = false;
   #breakers = new Set<() => void>();
   lists = 0;
   watches = 0;
@@ -54,6 +56,7 @@ export class SeverableStore implements ResourceStore {
   ): AsyncIterable<WatchEvent<T>> {
     this.watches++;
     this.#check();
+    if (this.refuseWatches) throw new StraitError('E_UNAVAILABLE', 'watches are refused');
     const local = new AbortController();
     const broken = { value: false };
     const breaker = () => {
