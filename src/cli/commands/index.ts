@@ -2,6 +2,8 @@ import type { Command } from '../command.ts';
 import { demoCommand } from './demo.ts';
 import { failoverCommand } from './failover.ts';
 import { identityCommand } from './identity.ts';
+import { injectCommand } from './inject.ts';
+import { installCommand } from './install.ts';
 import { localCommand } from './local.ts';
 import { mcCommand } from './mc.ts';
 import { tapCommand } from './tap.ts';
@@ -18,6 +20,8 @@ export const rootCommand: Command = {
     demoCommand,
     failoverCommand,
     identityCommand,
+    injectCommand,
+    installCommand,
     localCommand,
     mcCommand,
     tapCommand,

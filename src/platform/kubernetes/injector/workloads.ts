@@ -1,5 +1,6 @@
 import type { V1Pod, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { StraitError } from '../../../core/errors.ts';
+import { readAnnotation } from './annotations.ts';
 import { type InjectOptions, injectPod } from './inject.ts';
 
 /** A manifest object: a Pod, a workload with a pod template, a List of them, or anything else. */
@@ -25,8 +26,8 @@ const TEMPLATE_PATHS: Record<string, string[]> = {
 
 /**
  * Injects every pod and pod template in a manifest object, walking `List`s;
- * objects without pods come back unchanged. `strait inject` adds
- * `strait.io/inject: enabled` itself when `force` is set.
+ * objects without pods come back unchanged. With `force`
+ * (`strait inject`), objects without an inject annotation are injected too.
  */
 export function injectManifest(
   value: ManifestValue,
@@ -69,15 +70,17 @@ export function injectManifest(
 }
 
 function injectOne(pod: V1Pod, options: InjectOptions & { force?: boolean }, label: string) {
-  const marked = options.force
-    ? {
-        ...pod,
-        metadata: {
-          ...pod.metadata,
-          annotations: { ...pod.metadata?.annotations, 'strait.io/inject': 'enabled' },
-        },
-      }
-    : pod;
+  // Forcing never overrides an explicit opt-out on the object itself.
+  const marked =
+    options.force && !readAnnotation(pod.metadata?.annotations, 'inject')
+      ? {
+          ...pod,
+          metadata: {
+            ...pod.metadata,
+            annotations: { ...pod.metadata?.annotations, 'strait.io/inject': 'enabled' },
+          },
+        }
+      : pod;
   try {
     return injectPod(marked, options);
   } catch (error) {
