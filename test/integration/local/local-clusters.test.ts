@@ -262,6 +262,43 @@ describe('local clusters (real processes)', { timeout: 300_000 }, () => {
     );
   });
 
+  it('gives workloads started at the same moment distinct addresses', async () => {
+    const runs = ['one', 'two', 'three'].map((name) =>
+      straitInBackground(home, [
+        'local',
+        'run',
+        '--cluster',
+        'west',
+        '-n',
+        'shop',
+        '--name',
+        name,
+        '--port',
+        '9000',
+        '--no-proxy',
+        '--',
+        process.execPath,
+        APP,
+      ]),
+    );
+    try {
+      const ready = await eventually(
+        'three ready workloads',
+        async () => {
+          const list = (await workloads('west')).filter((w) => w.status?.ready);
+          return list.length === 3 ? list : undefined;
+        },
+        60_000,
+      );
+      assert.equal(new Set(ready.map((w) => w.status?.address)).size, 3);
+    } finally {
+      for (const run of runs) run.kill('SIGTERM');
+    }
+    await eventually('the workloads to be gone', async () =>
+      (await workloads('west')).length === 0 ? true : undefined,
+    );
+  });
+
   it('refuses a bad token (401) and a token without rights (403) on the store API', async () => {
     const dir = clusterDirectory(home, 'east');
     const config = readClusterConfig(dir);

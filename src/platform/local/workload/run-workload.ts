@@ -85,44 +85,44 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
     adminPort: Ports.proxyAdmin,
   };
   if (options.address !== undefined) checkFixedAddress(options.address, config);
-  const address =
-    options.address ??
-    (await allocateWorkloadAddress(store, config.index, [
-      ...options.ports.map((p) => p.port),
-      ...(options.proxy
-        ? [proxyPorts.inboundPort, proxyPorts.outboundPort, proxyPorts.adminPort, Ports.proxyTap]
-        : []),
-    ]));
+  const ports = [
+    ...options.ports.map((p) => p.port),
+    ...(options.proxy
+      ? [proxyPorts.inboundPort, proxyPorts.outboundPort, proxyPorts.adminPort, Ports.proxyTap]
+      : []),
+  ];
   const workloadDir = join(clusterFiles(options.dir).workloads, `${namespace}.${name}`);
   mkdirSync(workloadDir, { recursive: true });
 
-  let workload: Workload = {
-    ...typeMeta(Kinds.Workload),
-    metadata: {
-      name,
-      namespace,
-      labels: { app: name, ...options.labels },
-      annotations: { [SUPERVISOR_PID_ANNOTATION]: String(process.pid) },
-    },
-    spec: {
-      serviceAccountName: options.serviceAccount,
-      command: options.command,
-      ports: options.ports,
-      address,
-      ...(options.readyPath ? { readinessPath: options.readyPath } : {}),
-      ...(options.proxy ? { proxy: proxyPorts } : {}),
-    },
-  };
-  try {
-    workload = await store.create(workload);
-  } catch (error) {
-    if (error instanceof AlreadyExistsError) {
-      throw new StraitError('E_WORKLOAD_EXISTS', `workload ${namespace}/${name} is already registered`, {
-        hint: `pick another --name, or stop it: strait local delete workload ${name} -n ${namespace}`,
+  // Two workloads started at once may pick the same free address: the one registered later tries again.
+  const placed = async (): Promise<Workload> => {
+    for (let attempt = 0; ; attempt++) {
+      const address = options.address ?? (await allocateWorkloadAddress(store, config.index, ports));
+      const created = await register(store, {
+        ...typeMeta(Kinds.Workload),
+        metadata: {
+          name,
+          namespace,
+          labels: { app: name, ...options.labels },
+          annotations: { [SUPERVISOR_PID_ANNOTATION]: String(process.pid) },
+        },
+        spec: {
+          serviceAccountName: options.serviceAccount,
+          command: options.command,
+          ports: options.ports,
+          address,
+          ...(options.readyPath ? { readinessPath: options.readyPath } : {}),
+          ...(options.proxy ? { proxy: proxyPorts } : {}),
+        },
       });
+      if (options.address !== undefined || attempt >= 4 || !(await registeredEarlierAt(store, created))) {
+        return created;
+      }
+      await store.delete(refOf(created));
     }
-    throw error;
-  }
+  };
+  let workload = await placed();
+  const address = workload.spec?.address as string;
 
   let proxy: ChildProcess | undefined;
   let app: ChildProcess;
@@ -275,6 +275,32 @@ async function awaitProxy(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   log(`the proxy is not ready after ${PROXY_AWAIT_MS / 1000}s; starting the application anyway`);
+}
+
+async function register(store: ResourceStore, workload: Workload): Promise<Workload> {
+  try {
+    return await store.create(workload);
+  } catch (error) {
+    if (error instanceof AlreadyExistsError) {
+      const { name, namespace } = workload.metadata;
+      throw new StraitError('E_WORKLOAD_EXISTS', `workload ${namespace}/${name} is already registered`, {
+        hint: `pick another --name, or stop it: strait local delete workload ${name} -n ${namespace}`,
+      });
+    }
+    throw error;
+  }
+}
+
+/** Whether another Workload registered before this one holds the same address. */
+async function registeredEarlierAt(store: ResourceStore, workload: Workload): Promise<boolean> {
+  const { items } = await store.list<Workload>(Kinds.Workload);
+  const version = Number(workload.metadata.resourceVersion);
+  return items.some(
+    (other) =>
+      other.metadata.uid !== workload.metadata.uid &&
+      (other.status?.address ?? other.spec?.address) === workload.spec?.address &&
+      Number(other.metadata.resourceVersion) < version,
+  );
 }
 
 async function ensureNamespaceAndAccount(
