@@ -23,7 +23,7 @@ function informerOf<T extends Resource = Resource>(...args: ConstructorParameter
 }
 const SERVICE = { apiVersion: 'v1', kind: 'Service' };
 
-describe('controller', () => {
+describe('controller', { timeout: 120_000 }, () => {
   it('reconciles each object after its informers sync, and again on every change', async () => {
     const store = await openLocalStore({});
     await store.create(configMap('a', { source: 'one' }));

@@ -7,7 +7,7 @@ import { EventRecorder } from './event-recorder.ts';
 
 const EVENT = { apiVersion: 'v1', kind: 'Event' };
 
-describe('event recorder', () => {
+describe('event recorder', { timeout: 120_000 }, () => {
   it('writes an Event about an object, and counts repeats instead of writing new ones', async () => {
     const store = await openLocalStore({});
     const link = await store.create<Resource>({

@@ -26,7 +26,7 @@ function recorder(informer: SharedInformer) {
   return log;
 }
 
-describe('shared informer', () => {
+describe('shared informer', { timeout: 120_000 }, () => {
   it('lists, syncs, then follows every change, with indexes', async () => {
     const store = await openLocalStore({});
     await store.create(configMap('a', { team: 'x' }));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WorkQueue } from './work-queue.ts';
 
-describe('work queue', () => {
+describe('work queue', { timeout: 120_000 }, () => {
   it('queues a key once however often it is added, in first-added order', async () => {
     const queue = new WorkQueue();
     for (const key of ['a', 'b', 'a', 'c', 'b']) queue.add(key);

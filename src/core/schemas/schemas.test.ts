@@ -201,7 +201,7 @@ const EXAMPLES: Record<KindName, Resource> = {
 
 const fields = (object: Resource) => validateResource(object).map((e) => `${e.field}: ${e.reason}`);
 
-describe('schemas', () => {
+describe('schemas', { timeout: 120_000 }, () => {
   it('cover every registered kind, each a structural CRD schema', () => {
     for (const name of Object.keys(Kinds) as KindName[]) {
       const schema = schemaFor(Kinds[name]);

@@ -15,7 +15,7 @@ const config = (data: Record<string, string>, labels?: Record<string, string>): 
   data,
 });
 
-describe('local store: server-side apply', () => {
+describe('local store: server-side apply', { timeout: 120_000 }, () => {
   it('creates, records the manager’s fields, and removes fields it stops sending', async () => {
     const store = await openLocalStore({});
     const created = await store.apply(config({ a: '1', b: '2' }, { app: 'x' }), { fieldManager: 'cli' });

@@ -77,7 +77,7 @@ const SAMPLES: Resource[] = [
   },
 ];
 
-describe('local store: malformed input', () => {
+describe('local store: malformed input', { timeout: 120_000 }, () => {
   it('rejects junk anywhere with a StraitError, stores only valid objects and loses nothing', async () => {
     const next = random(7);
     const store = await openLocalStore({});

@@ -20,7 +20,7 @@ function ownedBy(object: Resource, ...owners: Resource[]): Resource {
   return { ...object, metadata: { ...object.metadata, ownerReferences } };
 }
 
-describe('local store: delete, finalizers, garbage collection', () => {
+describe('local store: delete, finalizers, garbage collection', { timeout: 120_000 }, () => {
   it('deletes, and resolves false for what does not exist', async () => {
     const store = await openLocalStore({});
     await store.create(service('web'));

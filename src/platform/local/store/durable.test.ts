@@ -40,7 +40,7 @@ async function everything(dir: string, settle = true): Promise<Resource[]> {
   }
 }
 
-describe('local store on disk', () => {
+describe('local store on disk', { timeout: 120_000 }, () => {
   it('keeps objects, uids and versions across a restart, and continues the version sequence', async () => {
     const dir = stateDir();
     const first = await openLocalStore({ dir });

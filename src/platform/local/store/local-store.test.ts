@@ -7,7 +7,7 @@ import { configMap, service, serviceSpec } from './test-objects.ts';
 
 const SERVICE = { apiVersion: 'v1', kind: 'Service' };
 
-describe('local store: create, get, list, update', () => {
+describe('local store: create, get, list, update', { timeout: 120_000 }, () => {
   it('create assigns uid, creationTimestamp, generation and a new resourceVersion', async () => {
     const store = await openLocalStore({});
     const created = await store.create(service('web'));

@@ -9,7 +9,7 @@ const summary = (
   events: { type: string; object: { metadata: { name: string; resourceVersion?: string } } }[],
 ) => events.map((e) => `${e.type} ${e.object.metadata.name}@${e.object.metadata.resourceVersion}`);
 
-describe('local store: watch', () => {
+describe('local store: watch', { timeout: 120_000 }, () => {
   it('without a version, starts with ADDED for every current object, then live changes', async () => {
     const store = await openLocalStore({});
     await store.create(service('a'));
