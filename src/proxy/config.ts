@@ -60,6 +60,8 @@ export interface ProxyConfig {
     discoveryMs: number;
     /** 0: no request timeout. */
     requestMs: number;
+    /** Opaque connections with no bytes either way this long are closed; 0: never. */
+    idleMs: number;
     drainMs: number;
   };
   retries: { limit: number; retryRatio: number; minRetriesPerSecond: number; ttlMs: number };
@@ -88,6 +90,7 @@ export function defaultProxyConfig(): ProxyConfig {
       handshakeMs: 10_000,
       discoveryMs: 3000,
       requestMs: 0,
+      idleMs: 0,
       drainMs: 10_000,
     },
     retries: { limit: 1, retryRatio: 0.2, minRetriesPerSecond: 10, ttlMs: 10_000 },

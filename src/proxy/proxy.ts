@@ -170,6 +170,7 @@ export async function startProxy(
         http2: h2,
         opaquePorts,
         detectTimeoutMs: config.timeouts.detectMs,
+        idleTimeoutMs: config.timeouts.idleMs,
         ...(config.transparent ? { target: (socket: net.Socket) => redirectedAuthority(socket, log) } : {}),
       }),
     ),
@@ -184,6 +185,7 @@ export async function startProxy(
       http2: h2,
       opaquePorts,
       detectTimeoutMs: config.timeouts.detectMs,
+      idleTimeoutMs: config.timeouts.idleMs,
       target: () => listener.target,
     });
     listenerPorts.push(await listen(outbound(server), listener, `listener for ${listener.target}`));
@@ -204,6 +206,7 @@ export async function startProxy(
       opaquePorts,
       handshakeTimeoutMs: config.timeouts.handshakeMs,
       connectTimeoutMs: config.timeouts.connectMs,
+      idleTimeoutMs: config.timeouts.idleMs,
     }),
     config.inbound,
     'inbound',

@@ -50,10 +50,6 @@ export class FailureAccrual {
       this.#probing = false;
     }
   }
-
-  get ejected(): boolean {
-    return !this.available();
-  }
 }
 
 export interface FailureAccrualOptions {

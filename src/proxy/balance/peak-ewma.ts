@@ -44,10 +44,6 @@ export class PeakEwma {
     }
   }
 
-  get pending(): number {
-    return this.#pending;
-  }
-
   /** The current load estimate: decayed cost times (pending + 1). */
   load(): number {
     const elapsed = Math.max(0, this.#now() - this.#stamp);

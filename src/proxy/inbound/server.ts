@@ -27,6 +27,8 @@ export interface InboundServerOptions {
   opaquePorts?: ReadonlySet<number>;
   handshakeTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Close connections idle (no bytes either way) this long; 0: never. */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -121,7 +123,12 @@ async function accept(
   }
   let failed = false;
   options.metrics?.trackConnection(`${labels},peer="src"`, socket, () => (failed ? 'failure' : 'success'));
-  relay(accepted.stream, upstream, (error) => {
-    if (error) failed = true;
-  });
+  relay(
+    accepted.stream,
+    upstream,
+    (error) => {
+      if (error) failed = true;
+    },
+    options.idleTimeoutMs,
+  );
 }

@@ -46,10 +46,6 @@ export class Family {
     this.#values.set(labels, value);
   }
 
-  get(labels: string): number {
-    return this.#values.get(labels) ?? 0;
-  }
-
   observe(labels: string, value: number): void {
     let series = this.#histograms.get(labels);
     if (!series) {

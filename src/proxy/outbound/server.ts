@@ -24,6 +24,8 @@ export interface OutboundServerOptions {
   /** Slowloris guard: time allowed for a request's headers. */
   headersTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
+  /** Close opaque connections idle (no bytes either way) this long; 0: never. */
+  idleTimeoutMs?: number;
 }
 
 // Set on accepted sockets; read back through http2's socket proxy, which passes property reads on.
@@ -90,7 +92,7 @@ export function createOutboundServer(options: OutboundServerOptions): OutboundSe
       ({ socket: upstream }) => {
         socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         if (head.length > 0) upstream.write(head);
-        relay(socket, upstream);
+        relay(socket, upstream, undefined, options.idleTimeoutMs);
       },
       (error) => {
         log.info('CONNECT failed', { authority, error: describeError(error) });
@@ -141,7 +143,7 @@ export function createOutboundServer(options: OutboundServerOptions): OutboundSe
       }
       socket.pause();
       client.connect(target, 'opaque').then(
-        ({ socket: upstream }) => relay(socket, upstream),
+        ({ socket: upstream }) => relay(socket, upstream, undefined, options.idleTimeoutMs),
         (error) => {
           log.info('outbound connection failed', { target, error: describeError(error) });
           socket.destroy();

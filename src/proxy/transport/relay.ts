@@ -1,11 +1,13 @@
 import type { Duplex } from 'node:stream';
+import { ProxyError } from '../errors.ts';
 
 /**
  * Copies bytes both ways between two connected streams, passing half-closes
  * through, and destroys both when either fails or both directions are done.
- * Calls `onClose` once with the first error, if any.
+ * With `idleMs`, a connection with no bytes either way for that long is
+ * closed. Calls `onClose` once with the first error, if any.
  */
-export function relay(a: Duplex, b: Duplex, onClose?: (error?: Error) => void): void {
+export function relay(a: Duplex, b: Duplex, onClose?: (error?: Error) => void, idleMs = 0): void {
   let done = false;
   let ended = 0;
   const close = (error?: Error) => {
@@ -27,4 +29,18 @@ export function relay(a: Duplex, b: Duplex, onClose?: (error?: Error) => void): 
   };
   oneWay(a, b);
   oneWay(b, a);
+  if (idleMs > 0) {
+    let active = true;
+    const mark = () => {
+      active = true;
+    };
+    a.on('data', mark);
+    b.on('data', mark);
+    const timer = setInterval(() => {
+      if (!active) close(new ProxyError('E_IDLE_TIMEOUT', `no bytes either way for ${idleMs} ms`));
+      active = false;
+    }, idleMs);
+    timer.unref();
+    a.once('close', () => clearInterval(timer));
+  }
 }
