@@ -1,0 +1,38 @@
+# One image for every Strait component: the CLI, the control plane (identity,
+# destination, policy, proxy injector), the proxy, proxy-init, the gateway and
+# the multicluster controllers. Each Deployment picks its entry point:
+#   command: ["node", "/app/src/cmd/<entry>.ts"]
+# TypeScript runs directly on Node 24 (type stripping): there is no build step
+# besides the SO_ORIGINAL_DST addon, compiled in the first stage.
+
+FROM node:24-bookworm-slim AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY native ./native
+# The install script builds native/build/Release/original_dst.node.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && test -f native/build/Release/original_dst.node
+
+FROM node:24-bookworm-slim
+# proxy-init runs iptables (as root, with NET_ADMIN, in the pod's init container only).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iptables \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 2103 strait \
+ && useradd --uid 2103 --gid 2103 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin strait
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/native/build/Release/original_dst.node ./native/build/Release/original_dst.node
+COPY package.json ./
+COPY bin ./bin
+COPY src ./src
+# Nothing is written outside /tmp, which the manifests mount as an emptyDir, so the
+# root filesystem can be read-only. The injected proxy runs as UID 2102 (set by the pod).
+ENV NODE_ENV=production \
+    NODE_COMPILE_CACHE=/tmp/node-compile-cache
+USER 2103:2103
+ENTRYPOINT ["node"]
+CMD ["/app/src/cmd/strait.ts", "--help"]
