@@ -87,6 +87,10 @@ export const localRunCommand: Command = {
       description: 'workload label',
     },
     'no-proxy': { type: 'boolean', description: 'run without a proxy (outside the mesh)' },
+    'identity-files': {
+      type: 'boolean',
+      description: 'give the application its own workload certificate (STRAIT_CERT_FILE, STRAIT_KEY_FILE)',
+    },
     address: {
       type: 'string',
       valueName: 'IP',
@@ -126,6 +130,7 @@ export const localRunCommand: Command = {
         labels,
         command: ctx.rest,
         proxy: ctx.values['no-proxy'] !== true,
+        identityFiles: ctx.values['identity-files'] === true,
         env: ctx.env,
         log: (line) => ctx.stderr.write(`strait: ${line}\n`),
       });

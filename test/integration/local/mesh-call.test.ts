@@ -80,6 +80,39 @@ describe('workloads in the mesh (real processes)', { timeout: 300_000 }, () => {
     });
   });
 
+  it('gives an application that speaks mTLS itself its own certificate and the control plane addresses', async () => {
+    const script = `const { X509Certificate } = require('node:crypto');
+      const fs = require('node:fs');
+      const cert = new X509Certificate(fs.readFileSync(process.env.STRAIT_CERT_FILE));
+      console.log(cert.subjectAltName, (fs.statSync(process.env.STRAIT_KEY_FILE).mode & 0o777).toString(8));
+      console.log(process.env.STRAIT_DESTINATION_ADDR, process.env.STRAIT_DESTINATION_IDENTITY);`;
+    const run = await strait(home, [
+      'local',
+      'run',
+      '--cluster',
+      'mesh',
+      '-n',
+      'strait-multicluster',
+      '--service-account',
+      'strait-gateway',
+      '--name',
+      'gateway',
+      '--no-proxy',
+      '--identity-files',
+      '--',
+      process.execPath,
+      '-e',
+      script,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const config = readClusterConfig(clusterDirectory(home, 'mesh'));
+    assert.equal(
+      run.stdout,
+      'DNS:strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local 600\n' +
+        `${config.controlPlaneAddress}:8086 strait-destination.strait.serviceaccount.identity.strait.cluster.local\n`,
+    );
+  });
+
   it('one workload calls another by service name over mTLS through their proxies', async () => {
     backend = straitInBackground(home, [
       'local',

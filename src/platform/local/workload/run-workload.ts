@@ -42,6 +42,11 @@ export interface RunWorkloadOptions {
   command: string[];
   /** Run the application without a proxy (not meshed). */
   proxy: boolean;
+  /**
+   * Give the application its own workload certificate (STRAIT_CERT_FILE,
+   * STRAIT_KEY_FILE): for workloads that speak mTLS themselves, such as a gateway.
+   */
+  identityFiles?: boolean;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
   /** Period of readiness checks. */
@@ -141,7 +146,8 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
         STRAIT_WORKLOAD_NAMESPACE: namespace,
         STRAIT_WORKLOAD_ADDRESS: address,
         STRAIT_IDENTITY: identity,
-        STRAIT_CLUSTER: config.name,
+        ...controlPlaneEnvironment(options.dir, config),
+        ...(options.identityFiles ? writeIdentityFiles(options.dir, identity, join(workloadDir, 'app')) : {}),
         ...(options.proxy
           ? {
               HTTP_PROXY: `http://${address}:${proxyPorts.outboundPort}`,
@@ -277,6 +283,41 @@ async function awaitProxy(
   log(`the proxy is not ready after ${PROXY_AWAIT_MS / 1000}s; starting the application anyway`);
 }
 
+/** Where the cluster's control plane is, for applications that talk to it (gateways, controllers). */
+function controlPlaneEnvironment(dir: string, config: ClusterConfig): Record<string, string> {
+  const cp = config.controlPlaneAddress;
+  return {
+    STRAIT_CLUSTER: config.name,
+    STRAIT_CLUSTER_DIR: dir,
+    STRAIT_CLUSTER_DOMAIN: config.clusterDomain,
+    STRAIT_TRUST_DOMAIN: config.trustDomain,
+    STRAIT_TRUST_BUNDLE_FILE: clusterFiles(dir).trustAnchor,
+    STRAIT_DESTINATION_ADDR: `${cp}:${config.ports.destination}`,
+    STRAIT_DESTINATION_IDENTITY: controlPlaneIdentity(config, ControlPlaneAccounts.destination),
+    STRAIT_POLICY_ADDR: `${cp}:${config.ports.policy}`,
+    STRAIT_POLICY_IDENTITY: controlPlaneIdentity(config, ControlPlaneAccounts.policy),
+    STRAIT_IDENTITY_ADDR: `${cp}:${config.ports.identity}`,
+    STRAIT_IDENTITY_SERVER_NAME: controlPlaneIdentity(config, ControlPlaneAccounts.identity),
+  };
+}
+
+/** Issues a workload certificate from the cluster's issuer into `prefix`.crt/.key (the key private). */
+function writeIdentityFiles(dir: string, identity: string, prefix: string): Record<string, string> {
+  const files = clusterFiles(dir);
+  const issued = issueWorkloadCertificate({
+    issuer: {
+      certPem: readFileSync(files.issuerCert, 'utf8'),
+      keyPem: readFileSync(files.issuerKey, 'utf8'),
+      certSource: files.issuerCert,
+      keySource: files.issuerKey,
+    },
+    identity,
+  });
+  writeFileAtomic(`${prefix}.crt`, issued.chainPem);
+  writeFileAtomic(`${prefix}.key`, issued.keyPem, 0o600);
+  return { STRAIT_CERT_FILE: `${prefix}.crt`, STRAIT_KEY_FILE: `${prefix}.key` };
+}
+
 async function register(store: ResourceStore, workload: Workload): Promise<Workload> {
   try {
     return await store.create(workload);
@@ -330,19 +371,7 @@ function startProxy(
   workloadDir: string,
 ): ChildProcess {
   const files = clusterFiles(options.dir);
-  const issued = issueWorkloadCertificate({
-    issuer: {
-      certPem: readFileSync(files.issuerCert, 'utf8'),
-      keyPem: readFileSync(files.issuerKey, 'utf8'),
-      certSource: files.issuerCert,
-      keySource: files.issuerKey,
-    },
-    identity,
-  });
-  const certFile = join(workloadDir, 'identity.crt');
-  const keyFile = join(workloadDir, 'identity.key');
-  writeFileAtomic(certFile, issued.chainPem);
-  writeFileAtomic(keyFile, issued.keyPem, 0o600);
+  const identityFiles = writeIdentityFiles(options.dir, identity, join(workloadDir, 'proxy'));
   const first = options.ports[0]?.port;
   const cp = options.config.controlPlaneAddress;
   const logFd = openSync(join(workloadDir, 'proxy.log'), 'a');
@@ -356,8 +385,8 @@ function startProxy(
       STRAIT_PROXY_TAP_ADDR: `${address}:${Ports.proxyTap}`,
       STRAIT_PROXY_APP_HOST: address,
       ...(first !== undefined ? { STRAIT_PROXY_APP_PORT: String(first) } : {}),
-      STRAIT_PROXY_IDENTITY_CERT_FILE: certFile,
-      STRAIT_PROXY_IDENTITY_KEY_FILE: keyFile,
+      STRAIT_PROXY_IDENTITY_CERT_FILE: identityFiles.STRAIT_CERT_FILE,
+      STRAIT_PROXY_IDENTITY_KEY_FILE: identityFiles.STRAIT_KEY_FILE,
       STRAIT_PROXY_TRUST_BUNDLE_FILE: files.trustAnchor,
       STRAIT_PROXY_DESTINATION_ADDR: `${cp}:${options.config.ports.destination}`,
       STRAIT_PROXY_DESTINATION_IDENTITY: controlPlaneIdentity(
