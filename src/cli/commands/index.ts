@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { checkCommand } from './check.ts';
 import { demoCommand } from './demo.ts';
 import { failoverCommand } from './failover.ts';
 import { identityCommand } from './identity.ts';
@@ -7,6 +8,8 @@ import { installCommand } from './install.ts';
 import { localCommand } from './local.ts';
 import { mcCommand } from './mc.ts';
 import { tapCommand } from './tap.ts';
+import { uninstallCommand } from './uninstall.ts';
+import { upgradeCommand } from './upgrade.ts';
 import { versionCommand } from './version.ts';
 
 /** The `strait` command tree. Each group lives in its own module. */
@@ -17,6 +20,7 @@ export const rootCommand: Command = {
     'Strait secures and connects services across clusters, regions and clouds.\n' +
     'Every connection between proxies is mutually authenticated against a shared trust anchor.',
   subcommands: [
+    checkCommand,
     demoCommand,
     failoverCommand,
     identityCommand,
@@ -25,6 +29,8 @@ export const rootCommand: Command = {
     localCommand,
     mcCommand,
     tapCommand,
+    uninstallCommand,
+    upgradeCommand,
     versionCommand,
   ],
 };
