@@ -51,16 +51,33 @@ export const globalOptions: Record<string, OptionSpec> = {
 /** Finds the command a command line names, and the arguments left for it. */
 export function resolveCommand(root: Command, argv: string[]): { path: Command[]; rest: string[] } {
   const path = [root];
+  // Global flags may come before the subcommand, as in `strait --context east mc gateways`.
+  const globals: string[] = [];
   let index = 0;
   while (index < argv.length) {
     const current = path.at(-1) as Command;
     const word = argv[index] as string;
+    const globalLength = globalFlagLength(argv, index);
+    if (globalLength > 0 && current.subcommands?.length) {
+      globals.push(...argv.slice(index, index + globalLength));
+      index += globalLength;
+      continue;
+    }
     const next = current.subcommands?.find((c) => c.name === word || c.aliases?.includes(word));
     if (!next) break;
     path.push(next);
     index++;
   }
-  return { path, rest: argv.slice(index) };
+  return { path, rest: [...globals, ...argv.slice(index)] };
+}
+
+/** How many words a global flag at `index` takes (0 when there is none). */
+function globalFlagLength(argv: string[], index: number): number {
+  const word = argv[index] as string;
+  const match = /^--([a-z-]+)(=.*)?$/.exec(word);
+  const spec = match ? globalOptions[match[1] as string] : undefined;
+  if (!spec || match?.[1] === 'help') return 0;
+  return spec.type === 'string' && match?.[2] === undefined && index + 1 < argv.length ? 2 : 1;
 }
 
 export function parseCommandArgs(
