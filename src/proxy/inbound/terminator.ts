@@ -118,6 +118,8 @@ export function createInboundTerminator(options: TerminatorOptions): InboundTerm
         header: undefined,
         passthroughSni: undefined,
       };
+      // A client that sends no complete ClientHello before the detect timeout is
+      // treated as plaintext (server-speaks-first protocols on undeclared ports).
       const sni = await readPrefix(
         socket,
         (data) => {
@@ -126,7 +128,13 @@ export function createInboundTerminator(options: TerminatorOptions): InboundTerm
           return name === undefined ? undefined : { value: name, consumed: 0 };
         },
         { timeoutMs, maxBytes: 16 * 1024 + 5, what: 'client hello' },
-      );
+      ).catch((error: unknown) => {
+        if ((error as ProxyError).code !== 'E_PREFIX_TIMEOUT') throw error;
+        options.log.debug('no TLS before the detect timeout; forwarding as plaintext', {
+          client: socket.remoteAddress,
+        });
+        return null;
+      });
       if (sni === null || !credentials || !server || sni !== credentials.identity) {
         return sni ? { ...plain, passthroughSni: sni } : plain;
       }

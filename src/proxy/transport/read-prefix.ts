@@ -5,7 +5,7 @@ import { ProxyError } from '../errors.ts';
  * Reads from `stream` until `parse` returns a value (or throws), then puts back
  * the bytes it did not consume. `parse` sees everything read so far and returns
  * undefined while it needs more. Fails on end of stream, on error, after
- * `timeoutMs`, or beyond `maxBytes`.
+ * `timeoutMs` (E_PREFIX_TIMEOUT, with the bytes put back), or beyond `maxBytes`.
  */
 export function readPrefix<T>(
   stream: Duplex,
@@ -47,16 +47,16 @@ export function readPrefix<T>(
     };
     const onEnd = () => fail(new ProxyError('E_PREFIX_EOF', `${options.what}: connection closed first`));
     const onError = (error: Error) => fail(error);
-    const timer = setTimeout(
-      () =>
-        fail(
-          new ProxyError(
-            'E_PREFIX_TIMEOUT',
-            `${options.what}: nothing complete after ${options.timeoutMs} ms`,
-          ),
-        ),
-      options.timeoutMs,
-    );
+    // On timeout the bytes read so far are put back, so the caller may still
+    // treat the stream as something else (e.g. opaque).
+    const timer = setTimeout(() => {
+      cleanup();
+      stream.pause();
+      if (buffered.length > 0) stream.unshift(buffered);
+      reject(
+        new ProxyError('E_PREFIX_TIMEOUT', `${options.what}: nothing complete after ${options.timeoutMs} ms`),
+      );
+    }, options.timeoutMs);
     stream.on('data', onData);
     stream.once('end', onEnd);
     stream.once('close', onEnd);
