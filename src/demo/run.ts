@@ -66,7 +66,7 @@ function lookAround(home: string, mirrorAdmin: string): string {
     '  strait local get endpoints backend-east -n shop --context west',
     `  strait mc gateways --context west --admin-addr ${mirrorAdmin}`,
     '  strait mc check --context west',
-    '  strait failover status --context east; strait failover status --context west',
+    '  strait failover status --context west',
     `Logs are in ${join(home, 'logs')}. To stop it and remove its state: strait demo down`,
   ].join('\n');
 }

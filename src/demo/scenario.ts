@@ -70,20 +70,29 @@ function background(
   world.processes.start(name, command, { ...world.env, ...env });
 }
 
-function runApp(world: DemoWorld, cluster: string, app: 'frontend' | 'backend'): void {
+/**
+ * Starts one workload of the application. West runs two back ends, so that each side of the 50/50
+ * split is a whole backend's share (one endpoint in west against one gateway would weigh the same,
+ * and the proxy then balances them by latency alone).
+ */
+function runApp(world: DemoWorld, cluster: string, app: 'frontend' | 'backend', name: string = app): void {
   const ports = app === 'backend' ? ['--port', 'http=8080', '--port', 'grpc=9090'] : ['--port', 'http=8080'];
   const args = [
-    ...['local', 'run', '--cluster', cluster, '-n', NAMESPACE, '--service-account', app, '--name', app],
+    ...['local', 'run', '--cluster', cluster, '-n', NAMESPACE, '--service-account', app, '--name', name],
+    ...(name === app ? [] : ['--label', `app=${app}`]),
     ...ports,
     ...['--ready-path', '/ready', '--', process.execPath, app === 'backend' ? BACKEND_APP : FRONTEND_APP],
   ];
   background(
     world,
-    `${app}-${cluster}`,
+    `${name}-${cluster}`,
     [process.execPath, STRAIT, ...args],
     `strait ${args.slice(0, -2).join(' ')} node src/demo/app/${app}.ts &`,
   );
 }
+
+/** West's two back ends. */
+const WEST_BACKENDS = ['backend', 'backend-2'] as const;
 
 async function waitForReady(world: DemoWorld, name: string, logName: string, timeoutMs = 60_000) {
   await world.print.waitFor(
@@ -189,8 +198,9 @@ const steps: DemoStep[] = [
     async run(world) {
       world.print.step(
         'The application in both clusters',
-        'A front end that calls `backend` over HTTP and gRPC every 100 ms, and the back end, which\n' +
-          'answers with its cluster. Each runs beside its own proxy with a certificate from its cluster.',
+        'A front end that calls `backend` over HTTP and gRPC every 100 ms, and the back end (two in\n' +
+          'west), which answers with its cluster. Each runs beside its own proxy with a certificate from\n' +
+          'its cluster.',
       );
       for (const cluster of CLUSTERS) {
         await strait(world, [
@@ -202,11 +212,12 @@ const steps: DemoStep[] = [
           manifest(world, 'backend', BACKEND),
         ]);
       }
-      for (const cluster of CLUSTERS)
-        for (const app of ['backend', 'frontend'] as const) runApp(world, cluster, app);
-      for (const cluster of CLUSTERS) {
-        for (const app of ['backend', 'frontend']) await workloadAddress(world, cluster, app);
-      }
+      for (const name of WEST_BACKENDS) runApp(world, 'west', 'backend', name);
+      runApp(world, 'west', 'frontend');
+      runApp(world, 'east', 'backend');
+      runApp(world, 'east', 'frontend');
+      for (const name of [...WEST_BACKENDS, 'frontend']) await workloadAddress(world, 'west', name);
+      for (const name of ['backend', 'frontend']) await workloadAddress(world, 'east', name);
       await observe(world, 1500);
     },
   },
@@ -293,6 +304,11 @@ const steps: DemoStep[] = [
           'forwards to east’s back end with the caller’s verified identity.',
       );
       const frontend = await workloadAddress(world, 'west', 'frontend');
+      const backend = await workloadAddress(world, 'east', 'backend');
+      // East's own front end has the same name, so the evidence is what the call from west adds:
+      // new connections at east's back end, verified as west's front end.
+      const caller = 'frontend.shop.serviceaccount.identity.strait.cluster.local';
+      const before = (await inboundClientIdentities(backend)).get(caller) ?? 0;
       world.print.command(`curl 'http://${frontend}:8080/call?service=backend-east'`);
       const answer = await callThroughFrontend(frontend, 'backend-east');
       world.print.evidence(JSON.stringify(answer));
@@ -303,15 +319,17 @@ const steps: DemoStep[] = [
           );
         }
       }
-      const backend = await workloadAddress(world, 'east', 'backend');
       world.print.command(
         `curl -s http://${backend}:4191/metrics | grep 'tcp_open_total{direction="inbound"'`,
       );
       const identities = await inboundClientIdentities(backend);
-      const westCaller = 'frontend.shop.serviceaccount.identity.strait.cluster.local';
-      for (const [id, n] of identities) world.print.evidence(`east’s back end saw ${id} (${n} connections)`);
-      if (!identities.has(westCaller)) throw new Error(`east’s back end did not see ${westCaller}`);
-      world.print.ok('the back end in east saw the front end’s identity, carried through the gateway');
+      for (const [id, n] of identities) world.print.evidence(`east’s back end saw ${id}: ${n} connections`);
+      const added = (identities.get(caller) ?? 0) - before;
+      if (added < 1)
+        throw new Error(`the call from west added no connection from ${caller} at east’s back end`);
+      world.print.ok(
+        `the call from west added ${added} connection${added === 1 ? '' : 's'} verified as ${caller} at east’s back end`,
+      );
     },
   },
   {
@@ -379,16 +397,16 @@ const steps: DemoStep[] = [
     },
   },
   {
-    title: 'Stop west’s back end: failover',
+    title: 'Stop west’s back ends: failover',
     async run(world) {
       world.print.step(
-        'Stop west’s back end: failover',
+        'Stop west’s back ends: failover',
         'With no ready endpoint left for the primary, the operator moves all weight to east.',
       );
       const stoppedAt = Date.now();
-      world.print.command('kill %backend   # the `strait local run` of west’s back end');
-      // The back end's proxy drains for a while; failover does not wait for it.
-      const stopping = world.processes.stop('backend-west');
+      world.print.command('kill %1 %2   # the two `strait local run`s of west’s back end');
+      // The back ends' proxies drain for a while; failover does not wait for them.
+      const stopping = Promise.all(WEST_BACKENDS.map((name) => world.processes.stop(`${name}-west`)));
       await world.print.waitFor(
         'failover to east',
         async () => {
@@ -401,7 +419,7 @@ const steps: DemoStep[] = [
       await stopping;
       const frontend = (await readyWorkloadAddress(world.home, 'west', 'frontend')) as string;
       const during = await frontendStats(frontend, stoppedAt);
-      world.print.line('  calls since the back end stopped (the switch included):');
+      world.print.line('  calls since the back ends stopped (the switch included):');
       world.print.evidence(formatCounts(during));
       world.print.line('  calls after the switch:');
       const after = await observe(world, 3000);
@@ -412,10 +430,10 @@ const steps: DemoStep[] = [
     },
   },
   {
-    title: 'Restart it: failback through the ramp',
+    title: 'Restart them: failback through the ramp',
     async run(world) {
       world.print.step(
-        'Restart it: failback through the ramp',
+        'Restart them: failback through the ramp',
         'After a hold-down the operator moves weight back in steps (25, 50, 100), watching the primary’s health.',
       );
       const weights: string[] = [];
@@ -435,8 +453,8 @@ const steps: DemoStep[] = [
         }
       });
       try {
-        runApp(world, 'west', 'backend');
-        await workloadAddress(world, 'west', 'backend');
+        for (const name of WEST_BACKENDS) runApp(world, 'west', 'backend', name);
+        for (const name of WEST_BACKENDS) await workloadAddress(world, 'west', name);
         await world.print.waitFor(
           'back on the primary',
           async () => {
@@ -459,7 +477,7 @@ const steps: DemoStep[] = [
       // same address (docs/demo.md); the demo shows it rather than hiding it.
       if (!after.grpc.west || after.grpc.east || after.grpc.error) {
         world.print.line(
-          '  note: gRPC calls to the restarted back end are not answered yet (see docs/demo.md)',
+          '  note: gRPC calls to the restarted back ends are not answered yet (see docs/demo.md)',
         );
       }
     },
