@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { defaultMeshSettings } from '../manifests/settings.ts';
@@ -118,6 +122,28 @@ describe('injectPod', () => {
         message: 'annotation config.strait.io/skip-inbound-ports: "ssh" is not a port or a port range',
       },
     );
+  });
+});
+
+describe("the proxy's postStart hook", () => {
+  it('returns once /ready answers 200, so the application starts after the proxy', async () => {
+    let asked = 0;
+    const admin = http.createServer((_req, res) => {
+      asked++;
+      res.writeHead(asked < 3 ? 503 : 200).end();
+    });
+    await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
+    const { port } = admin.address() as AddressInfo;
+    const proxy = injectPod(pod({ 'strait.io/inject': 'enabled' }), options).pod.spec?.containers[0];
+    const command = proxy?.lifecycle?.postStart?.exec?.command ?? [];
+    assert.equal(command[0], 'node');
+    // The hook dials the admin port; here a stand-in admin server on a free port answers.
+    const script = (command[2] as string).replace(':4191/', `:${port}/`);
+    const hook = spawn(process.execPath, ['-e', script], { stdio: 'inherit' });
+    const [code] = await once(hook, 'exit');
+    admin.close();
+    assert.equal(code, 0);
+    assert.equal(asked, 3);
   });
 });
 

@@ -27,6 +27,17 @@ const TRUST_ROOTS_DIR = '/var/run/strait/identity/trust-roots';
 
 export const PROXY_PORTS = { inbound: 4143, outbound: 4140, admin: 4191, tap: 4190 } as const;
 
+// Kubernetes starts a pod's containers in order and waits for each postStart
+// hook: the proxy's hook returns once /ready answers 200 (or after two minutes),
+// so the application's first connections already find the proxy.
+const AWAIT_READY = [
+  "const http = require('node:http'); const end = Date.now() + 120000;",
+  `const poll = () => http.get('http://127.0.0.1:${PROXY_PORTS.admin}/ready', (res) => {`,
+  "  res.resume(); if (res.statusCode === 200) process.exit(0); retry(); }).on('error', retry);",
+  'const retry = () => (Date.now() > end ? process.exit(1) : setTimeout(poll, 200));',
+  'poll();',
+].join('\n');
+
 /** What the injector needs besides the pod. */
 export interface InjectOptions {
   settings: MeshSettings;
@@ -149,6 +160,7 @@ function proxyContainer(settings: MeshSettings, opaquePorts: PortRange[] | undef
     ],
     readinessProbe: { httpGet: { path: '/ready', port: PROXY_PORTS.admin }, initialDelaySeconds: 2 },
     livenessProbe: { httpGet: { path: '/live', port: PROXY_PORTS.admin }, initialDelaySeconds: 10 },
+    lifecycle: { postStart: { exec: { command: ['node', '-e', AWAIT_READY] } } },
     securityContext: {
       runAsUser: settings.proxyUid,
       runAsNonRoot: true,
