@@ -3,14 +3,16 @@
 // their status subresource). Skips without Go outside CI.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { runChecks } from '../../../src/cli/commands/check.ts';
 import type { Resource } from '../../../src/core/resource.ts';
-import { loadBundle } from '../../../src/pki/index.ts';
+import { loadBundle, loadCertificate } from '../../../src/pki/index.ts';
 import { KubeClient } from '../../../src/platform/kubernetes/client.ts';
 import { apiPrefix } from '../../../src/platform/kubernetes/paths.ts';
 import { goInstalled, kubeBinaries } from '../harness/binaries.ts';
@@ -132,6 +134,17 @@ describe('strait install, check, upgrade, uninstall on a real API server', {
     assert.equal(JSON.parse(result.stdout).success, true);
   });
 
+  it('check warns (‼) without failing when the issuer expires within 60 days', async () => {
+    const issuer = loadCertificate(readFileSync(pki('issuer.crt'), 'utf8'), 'issuer.crt');
+    const soon = new Date(issuer.notAfter.getTime() - 10 * 86_400_000);
+    const categories = await runChecks({ kubeconfig, context: 'west', namespace: 'strait' }, soon);
+    const identity = categories.find((c) => c.name === 'strait-identity')?.results ?? [];
+    const warning = identity.find((r) => r.description === 'issuer certificate is not expiring soon');
+    assert.equal(warning?.warning, true);
+    assert.match(warning?.error ?? '', /in 9 days|in 10 days/);
+    assert.ok(categories.every((c) => c.results.every((r) => r.ok || r.warning)));
+  });
+
   it('upgrade refuses a new issuer whose anchor is not in the bundle', () => {
     const result = strait(
       'upgrade',
@@ -167,7 +180,7 @@ describe('strait install, check, upgrade, uninstall on a real API server', {
       'base64',
     );
     assert.match(issuerPem.toString(), /BEGIN CERTIFICATE/);
-    assert.equal(issuerPem.toString(), (await import('node:fs')).readFileSync(pki('issuer-2.crt'), 'utf8'));
+    assert.equal(issuerPem.toString(), readFileSync(pki('issuer-2.crt'), 'utf8'));
     const check = strait('check');
     assert.equal(check.status, 0, check.stdout);
   });
