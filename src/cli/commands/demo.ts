@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { demoDown, demoHome, runDemo } from '../../demo/run.ts';
 import type { Command } from '../command.ts';
 
@@ -6,6 +7,10 @@ const demoDownCommand: Command = {
   summary: 'Stop a demo left running with --keep (or interrupted) and remove its state',
   async run(ctx) {
     const home = demoHome(ctx.env);
+    if (!existsSync(home)) {
+      ctx.stdout.write(`no demo to remove (${home} does not exist)\n`);
+      return 0;
+    }
     await demoDown(home, ctx.env, (line) => ctx.stdout.write(`${line}\n`));
     ctx.stdout.write(`demo removed (${home})\n`);
     return 0;
