@@ -13,7 +13,7 @@ import {
 
 const USAGE = `usage: proxy-init [--inbound-port 4143] [--outbound-port 4140] [--proxy-uid 2102]
   [--skip-inbound-ports LIST] [--skip-outbound-ports LIST] [--proxy-ports 4190,4191]
-  [--iptables PROGRAM] [--remove]
+  [--iptables PROGRAM] [--ipv6] [--ip6tables PROGRAM] [--remove]
 `;
 
 function port(text: string | undefined, flag: string, fallback: number): number {
@@ -54,6 +54,8 @@ try {
     'skip-outbound-ports': { type: 'string' },
     'proxy-ports': { type: 'string' },
     iptables: { type: 'string' },
+    ipv6: { type: 'boolean' },
+    ip6tables: { type: 'string' },
     remove: { type: 'boolean' },
   } as const;
   values = parseArgs({ options, allowPositionals: false }).values;
@@ -63,14 +65,20 @@ try {
 }
 
 try {
-  const run = iptablesRunner((values.iptables as string | undefined) ?? 'iptables');
+  // The same rules apply to IPv6 through ip6tables, when asked for.
+  const programs = [
+    (values.iptables as string | undefined) ?? 'iptables',
+    ...(values.ipv6 ? [(values.ip6tables as string | undefined) ?? 'ip6tables'] : []),
+  ];
   if (values.remove) {
-    await removeProxyInit(run);
+    for (const program of programs) await removeProxyInit(iptablesRunner(program));
     process.stdout.write('proxy-init: rules removed\n');
   } else {
     const config = configFrom(values);
-    const applied = await applyProxyInit(config, run);
-    for (const args of applied) process.stdout.write(`iptables ${args.join(' ')}\n`);
+    for (const program of programs) {
+      const applied = await applyProxyInit(config, iptablesRunner(program));
+      for (const args of applied) process.stdout.write(`${program} ${args.join(' ')}\n`);
+    }
     process.stdout.write(
       `proxy-init: inbound → ${config.inboundPort}, outbound → ${config.outboundPort}, UID ${config.proxyUid} bypasses\n`,
     );

@@ -28,6 +28,9 @@ const PEER = `strait-pi-peer-${run}`;
 const subnet = `10.252.${randomInt(0, 256)}`;
 const POD_IP = `${subnet}.1`;
 const PEER_IP = `${subnet}.2`;
+const subnet6 = `fd00:5e:${randomInt(0, 65536).toString(16)}`;
+const POD_IP6 = `${subnet6}::1`;
+const PEER_IP6 = `${subnet6}::2`;
 
 const sh = (...args: string[]) => execFileSync(args[0] as string, args.slice(1), { stdio: 'pipe' });
 const inNs = (ns: string, ...args: string[]) => ['ip', 'netns', 'exec', ns, ...args];
@@ -40,8 +43,8 @@ function splitCommand(argv: string[]): [string, string[]] {
   return [argv[0] as string, argv.slice(1)];
 }
 
-function natRules(): string[] {
-  return sh(...inNs(POD, 'iptables-save', '-t', 'nat'))
+function natRules(program = 'iptables-save'): string[] {
+  return sh(...inNs(POD, program, '-t', 'nat'))
     .toString()
     .split('\n')
     .filter((line) => line.startsWith('-A ') || line.startsWith(':STRAIT'));
@@ -81,12 +84,13 @@ describe('proxy-init in network namespaces', { timeout: 180_000, skip: supported
     const vethPod = `spi${run}a`.slice(0, 15);
     const vethPeer = `spi${run}b`.slice(0, 15);
     sh('ip', 'link', 'add', vethPod, 'netns', POD, 'type', 'veth', 'peer', 'name', vethPeer, 'netns', PEER);
-    for (const [ns, dev, ip] of [
-      [POD, vethPod, POD_IP],
-      [PEER, vethPeer, PEER_IP],
+    for (const [ns, dev, ip, ip6] of [
+      [POD, vethPod, POD_IP, POD_IP6],
+      [PEER, vethPeer, PEER_IP, PEER_IP6],
     ] as const) {
       sh(...inNs(ns, 'ip', 'link', 'set', 'lo', 'up'));
       sh(...inNs(ns, 'ip', 'addr', 'add', `${ip}/24`, 'dev', dev));
+      sh(...inNs(ns, 'ip', '-6', 'addr', 'add', `${ip6}/64`, 'dev', dev, 'nodad'));
       sh(...inNs(ns, 'ip', 'link', 'set', dev, 'up'));
     }
     servers.push(await startServer(POD, 'pod', [4140, 4143, 4191, 8080, 8081]));
@@ -99,7 +103,7 @@ describe('proxy-init in network namespaces', { timeout: 180_000, skip: supported
   });
 
   it('applies the rules, and applying them again leaves the same table', () => {
-    const flags = ['--skip-inbound-ports', '8081', '--skip-outbound-ports', '9001'];
+    const flags = ['--skip-inbound-ports', '8081', '--skip-outbound-ports', '9001', '--ipv6'];
     const first = proxyInit(...flags);
     assert.equal(first.status, 0, first.stderr);
     const rules = natRules();
@@ -107,6 +111,7 @@ describe('proxy-init in network namespaces', { timeout: 180_000, skip: supported
     const second = proxyInit(...flags);
     assert.equal(second.status, 0, second.stderr);
     assert.deepEqual(natRules(), rules);
+    assert.equal(natRules('ip6tables-save').length, rules.length);
   });
 
   it('sends a connection to an application port to the inbound listener on 4143', async () => {
@@ -127,6 +132,12 @@ describe('proxy-init in network namespaces', { timeout: 180_000, skip: supported
     assert.deepEqual(await call(POD, PEER_IP, 9001), { name: 'peer', port: 9001, original: null });
   });
 
+  it('redirects IPv6 the same way with --ipv6', async () => {
+    assert.deepEqual(await call(PEER, POD_IP6, 8080), { name: 'pod', port: 4143, original: 8080 });
+    assert.deepEqual(await call(POD, PEER_IP6, 9000), { name: 'pod', port: 4140, original: 9000 });
+    assert.deepEqual(await call(POD, PEER_IP6, 9000, 2102), { name: 'peer', port: 9000, original: null });
+  });
+
   it('refuses a malformed port list with exit 2, naming the flag', () => {
     const bad = proxyInit('--skip-inbound-ports', '80,70000');
     assert.equal(bad.status, 2);
@@ -134,9 +145,10 @@ describe('proxy-init in network namespaces', { timeout: 180_000, skip: supported
   });
 
   it('--remove takes the rules out', async () => {
-    const removed = proxyInit('--remove');
+    const removed = proxyInit('--remove', '--ipv6');
     assert.equal(removed.status, 0, removed.stderr);
     assert.deepEqual(natRules(), []);
+    assert.deepEqual(natRules('ip6tables-save'), []);
     assert.deepEqual(await call(PEER, POD_IP, 8080), { name: 'pod', port: 8080, original: null });
   });
 });
