@@ -9,8 +9,10 @@ import { LINK_CREDENTIALS_KEY } from '../core/api/multicluster.ts';
 import { MULTICLUSTER_NAMESPACE, Ports } from '../core/api/names.ts';
 import { parseDuration } from '../core/duration.ts';
 import { describeError, StraitError, UsageError } from '../core/errors.ts';
+import { Kinds } from '../core/kinds.ts';
 import type { ResourceStore } from '../core/store.ts';
 import { LinkManager, MirrorMetrics } from '../multicluster/index.ts';
+import { isKubernetesToken } from '../multicluster/service-mirror/token-renewal.ts';
 import { createApiStore } from '../platform/local/api/client.ts';
 import { formatKubeconfig, parseKubeconfig } from '../platform/local/api/kubeconfig.ts';
 import { createRefreshingApiStore } from '../platform/local/api/refreshing-token.ts';
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
  * renewed before it expires and the Secret rewritten with the new one, so a
  * link never depends on a long-lived token.
  */
-function remoteStore(local: ResourceStore, secret: Secret): ResourceStore {
+async function remoteStore(local: ResourceStore, secret: Secret): Promise<ResourceStore> {
   const where = `Secret ${secret.metadata.namespace}/${secret.metadata.name}`;
   const encoded = secret.data?.[LINK_CREDENTIALS_KEY];
   const text = encoded
@@ -104,6 +106,7 @@ function remoteStore(local: ResourceStore, secret: Secret): ResourceStore {
     : secret.stringData?.[LINK_CREDENTIALS_KEY];
   if (!text) throw new StraitError('E_LINK_CREDENTIALS', `${where} has no "${LINK_CREDENTIALS_KEY}" key`);
   const credential = parseKubeconfig(text, where);
+  if (isKubernetesToken(credential.token)) return kubernetesRemoteStore(local, secret, text);
   const account = serviceAccountOf(credential.token);
   if (!account)
     return createApiStore({ server: credential.server, ca: credential.caPem, token: credential.token });
@@ -125,6 +128,30 @@ function remoteStore(local: ResourceStore, secret: Secret): ResourceStore {
     },
     onError: (error) => log(`renewing the token of ${where}: ${describeError(error)}`),
   });
+}
+
+/** A Kubernetes target: its TokenRequest token is renewed and written back the same way. */
+async function kubernetesRemoteStore(
+  local: ResourceStore,
+  secret: Secret,
+  text: string,
+): Promise<ResourceStore> {
+  const where = `Secret ${secret.metadata.namespace}/${secret.metadata.name}`;
+  const { remoteKubernetes } = await import('../cli/commands/mc-kubernetes.ts');
+  const remote = remoteKubernetes(text, where, {
+    onRenewed: (kubeconfig) => {
+      local
+        .patch(
+          { ...Kinds.Secret, namespace: secret.metadata.namespace as string, name: secret.metadata.name },
+          { data: { [LINK_CREDENTIALS_KEY]: Buffer.from(kubeconfig).toString('base64') } },
+        )
+        .then(() => log(`renewed the token in ${where}`))
+        .catch((error) => log(`saving the renewed token in ${where}: ${describeError(error)}`));
+    },
+    onError: (error) => log(`renewing the token of ${where}: ${describeError(error)}`),
+  });
+  remote.renewer.start();
+  return Object.assign(remote.store, { close: () => remote.renewer.stop() });
 }
 
 /** The ServiceAccount a token belongs to, from its claims; undefined for other tokens. */

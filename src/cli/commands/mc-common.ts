@@ -6,7 +6,9 @@ import type { ResourceStore } from '../../core/store.ts';
 import type { ApiStore } from '../../platform/local/api/client.ts';
 import type { ClusterConfig } from '../../platform/local/cluster-config.ts';
 import { apiUrl, clusterFiles, readClusterConfig } from '../../platform/local/cluster-config.ts';
-import type { ClusterContext } from '../context.ts';
+import type { OptionValues } from '../command.ts';
+import { type ClusterContext, type ContextStore, openContextStore, resolveContext } from '../context.ts';
+import type { KubernetesTarget } from './mc-kubernetes.ts';
 
 export const MC_FIELD_MANAGER = 'strait-mc';
 
@@ -85,4 +87,21 @@ export function asApiStore(store: ResourceStore): ApiStore {
     throw new StraitError('E_MC_PLATFORM', 'this cluster cannot mint ServiceAccount tokens through its API');
   }
   return store as ApiStore;
+}
+
+/** A context's store for `strait mc`; on Kubernetes also the raw client, API address and CA. */
+export interface McStore extends ContextStore {
+  kubernetes?: KubernetesTarget;
+}
+
+/**
+ * Opens the context the command line chose. Kubernetes contexts get a store
+ * that also serves Deployments (the gateway), and the means to mint tokens.
+ */
+export async function openMcStore(values: OptionValues, env: NodeJS.ProcessEnv): Promise<McStore> {
+  const context = resolveContext(values, env);
+  if (context.platform === 'local') return openContextStore(values, env);
+  const { openKubernetesTarget } = await import('./mc-kubernetes.ts');
+  const kubernetes = openKubernetesTarget(context.kubeconfig, context.name);
+  return { context, store: kubernetes.store, kubernetes, close: () => {} };
 }

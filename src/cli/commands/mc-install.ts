@@ -2,15 +2,15 @@ import { StraitError, UsageError } from '../../core/errors.ts';
 import { Kinds } from '../../core/kinds.ts';
 import type { Resource } from '../../core/resource.ts';
 import {
+  type GatewayServiceType,
   installManifests,
   Multicluster,
   remoteAccessAccount,
   remoteAccessManifests,
 } from '../../multicluster/link/manifests.ts';
 import { type Command, optionalString, requireString } from '../command.ts';
-import { openContextStore } from '../context.ts';
 import { formatDocument } from '../output.ts';
-import { applyObjects, deleteObjects, localClusterAccess } from './mc-common.ts';
+import { applyObjects, deleteObjects, localClusterAccess, openMcStore } from './mc-common.ts';
 import { writeGatewayFiles } from './mc-gateway-files.ts';
 
 const outputOption = {
@@ -40,20 +40,42 @@ export const mcInstallCommand: Command = {
     },
     'gateway-port': { type: 'string', valueName: 'PORT', description: 'gateway data port', default: '4143' },
     'probe-port': { type: 'string', valueName: 'PORT', description: 'gateway probe port', default: '4191' },
+    'gateway-service-type': {
+      type: 'string',
+      valueName: 'TYPE',
+      description: 'how the gateway Service is exposed: LoadBalancer, NodePort or ClusterIP',
+      default: 'LoadBalancer',
+    },
+    image: {
+      type: 'string',
+      valueName: 'IMAGE',
+      description: 'image of the gateway on Kubernetes (default: this version’s Strait image)',
+    },
     ...outputOption,
   },
   async run(ctx) {
-    const { store, close, context } = await openContextStore(ctx.values, ctx.env);
+    const serviceType = gatewayServiceType(ctx.values['gateway-service-type']);
+    const ports = {
+      gateway: port(ctx.values['gateway-port'], '--gateway-port'),
+      probe: port(ctx.values['probe-port'], '--probe-port'),
+    };
+    const { store, close, context } = await openMcStore(ctx.values, ctx.env);
     try {
       const access = context.platform === 'local' ? localClusterAccess(context) : undefined;
       const gatewayAddress =
         optionalString(ctx.values, 'gateway-address') ?? access?.config.controlPlaneAddress;
+      const gatewayWorkload =
+        context.platform === 'kubernetes'
+          ? [await kubernetesGateway(optionalString(ctx.values, 'image'), ports)]
+          : [];
       const objects = installManifests({
         controlPlaneNamespace: access?.config.controlPlaneNamespace ?? 'strait',
         trustDomain: access?.config.trustDomain ?? 'cluster.local',
         ...(gatewayAddress ? { gatewayAddress } : {}),
-        gatewayPort: port(ctx.values['gateway-port'], '--gateway-port'),
-        probePort: port(ctx.values['probe-port'], '--probe-port'),
+        gatewayPort: ports.gateway,
+        probePort: ports.probe,
+        serviceType,
+        gatewayWorkload,
       });
       const format = optionalString(ctx.values, 'output');
       if (format) {
@@ -62,10 +84,7 @@ export const mcInstallCommand: Command = {
       }
       await applyObjects(store, objects, ctx.stdout);
       if (access && context.platform === 'local') {
-        const { configFile, notAfter } = writeGatewayFiles(context.dir, access.config, {
-          gateway: port(ctx.values['gateway-port'], '--gateway-port'),
-          probe: port(ctx.values['probe-port'], '--probe-port'),
-        });
+        const { configFile, notAfter } = writeGatewayFiles(context.dir, access.config, ports);
         ctx.stdout.write(
           `gateway identity and configuration written (certificate valid until ${notAfter.toISOString()});\n` +
             `start the gateway with: STRAIT_PROXY_CONFIG=${configFile} node src/cmd/gateway.ts\n`,
@@ -82,7 +101,7 @@ export const mcUninstallCommand: Command = {
   name: 'uninstall',
   summary: 'Remove the multi-cluster components (refused while Links remain)',
   async run(ctx) {
-    const { store, close } = await openContextStore(ctx.values, ctx.env);
+    const { store, close } = await openMcStore(ctx.values, ctx.env);
     try {
       const links = await store.list(Kinds.Link, { namespace: Multicluster.namespace });
       if (links.items.length > 0) {
@@ -131,7 +150,7 @@ export const mcAllowCommand: Command = {
       printManifests(objects, format, ctx.stdout);
       return 0;
     }
-    const { store, close } = await openContextStore(ctx.values, ctx.env);
+    const { store, close } = await openMcStore(ctx.values, ctx.env);
     try {
       if (ctx.values.revoke === true) await deleteObjects(store, objects, ctx.stdout);
       else {
@@ -152,4 +171,28 @@ export function port(value: unknown, flag: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 65535)
     throw new UsageError(`${flag} "${String(value)}" is not a port`);
   return n;
+}
+
+const SERVICE_TYPES: GatewayServiceType[] = ['LoadBalancer', 'NodePort', 'ClusterIP'];
+
+function gatewayServiceType(value: unknown): GatewayServiceType {
+  const type = SERVICE_TYPES.find((t) => t.toLowerCase() === String(value).toLowerCase());
+  if (!type) {
+    throw new UsageError(
+      `--gateway-service-type "${String(value)}" is not one of ${SERVICE_TYPES.join(', ')}`,
+    );
+  }
+  return type;
+}
+
+/** The gateway's Deployment for a Kubernetes cluster (loaded only for Kubernetes contexts). */
+async function kubernetesGateway(
+  image: string | undefined,
+  ports: { gateway: number; probe: number },
+): Promise<Resource> {
+  const [{ gatewayDeployment }, { defaultMeshSettings }] = await Promise.all([
+    import('./mc-kubernetes-gateway.ts'),
+    import('../../platform/kubernetes/manifests/settings.ts'),
+  ]);
+  return gatewayDeployment({ ...defaultMeshSettings(), ...(image ? { image } : {}) }, ports);
 }

@@ -11,9 +11,15 @@ import { removeMirrors } from '../../multicluster/service-mirror/controller.ts';
 import { formatKubeconfig } from '../../platform/local/api/kubeconfig.ts';
 import { requestServiceAccountToken } from '../../platform/local/api/token-request.ts';
 import { type Command, type OptionValues, optionalString, requireString } from '../command.ts';
-import { openContextStore } from '../context.ts';
 import { formatDocument } from '../output.ts';
-import { applyObjects, asApiStore, deleteObjects, localClusterAccess } from './mc-common.ts';
+import {
+  applyObjects,
+  asApiStore,
+  deleteObjects,
+  localClusterAccess,
+  type McStore,
+  openMcStore,
+} from './mc-common.ts';
 
 const linkGenOptions = {
   'cluster-name': {
@@ -38,6 +44,12 @@ const linkGenOptions = {
     description: 'lifetime of the token; the service mirror renews it before it expires',
     default: '24h',
   },
+  'cluster-domain': {
+    type: 'string',
+    valueName: 'DOMAIN',
+    description: 'DNS domain of a Kubernetes target (local clusters know their own)',
+    default: 'cluster.local',
+  },
   selector: {
     type: 'string',
     short: 'l',
@@ -58,9 +70,9 @@ async function generateLink(
   }
   const lifetimeMs = parseDuration(String(values['token-lifetime']), '--token-lifetime');
   const selector = optionalString(values, 'selector');
-  const { store, close, context } = await openContextStore({ ...values, context: targetContext }, env);
+  const target = await openMcStore({ ...values, context: targetContext }, env);
+  const { store, context } = target;
   try {
-    const access = localClusterAccess(context);
     const gateway = await store.get<Service>({
       ...Kinds.Service,
       namespace: Multicluster.namespace,
@@ -78,43 +90,68 @@ async function generateLink(
         .filter(Boolean) ??
       (gateway.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? i.hostname ?? '').filter(Boolean);
     if (addresses.length === 0) {
+      const type = gateway.spec?.type ?? 'LoadBalancer';
       throw new StraitError('E_MC_NO_GATEWAY_ADDRESS', `the gateway of ${context.name} has no address`, {
-        hint: 'pass --gateway-addresses, or reinstall with `strait mc install --gateway-address ADDR`',
+        hint:
+          type === 'LoadBalancer'
+            ? 'pass --gateway-addresses, or wait for the load balancer to give the gateway Service an address'
+            : `the gateway Service is of type ${type}: pass --gateway-addresses (where the source cluster reaches it)`,
       });
     }
-    const account = remoteAccessAccount(String(values['service-account']));
-    const { token } = await requestServiceAccountToken(
-      asApiStore(store),
-      { namespace: Multicluster.namespace, name: account },
-      Math.round(lifetimeMs / 1000),
-    ).catch((error: unknown) => {
+    const credentialName = String(values['service-account']);
+    const account = { namespace: Multicluster.namespace, name: remoteAccessAccount(credentialName) };
+    const seconds = Math.round(lifetimeMs / 1000);
+    const kubeconfig = await mintKubeconfig(target, clusterName, account, seconds).catch((error: unknown) => {
       throw new StraitError(
         'E_MC_CREDENTIAL',
-        `cannot mint a token for ${Multicluster.namespace}/${account}: ${(error as Error).message}`,
+        `cannot mint a token for ${account.namespace}/${account.name}: ${(error as Error).message}`,
         {
-          hint: `create the credential first: strait mc allow --context ${context.name} --name ${String(values['service-account'])}`,
+          hint: `create the credential first: strait mc allow --context ${context.name} --name ${credentialName}`,
           cause: error,
         },
       );
     });
-    const ports = Object.fromEntries((gateway.spec?.ports ?? []).map((p) => [p.name, p.port]));
+    const access = context.platform === 'local' ? localClusterAccess(context) : undefined;
+    // Through a NodePort, linked clusters dial the node ports.
+    const viaNodePort = gateway.spec?.type === 'NodePort';
+    const ports = Object.fromEntries(
+      (gateway.spec?.ports ?? []).map((p) => [p.name, viaNodePort && p.nodePort ? p.nodePort : p.port]),
+    );
     const annotations = gateway.metadata.annotations ?? {};
     return linkManifests({
       clusterName,
-      clusterDomain: access.config.clusterDomain,
-      controlPlaneNamespace: access.config.controlPlaneNamespace,
+      clusterDomain: access?.config.clusterDomain ?? String(values['cluster-domain']),
+      controlPlaneNamespace: access?.config.controlPlaneNamespace ?? 'strait',
       gatewayAddresses: addresses,
       gatewayPort: ports['mc-gateway'] ?? 4143,
       gatewayIdentity: annotations[Multicluster.gatewayIdentityAnnotation] ?? '',
-      probePort: Number(annotations[Multicluster.probePortAnnotation] ?? ports['mc-probe'] ?? 4191),
+      probePort: viaNodePort
+        ? (ports['mc-probe'] ?? 4191)
+        : Number(annotations[Multicluster.probePortAnnotation] ?? ports['mc-probe'] ?? 4191),
       probePath: annotations[Multicluster.probePathAnnotation] ?? '/ready',
       probePeriod: `${annotations[Multicluster.probePeriodAnnotation] ?? '3'}s`,
-      kubeconfig: formatKubeconfig({ clusterName, server: access.server, caPem: access.caPem, token }),
+      kubeconfig,
       ...(selector ? { selector: { matchExpressions: parseSelector(selector) } } : {}),
     });
   } finally {
-    close();
+    target.close();
   }
+}
+
+/** A kubeconfig reaching the target as `account`, with a fresh short-lived token. */
+async function mintKubeconfig(
+  target: McStore,
+  clusterName: string,
+  account: { namespace: string; name: string },
+  seconds: number,
+): Promise<string> {
+  if (target.kubernetes) {
+    const { mintLinkKubeconfig } = await import('./mc-kubernetes.ts');
+    return mintLinkKubeconfig(target.kubernetes, clusterName, account, seconds);
+  }
+  const access = localClusterAccess(target.context);
+  const { token } = await requestServiceAccountToken(asApiStore(target.store), account, seconds);
+  return formatKubeconfig({ clusterName, server: access.server, caPem: access.caPem, token });
 }
 
 export const mcLinkGenCommand: Command = {
@@ -154,7 +191,7 @@ export const mcLinkCommand: Command = {
   async run(ctx) {
     const target = requireString(ctx.values, 'target-context');
     const objects = await generateLink(ctx.values, ctx.env, target);
-    const { store, close } = await openContextStore(ctx.values, ctx.env);
+    const { store, close } = await openMcStore(ctx.values, ctx.env);
     try {
       const namespace: Resource = {
         apiVersion: 'v1',
@@ -177,7 +214,7 @@ export const mcUnlinkCommand: Command = {
   options: { 'cluster-name': linkGenOptions['cluster-name'] },
   async run(ctx) {
     const clusterName = requireString(ctx.values, 'cluster-name');
-    const { store, close } = await openContextStore(ctx.values, ctx.env);
+    const { store, close } = await openMcStore(ctx.values, ctx.env);
     try {
       await unlink(store, clusterName, ctx.stdout);
       return 0;

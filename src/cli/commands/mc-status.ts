@@ -5,16 +5,17 @@ import { LINK_CREDENTIALS_KEY, type Link } from '../../core/api/multicluster.ts'
 import { Labels } from '../../core/api/names.ts';
 import { describeError, UsageError } from '../../core/errors.ts';
 import { Kinds } from '../../core/kinds.ts';
+import type { Resource } from '../../core/resource.ts';
 import type { ResourceStore } from '../../core/store.ts';
 import { isExported, linkConfig } from '../../multicluster/link/link-config.ts';
 import { Multicluster } from '../../multicluster/link/manifests.ts';
 import { histogramQuantiles } from '../../multicluster/service-mirror/metrics-text.ts';
 import { mirrorName } from '../../multicluster/service-mirror/naming.ts';
-import { storeFromKubeconfig } from '../../platform/local/api/kubeconfig.ts';
+import { isKubernetesToken } from '../../multicluster/service-mirror/token-renewal.ts';
+import { parseKubeconfig, storeFromKubeconfig } from '../../platform/local/api/kubeconfig.ts';
 import type { Command } from '../command.ts';
-import { openContextStore } from '../context.ts';
 import { type CheckResult, formatChecks, formatDocument, formatTable, outputFormat } from '../output.ts';
-import { localClusterAccess } from './mc-common.ts';
+import { localClusterAccess, type McStore, openMcStore } from './mc-common.ts';
 
 const adminOption = {
   'admin-addr': {
@@ -51,7 +52,7 @@ export const mcGatewaysCommand: Command = {
   },
   async run(ctx) {
     const format = outputFormat(ctx.values.output);
-    const { store, close } = await openContextStore(ctx.values, ctx.env);
+    const { store, close } = await openMcStore(ctx.values, ctx.env);
     try {
       const links = await store.list<Link>(Kinds.Link, { namespace: Multicluster.namespace });
       const metrics = await scrape(String(ctx.values['admin-addr']));
@@ -114,10 +115,10 @@ export const mcCheckCommand: Command = {
   summary: 'Check every Link: credentials, remote API, shared trust anchor, gateway, mirrors',
   async run(ctx) {
     if (ctx.positionals.length > 0) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
-    const { store, close, context } = await openContextStore(ctx.values, ctx.env);
+    const { store, close, context } = await openMcStore(ctx.values, ctx.env);
     let failed = false;
     try {
-      const anchor = context.platform === 'local' ? localClusterAccess(context).trustAnchorPem : undefined;
+      const anchor = await trustAnchor({ store, context, close });
       const links = await store.list<Link>(Kinds.Link, { namespace: Multicluster.namespace });
       if (links.items.length === 0) {
         ctx.stdout.write(
@@ -147,10 +148,39 @@ export const mcCheckCommand: Command = {
   },
 };
 
+/**
+ * This cluster's trust anchors: a local cluster's file, or on Kubernetes the
+ * trust roots ConfigMap of the control plane (an error text when it is missing).
+ */
+async function trustAnchor(target: McStore): Promise<{ pem: string } | { error: string }> {
+  if (target.context.platform === 'local') return { pem: localClusterAccess(target.context).trustAnchorPem };
+  const { TRUST_ROOTS_CONFIGMAP, TRUST_ROOTS_KEY } = await import(
+    '../../platform/kubernetes/manifests/settings.ts'
+  );
+  const roots = await target.store.get<Resource & { data?: Record<string, string> }>({
+    ...Kinds.ConfigMap,
+    namespace: 'strait',
+    name: TRUST_ROOTS_CONFIGMAP,
+  });
+  const pem = roots?.data?.[TRUST_ROOTS_KEY];
+  return pem ? { pem } : { error: `ConfigMap strait/${TRUST_ROOTS_CONFIGMAP} has no ${TRUST_ROOTS_KEY}` };
+}
+
+/** A client of the target from a link's kubeconfig: Kubernetes tokens get the Kubernetes adapter. */
+async function remoteStoreOf(
+  kubeconfig: string,
+  source: string,
+): Promise<ResourceStore & { close?(): void }> {
+  const credential = parseKubeconfig(kubeconfig, source);
+  if (!isKubernetesToken(credential.token)) return storeFromKubeconfig(kubeconfig, source);
+  const kubernetes = await import('./mc-kubernetes.ts');
+  return kubernetes.remoteKubernetes(kubeconfig, source, { onRenewed: () => {} }).store;
+}
+
 async function checkLink(
   local: ResourceStore,
   link: Link,
-  anchorPem: string | undefined,
+  anchor: { pem: string } | { error: string },
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const add = (description: string, error?: string, hint?: string) => {
@@ -187,9 +217,9 @@ async function checkLink(
   ) {
     return results;
   }
-  let remote: ReturnType<typeof storeFromKubeconfig> | undefined;
+  let remote: (ResourceStore & { close?(): void }) | undefined;
   try {
-    remote = storeFromKubeconfig(
+    remote = await remoteStoreOf(
       Buffer.from(encoded as string, 'base64').toString('utf8'),
       `Secret ${config.clusterCredentialsSecret}`,
     );
@@ -235,17 +265,18 @@ async function checkLink(
       'the token may have expired or been revoked: link again',
     );
   } finally {
-    remote?.close();
+    remote?.close?.();
   }
-  if (anchorPem) {
-    const address = config.gatewayAddresses[0] as string;
-    const error = await verifyGateway(address, config.gatewayPort, config.gatewayIdentity, anchorPem);
-    add(
-      'trust anchor shared with the target’s gateway',
-      error,
-      'both clusters must be issued from the same trust anchor',
-    );
-  }
+  const gatewayAddress = config.gatewayAddresses[0] as string;
+  add(
+    'trust anchor shared with the target’s gateway',
+    'error' in anchor
+      ? anchor.error
+      : await verifyGateway(gatewayAddress, config.gatewayPort, config.gatewayIdentity, anchor.pem),
+    'error' in anchor
+      ? 'install the control plane: strait install'
+      : 'both clusters must be issued from the same trust anchor',
+  );
   const alive = link.status?.gatewayAlive;
   add(
     'gateway alive',

@@ -5,7 +5,7 @@ import {
   type Link,
 } from '../../core/api/multicluster.ts';
 import { MULTICLUSTER_NAMESPACE, Ports } from '../../core/api/names.ts';
-import type { ClusterRole, ClusterRoleBinding } from '../../core/api/rbac.ts';
+import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from '../../core/api/rbac.ts';
 import type { Resource } from '../../core/resource.ts';
 import type { LabelSelector } from '../../core/selector.ts';
 
@@ -39,7 +39,14 @@ export interface InstallOptions {
   gatewayAddress?: string;
   gatewayPort?: number;
   probePort?: number;
+  /** How the gateway Service is exposed (default LoadBalancer; ClusterIP or NodePort where there is no load balancer). */
+  serviceType?: GatewayServiceType;
+  /** Objects placed right after the gateway's ServiceAccount, e.g. the gateway's Deployment on Kubernetes. */
+  gatewayWorkload?: Resource[];
 }
+
+/** The Service types the gateway can be exposed as. */
+export type GatewayServiceType = 'LoadBalancer' | 'NodePort' | 'ClusterIP';
 
 /**
  * What makes a cluster linkable: its namespace, the gateway's ServiceAccount
@@ -71,21 +78,18 @@ export function installManifests(options: InstallOptions): Resource[] {
         { name: 'mc-gateway', port: options.gatewayPort ?? Ports.gateway },
         { name: 'mc-probe', port: options.probePort ?? Ports.gatewayProbe },
       ],
-      type: 'LoadBalancer',
+      type: options.serviceType ?? 'LoadBalancer',
     },
   };
-  if (options.gatewayAddress)
+  if (options.gatewayAddress && (options.serviceType ?? 'LoadBalancer') === 'LoadBalancer')
     gatewayService.status = { loadBalancer: { ingress: [{ ip: options.gatewayAddress }] } };
   const role: ClusterRole = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: Multicluster.remoteAccessRole, labels: partOf },
     rules: [
-      {
-        apiGroups: [''],
-        resources: ['services', 'endpoints', 'namespaces'],
-        verbs: ['get', 'list', 'watch'],
-      },
+      { apiGroups: [''], resources: ['services', 'endpoints'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
     ],
   };
   return [
@@ -95,6 +99,7 @@ export function installManifests(options: InstallOptions): Resource[] {
       kind: 'ServiceAccount',
       metadata: { name: Multicluster.gateway, namespace: ns, labels: partOf },
     } satisfies ServiceAccount,
+    ...(options.gatewayWorkload ?? []),
     gatewayService,
     role,
     ...remoteAccessManifests(Multicluster.defaultAccessName),
@@ -106,9 +111,28 @@ export function remoteAccessAccount(name: string): string {
   return `${Multicluster.remoteAccessAccount}-${name}`;
 }
 
-/** One revocable credential for a consuming cluster: a ServiceAccount bound to the read-only role. */
+/**
+ * One revocable credential for a consuming cluster: a ServiceAccount bound to
+ * the read-only role, and a Role that lets it request new tokens for itself
+ * (so the service mirror can renew its short-lived token) and nothing more.
+ */
 export function remoteAccessManifests(name: string): Resource[] {
   const account = remoteAccessAccount(name);
+  const renewal: Role = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: `${account}-token`, namespace: Multicluster.namespace, labels: partOf },
+    rules: [
+      { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: [account] },
+    ],
+  };
+  const renewalBinding: RoleBinding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: `${account}-token`, namespace: Multicluster.namespace, labels: partOf },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${account}-token` },
+    subjects: [{ kind: 'ServiceAccount', name: account, namespace: Multicluster.namespace }],
+  };
   const binding: ClusterRoleBinding = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
@@ -127,6 +151,8 @@ export function remoteAccessManifests(name: string): Resource[] {
       metadata: { name: account, namespace: Multicluster.namespace, labels: partOf },
     } satisfies ServiceAccount,
     binding,
+    renewal,
+    renewalBinding,
   ];
 }
 

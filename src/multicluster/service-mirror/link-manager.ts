@@ -11,8 +11,15 @@ import type { MirrorMetrics } from './metrics.ts';
 import { ProbeWorker } from './probe-worker.ts';
 import { WatchedCache } from './watched-cache.ts';
 
-/** Builds a client of the target cluster's API from a Link's credentials Secret. */
-export type RemoteStoreFactory = (secret: Secret, link: Link) => ResourceStore | Promise<ResourceStore>;
+/**
+ * Builds a client of the target cluster's API from a Link's credentials
+ * Secret. A `close` method, when present, is called once the Link's workers
+ * stop using it (to end token renewal, for one).
+ */
+export type RemoteStoreFactory = (secret: Secret, link: Link) => RemoteStore | Promise<RemoteStore>;
+
+/** A target cluster's store, closed when its Link's workers stop. */
+export type RemoteStore = ResourceStore & { close?: () => void };
 
 export interface LinkManagerOptions {
   /** The source cluster. */
@@ -38,6 +45,7 @@ interface Running {
   credentials: unknown;
   controller: MirrorController;
   probe: ProbeWorker | undefined;
+  remote: RemoteStore;
 }
 
 /**
@@ -173,7 +181,13 @@ export class LinkManager {
         ...(this.#options.controller?.resolve ? { resolve: this.#options.controller.resolve } : {}),
       });
     }
-    this.#running.set(link.metadata.name, { spec: link.spec, credentials: secret.data, controller, probe });
+    this.#running.set(link.metadata.name, {
+      spec: link.spec,
+      credentials: secret.data,
+      controller,
+      probe,
+      remote,
+    });
     controller.start();
     probe?.start();
   }
@@ -183,6 +197,7 @@ export class LinkManager {
     if (!running) return;
     this.#running.delete(name);
     await Promise.all([running.controller.stop(), running.probe?.stop()]);
+    running.remote.close?.();
   }
 
   async #unlink(link: Link): Promise<void> {

@@ -38,8 +38,19 @@ describe('strait mc: usage and bad input', () => {
       [
         ['ServiceAccount', 'strait-mirror-remote-access-north'],
         ['ClusterRoleBinding', 'strait-mirror-remote-access-north'],
+        ['Role', 'strait-mirror-remote-access-north-token'],
+        ['RoleBinding', 'strait-mirror-remote-access-north-token'],
       ],
     );
+    // The credential may request tokens for itself (renewal) and nothing else.
+    assert.deepEqual(documents[2].rules, [
+      {
+        apiGroups: [''],
+        resources: ['serviceaccounts/token'],
+        verbs: ['create'],
+        resourceNames: ['strait-mirror-remote-access-north'],
+      },
+    ]);
     assert.deepEqual(documents[1].roleRef, {
       apiGroup: 'rbac.authorization.k8s.io',
       kind: 'ClusterRole',
