@@ -9,6 +9,7 @@ import { startTestClusters, type TestClusters } from './harness/clusters.ts';
 import { controllerTests } from './suites/controller.ts';
 import { crdTests } from './suites/crds.ts';
 import { harnessNodeTests } from './suites/harness-node.ts';
+import { multiclusterTests } from './suites/multicluster.ts';
 import { reflectorTests } from './suites/reflector.ts';
 import { storeTests } from './suites/store.ts';
 import { tokenTests } from './suites/tokens.ts';
@@ -43,6 +44,7 @@ test('Kubernetes: real west and east clusters', { timeout: 2 * HOUR }, async (t)
   await harnessNodeTests(t, clusters);
   await tokenTests(t, clusters);
   await crdTests(t, clusters);
+  await multiclusterTests(t, clusters);
 
   await t.test('harness: stopping the clusters leaves no process and no files behind', async () => {
     const processes = [...clusters.west.processes, ...clusters.east.processes];

@@ -76,7 +76,8 @@ async function waitForPort(
       });
       socket.on('error', () => resolve(false));
     });
-    if (open) return;
+    // Connected, but to our process? A crash (say EADDRINUSE) shows as an exit.
+    if (open && !child.done) return;
     await sleep(100);
   }
   throw new Error(`${child.name}: ${host}:${port} was not ready after ${timeoutMs} ms:\n${child.tail()}`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
 import { connect } from 'node:net';
 import type { TestContext } from 'node:test';
 import { Kinds } from '../../../src/core/kinds.ts';
@@ -12,9 +13,15 @@ interface EndpointSlice extends Resource {
   endpoints?: { addresses: string[]; conditions?: { ready?: boolean }; targetRef?: { name: string } }[];
 }
 
-/** A container command: answers every connection on POD_IP:8080 with the pod's name. */
+/** A container command: answers every connection on POD_IP:PORT with the pod's name. */
 const SERVE_POD_NAME =
-  "require('node:net').createServer((s) => s.end(process.env.POD_NAME)).listen(8080, process.env.POD_IP)";
+  "require('node:net').createServer((s) => s.end(process.env.POD_NAME)).listen(Number(process.env.PORT), process.env.POD_IP)";
+
+/**
+ * An uncommon port: a wildcard listener of some other test on the same port
+ * would answer for the pod address too.
+ */
+const PORT = 20_000 + randomInt(20_000);
 
 function readFrom(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -47,7 +54,7 @@ async function podTests(t: TestContext, clusters: TestClusters, node: HarnessNod
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'backend', namespace: ns },
-      spec: { selector: { app: 'backend' }, ports: [{ port: 8080, targetPort: 8080 }] },
+      spec: { selector: { app: 'backend' }, ports: [{ port: 80, targetPort: PORT }] },
     });
     await store.create({
       apiVersion: 'v1',
@@ -59,7 +66,8 @@ async function podTests(t: TestContext, clusters: TestClusters, node: HarnessNod
             name: 'app',
             image: 'strait/test-app',
             command: ['node', '-e', SERVE_POD_NAME],
-            readinessProbe: { tcpSocket: { port: 8080 } },
+            env: [{ name: 'PORT', value: String(PORT) }],
+            readinessProbe: { tcpSocket: { port: PORT } },
           },
         ],
       },
@@ -76,7 +84,7 @@ async function podTests(t: TestContext, clusters: TestClusters, node: HarnessNod
     assert.equal(pod.status?.phase, 'Running');
     assert.ok(pod.status?.podIP?.startsWith(`${clusters.podNetworks.east}.`), pod.status?.podIP);
     assert.equal(node.podIp(ns, 'backend-0'), pod.status?.podIP);
-    assert.equal(await readFrom(pod.status?.podIP as string, 8080), 'backend-0');
+    assert.equal(await readFrom(pod.status?.podIP as string, PORT), 'backend-0');
 
     const slices = () =>
       store.list<EndpointSlice>(KubernetesKinds.EndpointSlice, {
@@ -106,7 +114,7 @@ async function podTests(t: TestContext, clusters: TestClusters, node: HarnessNod
       async () => (await store.get({ ...Kinds.Pod, namespace: ns, name: 'backend-0' })) === undefined,
     );
     await assert.rejects(
-      readFrom(pod.status?.podIP as string, 8080),
+      readFrom(pod.status?.podIP as string, PORT),
       'the pod’s process and address are gone',
     );
     await eventually('its endpoint to be gone', async () =>
