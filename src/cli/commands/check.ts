@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { describeError } from '../../core/errors.ts';
 import { KubeClient } from '../../platform/kubernetes/client.ts';
 import { customResourceDefinitions } from '../../platform/kubernetes/crds.ts';
@@ -93,10 +94,12 @@ export async function runChecks(
         ),
   );
   if (!namespace) return categories;
+  const material = await readInstalledMaterial(client, ns);
+  const caBundle = webhook?.webhooks?.[0]?.clientConfig?.caBundle;
+  if (caBundle) config.results.push(injectorCertificateCheck(material.injectorTls, caBundle, ns, now));
 
   const identity: Category = { name: 'strait-identity', results: [] };
   categories.push(identity);
-  const material = await readInstalledMaterial(client, ns);
   let checked: InstallIdentity | undefined;
   if (!material.trustAnchorsPem || !material.issuer) {
     identity.results.push(
@@ -156,6 +159,32 @@ export async function runChecks(
     );
   }
   return categories;
+}
+
+/** The injector's serving certificate is signed by the CA the API server is told to trust, and valid. */
+function injectorCertificateCheck(
+  tls: { caPem: string; certPem: string } | undefined,
+  caBundle: string,
+  ns: string,
+  now: Date,
+): CheckResult {
+  const description = "proxy injector's certificate matches the webhook's caBundle and is valid";
+  const reinstall =
+    'rerun `strait upgrade | kubectl apply -f -` to write the certificate and the webhook together';
+  if (!tls) return fail(description, `secret ${ns}/strait-proxy-injector-tls is missing`, reinstall);
+  try {
+    const ca = new X509Certificate(Buffer.from(caBundle, 'base64'));
+    const cert = new X509Certificate(tls.certPem);
+    if (!cert.verify(ca.publicKey)) {
+      return fail(description, "the certificate is not signed by the webhook's caBundle", reinstall);
+    }
+    if (new Date(cert.validTo).getTime() < now.getTime()) {
+      return fail(description, `the certificate expired ${new Date(cert.validTo).toISOString()}`, reinstall);
+    }
+    return pass(description);
+  } catch (error) {
+    return fail(description, describeError(error), reinstall);
+  }
 }
 
 function expiry(description: string, notAfter: Date, now: Date): CheckResult {

@@ -142,7 +142,33 @@ describe('strait install, check, upgrade, uninstall on a real API server', {
     const warning = identity.find((r) => r.description === 'issuer certificate is not expiring soon');
     assert.equal(warning?.warning, true);
     assert.match(warning?.error ?? '', /in 9 days|in 10 days/);
-    assert.ok(categories.every((c) => c.results.every((r) => r.ok || r.warning)));
+    assert.ok(identity.every((r) => r.ok || r.warning));
+  });
+
+  it("check fails when the webhook's caBundle does not sign the injector's certificate", async () => {
+    const path =
+      '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/strait-proxy-injector-webhook-config';
+    const current = (await client.request({ method: 'GET', path })).body as {
+      webhooks: { clientConfig: { caBundle: string } }[];
+    };
+    const original = current.webhooks[0]?.clientConfig.caBundle as string;
+    const other = Buffer.from(readFileSync(pki('anchor.crt'), 'utf8')).toString('base64');
+    const patch = (caBundle: string) =>
+      client.request({
+        method: 'PATCH',
+        path,
+        contentType: 'application/json-patch+json',
+        body: [{ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: caBundle }],
+      });
+    assert.equal((await patch(other)).status, 200);
+    const result = strait('check');
+    assert.equal(result.status, 1);
+    assert.match(
+      result.stdout,
+      /× proxy injector's certificate matches the webhook's caBundle and is valid\n {4}the certificate is not signed/,
+    );
+    assert.equal((await patch(original)).status, 200);
+    assert.equal(strait('check').status, 0);
   });
 
   it('upgrade refuses a new issuer whose anchor is not in the bundle', () => {
