@@ -138,9 +138,20 @@ export class DemoProcesses {
     this.#save(DemoProcesses.recorded(this.home).filter((p) => p.name !== name));
   }
 
-  /** Stops every recorded process, newest first. */
-  async stopAll(): Promise<void> {
-    for (const record of DemoProcesses.recorded(this.home).reverse()) await this.stop(record.name);
+  /**
+   * Stops every recorded process at once. Used to tear everything down, so proxies get only
+   * `graceMs` to drain before their groups are killed.
+   */
+  async stopAll(graceMs = 2000): Promise<void> {
+    const records = DemoProcesses.recorded(this.home);
+    const running = processesOfHome(this.home);
+    await Promise.all(
+      records
+        .filter((record) => this.#children.has(record.name) || running.includes(record.pid))
+        .map((record) => stopProcessGroup(record.pid, graceMs)),
+    );
+    this.#children.clear();
+    this.#save([]);
   }
 
   #save(records: DemoProcess[]): void {
