@@ -65,3 +65,31 @@ describe('strait install', () => {
     assert.match(missing.stderr, /nope\.crt: cannot read the file/);
   });
 });
+
+describe('strait upgrade and uninstall', () => {
+  it('upgrade wants the issuer certificate and key together (exit 2, before reaching a cluster)', () => {
+    const result = strait(['upgrade', '--identity-issuer-certificate-file', pki('issuer.crt')]);
+    assert.equal(result.status, 2);
+    assert.match(
+      result.stderr,
+      /--identity-issuer-certificate-file and --identity-issuer-key-file go together/,
+    );
+  });
+
+  it('uninstall lists every object install prints, webhook first and namespace last', () => {
+    const installed = JSON.parse(
+      strait(['install', ...files('anchor.crt', 'issuer'), '-o', 'json']).stdout,
+    ) as {
+      items: { kind: string; metadata: { name: string } }[];
+    };
+    const result = strait(['uninstall', '-o', 'json']);
+    assert.equal(result.status, 0, result.stderr);
+    const listed = (JSON.parse(result.stdout) as typeof installed).items;
+    assert.deepEqual(
+      listed.map((o) => `${o.kind}/${o.metadata.name}`),
+      installed.items.map((o) => `${o.kind}/${o.metadata.name}`).reverse(),
+    );
+    assert.equal(listed[0]?.kind, 'MutatingWebhookConfiguration');
+    assert.equal(listed.at(-1)?.kind, 'Namespace');
+  });
+});
