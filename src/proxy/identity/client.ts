@@ -91,7 +91,9 @@ export class IdentityClient {
     if (this.#closed) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#attempt(), delayMs);
-    this.#timer.unref();
+    // Until the first certificate arrives, the pending attempt is what keeps a
+    // starting process alive; afterwards, refreshes must not hold it open.
+    if (this.#current) this.#timer.unref();
   }
 
   async #attempt(): Promise<void> {

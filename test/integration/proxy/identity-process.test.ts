@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import tls from 'node:tls';
+import { createAnchor, createIssuer, issueWorkloadCertificate } from '../../../src/pki/index.ts';
+import { createWorkloadTokenKeys, WorkloadTokenIssuer } from '../../../src/platform/local/workload-token.ts';
+import { TRANSPORT_ALPN } from '../../../src/proxy/transport/header.ts';
+import { listen, waitFor } from './helpers.ts';
+
+const proxyEntry = new URL('../../../src/cmd/proxy.ts', import.meta.url).pathname;
+const serviceEntry = new URL('../identity/service-process.ts', import.meta.url).pathname;
+const identity = 'web.shop.serviceaccount.identity.strait.cluster.local';
+
+const dir = mkdtempSync(join(tmpdir(), 'strait-proxy-identity-process-'));
+const children: ChildProcess[] = [];
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A loopback port that was free a moment ago, so the service can start on it later. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  const port = await listen(server);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startService(port: number): Promise<{ port: number; identity: string }> {
+  const configPath = join(dir, 'service.json');
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      issuerCert: join(dir, 'issuer.crt'),
+      issuerKey: join(dir, 'issuer.key'),
+      bundle: join(dir, 'ca.crt'),
+      tokenPublicKey: join(dir, 'token.pub'),
+      port,
+      leafValidityMs: 60_000,
+    }),
+  );
+  const child = fork(serviceEntry, [configPath], { stdio: 'inherit' });
+  children.push(child);
+  const [message] = (await once(child, 'message')) as [{ port: number; identity: string }];
+  return message;
+}
+
+describe('the proxy process in identity-service mode', () => {
+  it('waits for an identity service that starts after it, then serves mTLS with the issued certificate', async () => {
+    const anchor = createAnchor();
+    const issuer = createIssuer({ anchor });
+    const keys = createWorkloadTokenKeys();
+    writeFileSync(join(dir, 'ca.crt'), anchor.certPem);
+    writeFileSync(join(dir, 'issuer.crt'), issuer.certPem);
+    writeFileSync(join(dir, 'issuer.key'), issuer.keyPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'token.pub'), keys.publicKeyPem);
+    const tokens = new WorkloadTokenIssuer(keys.privateKeyPem);
+    writeFileSync(join(dir, 'token'), tokens.issue({ identity, namespace: 'shop', workload: 'web-1' }));
+    const app = http.createServer((_req, res) => res.end('hello'));
+    const appPort = await listen(app);
+    const servicePort = await freePort();
+
+    const proxy = spawn(process.execPath, [proxyEntry], {
+      env: {
+        ...process.env,
+        STRAIT_PROXY_INBOUND_ADDR: '127.0.0.1:0',
+        STRAIT_PROXY_OUTBOUND_ADDR: '127.0.0.1:0',
+        STRAIT_PROXY_ADMIN_ADDR: '127.0.0.1:0',
+        STRAIT_PROXY_TAP_ADDR: '127.0.0.1:0',
+        STRAIT_PROXY_APP_PORT: String(appPort),
+        STRAIT_PROXY_IDENTITY_ADDR: `127.0.0.1:${servicePort}`,
+        STRAIT_PROXY_IDENTITY_SERVER_NAME:
+          'strait-identity.strait.serviceaccount.identity.strait.cluster.local',
+        STRAIT_PROXY_IDENTITY: identity,
+        STRAIT_PROXY_TOKEN_FILE: join(dir, 'token'),
+        STRAIT_PROXY_TRUST_BUNDLE_FILE: join(dir, 'ca.crt'),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.push(proxy);
+    let stderr = '';
+    proxy.stderr?.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    let exitCode: number | null | undefined;
+    proxy.once('exit', (code) => {
+      exitCode = code;
+    });
+    try {
+      await waitFor(
+        () => stderr.includes('identity request failed; retrying') || exitCode !== undefined,
+        60_000,
+      );
+      assert.equal(exitCode, undefined, `the proxy exited while the service was down: ${stderr}`);
+
+      const service = await startService(servicePort);
+      assert.equal(service.identity, 'strait-identity.strait.serviceaccount.identity.strait.cluster.local');
+      await waitFor(() => stderr.includes('"proxy started"') || exitCode !== undefined, 60_000);
+      assert.equal(exitCode, undefined, `the proxy exited: ${stderr}`);
+      const started = JSON.parse(
+        stderr.split('\n').find((line) => line.includes('"proxy started"')) as string,
+      ) as Record<string, string>;
+      const inbound = Number(started.inbound?.slice(started.inbound.lastIndexOf(':') + 1));
+
+      // The inbound side presents the issued certificate: check it from a TLS client.
+      const caller = issueWorkloadCertificate({
+        issuer,
+        identity: 'frontend.shop.serviceaccount.identity.strait.cluster.local',
+      });
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port: inbound,
+        ca: anchor.certPem,
+        cert: caller.chainPem,
+        key: caller.keyPem,
+        servername: identity,
+        ALPNProtocols: [TRANSPORT_ALPN],
+        checkServerIdentity: () => undefined,
+      });
+      await once(socket, 'secureConnect');
+      const peer = socket.getPeerCertificate();
+      socket.destroy();
+      assert.match(peer.subjectaltname ?? '', new RegExp(identity.replaceAll('.', '\\.')));
+    } finally {
+      proxy.kill('SIGTERM');
+      app.close();
+    }
+  });
+});
