@@ -22,6 +22,8 @@ export const INIT_CONTAINER = 'strait-init';
 const TOKEN_VOLUME = 'strait-identity-token';
 const TRUST_ROOTS_VOLUME = 'strait-identity-trust-roots';
 const XTABLES_VOLUME = 'strait-proxy-init-xtables-lock';
+// The proxy's only writable place: Node's compile cache (faster starts, less memory).
+const PROXY_TMP_VOLUME = 'strait-proxy-tmp';
 const TOKEN_DIR = '/var/run/strait/identity/token';
 const TRUST_ROOTS_DIR = '/var/run/strait/identity/trust-roots';
 
@@ -171,6 +173,7 @@ function proxyContainer(settings: MeshSettings, opaquePorts: PortRange[] | undef
     volumeMounts: [
       { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true },
       { name: TRUST_ROOTS_VOLUME, mountPath: TRUST_ROOTS_DIR, readOnly: true },
+      { name: PROXY_TMP_VOLUME, mountPath: '/tmp' },
     ],
   };
 }
@@ -228,6 +231,7 @@ function volumes(): V1Volume[] {
     },
     { name: TRUST_ROOTS_VOLUME, configMap: { name: TRUST_ROOTS_CONFIGMAP } },
     { name: XTABLES_VOLUME, emptyDir: {} },
+    { name: PROXY_TMP_VOLUME, emptyDir: { sizeLimit: '64Mi' } },
   ];
 }
 
