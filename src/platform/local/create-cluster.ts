@@ -7,7 +7,7 @@ import { createAnchor, createIssuer, loadCertificates, loadSigner } from '../../
 import { addressBlock } from './addresses.ts';
 import { generateTokenKeyPem } from './api/service-account-token.ts';
 import { createApiCertificates } from './api/serving-certificate.ts';
-import { claimBlock } from './block-claims.ts';
+import { claimBlock, releaseBlock } from './block-claims.ts';
 import {
   type ClusterConfig,
   clusterFiles,
@@ -60,7 +60,20 @@ export async function createCluster(
   }
   const dir = clusterDirectory(options.home, options.name);
   const files = clusterFiles(dir);
-  if (existsSync(files.config)) return { config: readClusterConfig(dir), created: false };
+  if (existsSync(files.config)) {
+    const config = readClusterConfig(dir);
+    // A stopped cluster keeps its claim; should it have been lost, another cluster may listen on the block now.
+    if (!claimBlock(config.index, dir)) {
+      throw new StraitError(
+        'E_ADDRESS_BLOCK',
+        `cluster ${options.name}: loopback block ${config.index} is held by another cluster`,
+        {
+          hint: `stop the other cluster, or delete this one: strait local down --cluster ${options.name} --delete`,
+        },
+      );
+    }
+    return { config, created: false };
+  }
 
   const trust = prepareTrust(options);
   if (options.netns && !networkNamespacesSupported()) {
@@ -198,9 +211,11 @@ async function freeIndex(home: string, dir: string): Promise<number> {
     } catch {}
   }
   for (let index = 1; index <= 254; index++) {
-    if (used.has(index) || blockLinkExists(index)) continue;
-    if ((await portFree(addressBlock(index).controlPlane, defaultPorts().api)) && claimBlock(index, dir))
-      return index;
+    if (used.has(index) || blockLinkExists(index) || !claimBlock(index, dir)) continue;
+    // Probe the port only once the block is ours: a probe binds it for a moment, which would make a
+    // cluster that holds the block fail to start (EADDRINUSE) were it starting at that moment.
+    if (await portFree(addressBlock(index).controlPlane, defaultPorts().api)) return index;
+    releaseBlock(index, dir);
   }
   throw new StraitError('E_ADDRESS_BLOCK', 'no free loopback block 127.N.0.0/16 is left', {
     hint: 'delete clusters you no longer need: strait local down --cluster NAME --delete',
