@@ -16,6 +16,7 @@ import { ControlPlaneAccounts, controlPlaneIdentity } from '../control-plane-ide
 import { SUPERVISOR_PID_ANNOTATION } from '../controllers/workload-reaper.ts';
 import { writeFileAtomic } from '../home.ts';
 import { typeMeta } from '../type-meta.ts';
+import { WorkloadTokenIssuer } from '../workload-token.ts';
 import { allocateWorkloadAddress } from './address-allocation.ts';
 import { httpReady, tcpReady } from './readiness.ts';
 
@@ -65,7 +66,8 @@ export interface RunningWorkload {
 /**
  * Runs an application as a workload of a local cluster, as a kubelet would:
  * gives it an address of the cluster's block, starts its proxy with a
- * workload certificate from the cluster's issuer, registers a Workload, marks
+ * workload token (the proxy makes its own key and gets its certificate from
+ * the cluster's identity service), registers a Workload, marks
  * it ready only while both the proxy and the application's readiness check
  * pass, and unregisters it when the application exits.
  */
@@ -131,8 +133,10 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
 
   let proxy: ChildProcess | undefined;
   let app: ChildProcess;
+  let tokenRefresh: NodeJS.Timeout | undefined;
   try {
     if (options.proxy) {
+      tokenRefresh = keepTokenFresh(options, identity, join(workloadDir, 'proxy.token'));
       proxy = startProxy(options, identity, address, workloadDir);
       await awaitProxy(proxy, address, proxyPorts.adminPort, options.log);
     }
@@ -160,6 +164,7 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
       },
     });
   } catch (error) {
+    clearInterval(tokenRefresh);
     proxy?.kill('SIGTERM');
     await store.delete(refOf(workload)).catch(() => false);
     throw error;
@@ -178,6 +183,7 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
   const exited = appExit.then(async (code) => {
     appExited = true;
     clearInterval(probe);
+    clearInterval(tokenRefresh);
     proxy?.kill('SIGTERM');
     try {
       await store.delete(refOf(workload));
@@ -318,6 +324,37 @@ function writeIdentityFiles(dir: string, identity: string, prefix: string): Reco
   return { STRAIT_CERT_FILE: `${prefix}.crt`, STRAIT_KEY_FILE: `${prefix}.key` };
 }
 
+/** Lifetime of a proxy's workload token; it is rewritten well before it expires. */
+const TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
+const TOKEN_REWRITE_MS = 60 * 60 * 1000;
+
+/**
+ * Writes a workload token for `identity` to `path` (readable only by us) and
+ * rewrites it every hour, as a kubelet refreshes a projected token; the proxy
+ * reads the file before every certificate request.
+ */
+function keepTokenFresh(options: RunWorkloadOptions, identity: string, path: string): NodeJS.Timeout {
+  const tokens = new WorkloadTokenIssuer(readFileSync(clusterFiles(options.dir).workloadTokenKey, 'utf8'));
+  const write = () =>
+    writeFileAtomic(
+      path,
+      tokens.issue({ identity, namespace: options.namespace, workload: options.name, ttlMs: TOKEN_TTL_MS }),
+      0o600,
+    );
+  write();
+  const timer = setInterval(() => {
+    try {
+      write();
+    } catch (error) {
+      options.log(
+        `refreshing the workload token of ${options.namespace}/${options.name}: ${(error as Error).message}`,
+      );
+    }
+  }, TOKEN_REWRITE_MS);
+  timer.unref();
+  return timer;
+}
+
 async function register(store: ResourceStore, workload: Workload): Promise<Workload> {
   try {
     return await store.create(workload);
@@ -371,7 +408,6 @@ function startProxy(
   workloadDir: string,
 ): ChildProcess {
   const files = clusterFiles(options.dir);
-  const identityFiles = writeIdentityFiles(options.dir, identity, join(workloadDir, 'proxy'));
   const first = options.ports[0]?.port;
   const cp = options.config.controlPlaneAddress;
   const logFd = openSync(join(workloadDir, 'proxy.log'), 'a');
@@ -385,8 +421,10 @@ function startProxy(
       STRAIT_PROXY_TAP_ADDR: `${address}:${Ports.proxyTap}`,
       STRAIT_PROXY_APP_HOST: address,
       ...(first !== undefined ? { STRAIT_PROXY_APP_PORT: String(first) } : {}),
-      STRAIT_PROXY_IDENTITY_CERT_FILE: identityFiles.STRAIT_CERT_FILE,
-      STRAIT_PROXY_IDENTITY_KEY_FILE: identityFiles.STRAIT_KEY_FILE,
+      STRAIT_PROXY_IDENTITY_ADDR: `${cp}:${options.config.ports.identity}`,
+      STRAIT_PROXY_IDENTITY_SERVER_NAME: controlPlaneIdentity(options.config, ControlPlaneAccounts.identity),
+      STRAIT_PROXY_IDENTITY: identity,
+      STRAIT_PROXY_TOKEN_FILE: join(workloadDir, 'proxy.token'),
       STRAIT_PROXY_TRUST_BUNDLE_FILE: files.trustAnchor,
       STRAIT_PROXY_DESTINATION_ADDR: `${cp}:${options.config.ports.destination}`,
       STRAIT_PROXY_DESTINATION_IDENTITY: controlPlaneIdentity(
