@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { DeploymentKind, remoteKubernetes } from '../../../src/cli/commands/mc-kubernetes.ts';
@@ -114,7 +115,7 @@ export async function multiclusterTests(t: TestContext, clusters: TestClusters):
 
       const installed = await ok('install', '--context', 'east', '--gateway-address', gatewayIp);
       assert.match(installed, /deployment\/strait-gateway created/);
-      await ok('install', '--context', 'west', '--gateway-service-type', 'ClusterIP');
+      await ok('install', '--context', 'west', '--gateway-service-type', 'NodePort');
 
       const deployment = await east.get<
         Resource & { spec?: { template?: { spec?: { serviceAccountName?: string } } } }
@@ -147,7 +148,7 @@ export async function multiclusterTests(t: TestContext, clusters: TestClusters):
         namespace: NS,
         name: Multicluster.gateway,
       });
-      assert.equal(westGateway?.spec?.type, 'ClusterIP');
+      assert.equal(westGateway?.spec?.type, 'NodePort');
 
       const role = await east.get<ClusterRole>({ ...Kinds.ClusterRole, name: Multicluster.remoteAccessRole });
       assert.deepEqual(role?.rules, [
@@ -165,6 +166,39 @@ export async function multiclusterTests(t: TestContext, clusters: TestClusters):
     );
     assert.ok(await east.get({ ...Kinds.ClusterRoleBinding, name: 'strait-mirror-remote-access-west' }));
   });
+
+  await t.test(
+    'mc link-gen: a NodePort gateway is linked at its node ports, and needs an address',
+    async () => {
+      const missing = await mc('link-gen', '--context', 'west', '--cluster-name', 'west');
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /E_MC_NO_GATEWAY_ADDRESS|has no address/);
+      assert.match(missing.stderr, /NodePort: pass --gateway-addresses/);
+      const printed = await ok(
+        'link-gen',
+        '--context',
+        'west',
+        '--cluster-name',
+        'west',
+        '--gateway-addresses',
+        '192.0.2.7',
+        '-o',
+        'json',
+      );
+      const [secret, link] = (JSON.parse(printed) as { items: [Secret, Link] }).items;
+      assert.equal(secret.type, LINK_CREDENTIALS_SECRET_TYPE);
+      const gateway = await west.get<Service>({
+        ...Kinds.Service,
+        namespace: NS,
+        name: Multicluster.gateway,
+      });
+      const nodePort = (name: string) => gateway?.spec?.ports?.find((p) => p.name === name)?.nodePort;
+      assert.ok(nodePort('mc-gateway'), 'the API server gave the gateway node ports');
+      assert.equal(link.spec?.gatewayAddress, '192.0.2.7');
+      assert.equal(link.spec?.gatewayPort, nodePort('mc-gateway'));
+      assert.equal(link.spec?.probeSpec?.port, nodePort('mc-probe'));
+    },
+  );
 
   let credential = '';
   await t.test(
@@ -393,10 +427,22 @@ export async function multiclusterTests(t: TestContext, clusters: TestClusters):
       await east.get({ ...Kinds.ServiceAccount, namespace: NS, name: 'strait-mirror-remote-access-default' }),
     );
   });
-  // The service mirror ends with the suite, not with the clusters.
-  if (mirror && mirror.exitCode === null && mirror.signalCode === null) {
+  await t.test('mc uninstall removes the components once no Link remains', async () => {
+    const out = await ok('uninstall', '--context', 'east');
+    assert.match(out, /clusterrole\/strait-mirror-remote-access deleted/);
+    assert.equal(await east.get({ ...Kinds.ClusterRole, name: Multicluster.remoteAccessRole }), undefined);
+    const bindings = await east.list(Kinds.ClusterRoleBinding, {
+      labelSelector: `${Multicluster.partOfLabel}=strait-multicluster`,
+    });
+    assert.deepEqual(bindings.items, []);
+  });
+
+  await t.test('service mirror: stops on SIGTERM', async () => {
+    assert.ok(mirror && mirror.exitCode === null, 'the service mirror still runs');
     const exited = once(mirror, 'exit');
     mirror.kill('SIGTERM');
-    await exited;
-  }
+    const stopped = await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)]);
+    if (!stopped) mirror.kill('SIGKILL');
+    assert.ok(stopped, 'the service mirror exits within 20 s of SIGTERM');
+  });
 }
