@@ -70,7 +70,7 @@ export function endpoints(
 }
 
 /** Retries `check` until it stops throwing, up to `timeoutMs` (generous: the machine is shared). */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
