@@ -1,12 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { resolveContext } from './context.ts';
 
+const made: string[] = [];
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+function temporaryDirectory(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
 function home(clusters: string[], current?: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'strait-context-'));
+  const dir = temporaryDirectory('strait-context-');
   for (const name of clusters) {
     mkdirSync(join(dir, 'clusters', name), { recursive: true });
     writeFileSync(join(dir, 'clusters', name, 'cluster.json'), JSON.stringify({ name }));
@@ -16,7 +27,7 @@ function home(clusters: string[], current?: string): string {
 }
 
 function kubeconfig(contexts: string[], current?: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'strait-kubeconfig-')), 'config');
+  const file = join(temporaryDirectory('strait-kubeconfig-'), 'config');
   writeFileSync(
     file,
     `apiVersion: v1\nkind: Config\ncontexts:\n${contexts.map((c) => `  - name: ${c}\n    context: {cluster: c, user: u}\n`).join('')}${

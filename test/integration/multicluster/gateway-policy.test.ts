@@ -2,7 +2,7 @@
 // target's proxy admits or refuses by the original client, and nobody can
 // forge it — neither through the gateway nor by talking to the proxy directly.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,8 @@ describe('gateway and the target’s policy', () => {
   let gateway: Gateway;
   let gatewayPort: number;
 
+  let dir: string;
+
   before(async () => {
     // The application: answers with what it received.
     app = net.createServer((socket) => socket.once('data', (data) => socket.end(`app got ${data}`)));
@@ -46,7 +48,7 @@ describe('gateway and the target’s policy', () => {
     appPort = (app.address() as net.AddressInfo).port;
 
     // The backend's real proxy: only web.shop may reach the application's port.
-    const dir = mkdtempSync(join(tmpdir(), 'strait-gw-policy-'));
+    dir = mkdtempSync(join(tmpdir(), 'strait-gw-policy-'));
     const leaf = leafFor(BACKEND, east);
     writeFileSync(join(dir, 'chain.pem'), leaf.chainPem);
     writeFileSync(join(dir, 'key.pem'), leaf.keyPem);
@@ -103,6 +105,7 @@ describe('gateway and the target’s policy', () => {
     await gateway.close();
     await proxy.close();
     app.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const throughGateway = (credentials: Credentials, clientIdentity?: string) =>

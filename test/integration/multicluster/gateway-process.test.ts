@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,9 +41,11 @@ describe('gateway process behind a TCP load balancer (HAProxy)', () => {
   let haproxyPort: number;
   let adminPort: number;
 
+  let dir: string;
+
   before(async () => {
     backend = await startBackend();
-    const dir = mkdtempSync(join(tmpdir(), 'strait-gateway-'));
+    dir = mkdtempSync(join(tmpdir(), 'strait-gateway-'));
     const leaf = leafFor(GATEWAY, east);
     writeFileSync(join(dir, 'chain.pem'), leaf.chainPem);
     writeFileSync(join(dir, 'key.pem'), leaf.keyPem);
@@ -113,9 +115,12 @@ describe('gateway process behind a TCP load balancer (HAProxy)', () => {
   after(async () => {
     backend.close();
     for (const child of children) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = once(child, 'exit');
       child.kill('SIGTERM');
-      if (child.exitCode === null) await once(child, 'exit');
+      await exited;
     }
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps mTLS end to end through TCP passthrough and carries the caller identity', async () => {
