@@ -6,8 +6,12 @@ for (let attempt = 1; ; attempt++) {
   try {
     const response = await fetch(url);
     const body = await response.text();
-    process.stdout.write(`${response.status} ${body}`);
-    if (response.status === 200 || attempt >= 60) process.exit(response.status === 200 ? 0 : 1);
+    // Only the answer that ends the attempts goes to stdout; earlier ones are kept apart for diagnosis.
+    if (response.status === 200 || attempt >= 60) {
+      process.stdout.write(`${response.status} ${body}`);
+      process.exit(response.status === 200 ? 0 : 1);
+    }
+    process.stderr.write(`attempt ${attempt}: ${response.status} ${body}\n`);
   } catch (error) {
     if (attempt >= 60) {
       process.stderr.write(`${error.message}: ${error.cause?.message ?? ''}\n`);
