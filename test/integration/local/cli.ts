@@ -31,12 +31,35 @@ export function strait(home: string, args: string[], input?: string): Promise<Cl
   });
 }
 
-/** Starts `strait ARGS` in the background (for `local run`). */
+const backgroundOutput = new WeakMap<ChildProcess, string>();
+
+/**
+ * Starts `strait ARGS` in the background (for `local run`). Its output is read as it comes, since
+ * a full pipe would block the process, and kept for failure messages (see `outputOf`).
+ */
 export function straitInBackground(home: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, [STRAIT, ...args], {
+  const child = spawn(process.execPath, [STRAIT, ...args], {
     env: { ...process.env, STRAIT_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  backgroundOutput.set(child, '');
+  const keep = (chunk: Buffer) => backgroundOutput.set(child, backgroundOutput.get(child) + String(chunk));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return child;
+}
+
+/** What a process from `straitInBackground` has written so far (stdout and stderr). */
+export function outputOf(child: ChildProcess): string {
+  return backgroundOutput.get(child) ?? '';
+}
+
+/** Sends SIGTERM to a process that still runs and resolves once it has exited. */
+export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */

@@ -12,7 +12,7 @@ import { requestServiceAccountToken } from '../../../src/platform/local/api/toke
 import { apiUrl, clusterFiles, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
-import { eventually, strait, straitInBackground } from './cli.ts';
+import { eventually, stopProcess, strait, straitInBackground } from './cli.ts';
 
 const APP = fileURLToPath(new URL('./echo-app.mjs', import.meta.url));
 
@@ -35,7 +35,7 @@ spec:
       targetPort: 8080
 `;
 
-describe('local clusters (real processes)', { timeout: 300_000 }, () => {
+describe('local clusters (real processes)', { timeout: 900_000 }, () => {
   const home = mkdtempSync(join(tmpdir(), 'strait-local-'));
   const readyEndpoints = async (cluster: string) => {
     const store = openClusterStore(clusterDirectory(home, cluster));
@@ -292,7 +292,7 @@ describe('local clusters (real processes)', { timeout: 300_000 }, () => {
       );
       assert.equal(new Set(ready.map((w) => w.status?.address)).size, 3);
     } finally {
-      for (const run of runs) run.kill('SIGTERM');
+      await Promise.all(runs.map(stopProcess));
     }
     await eventually('the workloads to be gone', async () =>
       (await workloads('west')).length === 0 ? true : undefined,

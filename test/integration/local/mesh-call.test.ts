@@ -15,7 +15,7 @@ import {
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { createWorkloadTokenKeys, WorkloadTokenIssuer } from '../../../src/platform/local/workload-token.ts';
 import { requestCredentials } from '../../../src/proxy/identity/index.ts';
-import { eventually, strait, straitInBackground } from './cli.ts';
+import { eventually, stopProcess, strait, straitInBackground } from './cli.ts';
 
 const ECHO = fileURLToPath(new URL('./echo-app.mjs', import.meta.url));
 const CALL = fileURLToPath(new URL('./call-app.mjs', import.meta.url));
@@ -39,7 +39,7 @@ spec:
       targetPort: http
 `;
 
-describe('workloads in the mesh (real processes)', { timeout: 300_000 }, () => {
+describe('workloads in the mesh (real processes)', { timeout: 900_000 }, () => {
   const home = mkdtempSync(join(tmpdir(), 'strait-mesh-'));
   let backend: ReturnType<typeof straitInBackground> | undefined;
 
@@ -51,7 +51,7 @@ describe('workloads in the mesh (real processes)', { timeout: 300_000 }, () => {
   });
 
   after(async () => {
-    backend?.kill('SIGTERM');
+    await stopProcess(backend);
     await strait(home, ['local', 'down', '--cluster', 'mesh']);
     rmSync(home, { recursive: true, force: true });
   });
@@ -148,7 +148,7 @@ describe('workloads in the mesh (real processes)', { timeout: 300_000 }, () => {
           store.close();
         }
       },
-      60_000,
+      180_000,
     );
 
     const call = await strait(home, [

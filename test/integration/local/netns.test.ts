@@ -10,7 +10,7 @@ import { apiUrl, readClusterConfig } from '../../../src/platform/local/cluster-c
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { networkNamespacesSupported } from '../../../src/platform/local/netns.ts';
-import { eventually, strait, straitInBackground } from './cli.ts';
+import { eventually, stopProcess, strait, straitInBackground } from './cli.ts';
 
 const ECHO = fileURLToPath(new URL('./echo-app.mjs', import.meta.url));
 const CALL = fileURLToPath(new URL('./call-app.mjs', import.meta.url));
@@ -36,7 +36,7 @@ spec:
 // Network namespaces need root (CI runs as root); elsewhere this suite cannot run.
 const unsupported = networkNamespacesSupported() ? false : 'network namespaces need root and iproute2';
 
-describe('local clusters in network namespaces', { timeout: 300_000, skip: unsupported }, () => {
+describe('local clusters in network namespaces', { timeout: 900_000, skip: unsupported }, () => {
   const home = mkdtempSync(join(tmpdir(), 'strait-netns-'));
   let backend: ReturnType<typeof straitInBackground> | undefined;
 
@@ -66,7 +66,7 @@ describe('local clusters in network namespaces', { timeout: 300_000, skip: unsup
   });
 
   after(async () => {
-    backend?.kill('SIGTERM');
+    await stopProcess(backend);
     for (const cluster of ['west', 'east'])
       await strait(home, ['local', 'down', '--cluster', cluster, '--delete']);
     rmSync(home, { recursive: true, force: true });
@@ -88,7 +88,7 @@ describe('local clusters in network namespaces', { timeout: 300_000, skip: unsup
           store.close();
         }
       },
-      60_000,
+      180_000,
     );
     assert.match(
       apiUrl(readClusterConfig(clusterDirectory(home, 'east'))),
@@ -178,7 +178,7 @@ describe('local clusters in network namespaces', { timeout: 300_000, skip: unsup
       ]);
       assert.equal(fromWest.stdout, 'hello from edge\n', fromWest.stderr);
     } finally {
-      edge.kill('SIGTERM');
+      await stopProcess(edge);
     }
     const outside = await strait(home, [
       'local',

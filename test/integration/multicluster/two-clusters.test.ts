@@ -46,7 +46,7 @@ spec:
       targetPort: http
 `;
 
-describe('two linked clusters (real processes)', { timeout: 300_000 }, () => {
+describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
   const home = mkdtempSync(join(tmpdir(), 'strait-mc-'));
   const processes: ChildProcess[] = [];
   let gateway: ChildProcess | undefined;
@@ -168,7 +168,7 @@ describe('two linked clusters (real processes)', { timeout: 300_000 }, () => {
           store.close();
         }
       },
-      60_000,
+      180_000,
     );
     const east = readClusterConfig(clusterDirectory(home, 'east'));
     assert.deepEqual(endpoints.subsets?.[0]?.addresses, [{ ip: east.controlPlaneAddress }]);
@@ -187,7 +187,7 @@ describe('two linked clusters (real processes)', { timeout: 300_000 }, () => {
           store.close();
         }
       },
-      60_000,
+      180_000,
     );
     const stdout = await run([
       'local',
@@ -238,7 +238,7 @@ describe('two linked clusters (real processes)', { timeout: 300_000 }, () => {
         const out = await run(['mc', 'gateways', '--context', 'west', '--admin-addr', mirrorAdmin]);
         return /^east\s+true\s+1\s+\d+ms/m.test(out) ? out : undefined;
       },
-      30_000,
+      90_000,
     );
     assert.match(table, /CLUSTER\s+ALIVE\s+NUM_SVC\s+LATENCY_P50\s+LATENCY_P95\s+LATENCY_P99/);
     const check = await strait(home, ['mc', 'check', '--context', 'west']);
@@ -265,7 +265,7 @@ describe('two linked clusters (real processes)', { timeout: 300_000 }, () => {
           store.close();
         }
       },
-      30_000,
+      90_000,
     );
     const check = await strait(home, ['mc', 'check', '--context', 'west']);
     assert.equal(check.code, 1);
