@@ -13,7 +13,7 @@ import { Kinds } from '../../../src/core/kinds.ts';
 import type { ResourceStore } from '../../../src/core/store.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
-import { eventually, strait, straitInBackground } from '../local/cli.ts';
+import { eventually, outputOf, stopProcess, strait, straitInBackground } from '../local/cli.ts';
 
 const OPERATOR = fileURLToPath(new URL('../../../src/cmd/failover.ts', import.meta.url));
 export const APP = fileURLToPath(new URL('./app.mjs', import.meta.url));
@@ -71,14 +71,7 @@ export class FailoverHarness {
   }
 
   async up(manifests: string): Promise<void> {
-    // Test files run in parallel, each with its own STRAIT_HOME; two clusters created at the same
-    // moment can pick the same free loopback block. The loser starts over on another block.
-    let up = await strait(this.home, ['local', 'up', '--cluster', this.cluster]);
-    for (let attempt = 1; up.code !== 0 && attempt < 3; attempt++) {
-      await strait(this.home, ['local', 'down', '--cluster', this.cluster]);
-      rmSync(clusterDirectory(this.home, this.cluster), { recursive: true, force: true });
-      up = await strait(this.home, ['local', 'up', '--cluster', this.cluster]);
-    }
+    const up = await strait(this.home, ['local', 'up', '--cluster', this.cluster]);
     assert.equal(up.code, 0, up.stderr);
     const applied = await strait(
       this.home,
@@ -121,7 +114,12 @@ export class FailoverHarness {
           return workload?.status?.ready && workload.status.address ? workload.status.address : undefined;
         }),
       180_000,
-    );
+    ).catch((error: Error) => {
+      const output = this.#processes.map(
+        (child) => `${child.spawnargs.slice(2, 12).join(' ')}\n${outputOf(child)}`,
+      );
+      throw new Error(`${error.message}\nworkload supervisors:\n${output.join('\n')}`);
+    });
   }
 
   async startOperator(args: string[] = []): Promise<void> {
@@ -169,12 +167,7 @@ export class FailoverHarness {
 
   async down(): Promise<void> {
     await this.stopOperator();
-    for (const child of this.#processes) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
-      }
-    }
+    await Promise.all(this.#processes.map(stopProcess));
     await strait(this.home, ['local', 'down', '--cluster', this.cluster]);
     rmSync(this.home, { recursive: true, force: true });
   }
