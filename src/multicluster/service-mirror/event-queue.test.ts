@@ -30,7 +30,8 @@ function queue(
 }
 
 async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await sleep(10);
+  const deadline = Date.now() + 60_000;
+  while (!check() && Date.now() < deadline) await sleep(10);
   assert.ok(check());
 }
 
@@ -52,7 +53,7 @@ describe('event queue', () => {
     });
     q.start();
     q.enqueue('a', { type: 'First', attempts: 0, key: 'a' });
-    await sleep(10);
+    await until(() => running === 1);
     // 'a' is being handled: these coalesce into one pending 'a' named Third.
     q.enqueue('a', { type: 'Second', attempts: 0, key: 'a' });
     q.enqueue('a', { type: 'Third', attempts: 0, key: 'a' });

@@ -8,7 +8,8 @@ import { typeMeta } from '../type-meta.ts';
 import { startEndpointsController } from './endpoints-controller.ts';
 
 async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 200; i++) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
     const value = await check();
     if (value !== undefined) return value;
     await new Promise((resolve) => setTimeout(resolve, 25));
