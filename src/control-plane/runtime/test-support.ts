@@ -94,7 +94,7 @@ export class SeverableStore implements ResourceStore {
 }
 
 /** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
-export async function eventually(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+export async function eventually(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);

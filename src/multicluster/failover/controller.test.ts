@@ -67,7 +67,7 @@ const mirrorLabels = { 'mirror.strait.io/mirrored-service': 'true', 'mirror.stra
 
 /** Polls the store until `check` passes; the operator works asynchronously. */
 async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   let last: T = await read();
   while (!check(last)) {
     if (Date.now() > deadline) assert.fail(`${what}; last seen: ${JSON.stringify(last)}`);
