@@ -1,5 +1,6 @@
 import http2 from 'node:http2';
 import { describeError } from '../../core/errors.ts';
+import { ProxyError } from '../errors.ts';
 import { classifyResponse } from '../metrics/proxy-metrics.ts';
 import type { TapHub } from '../tap/hub.ts';
 import type { OutboundClient } from './client.ts';
@@ -17,6 +18,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 interface SessionEntry {
+  /** Settles within the connect timeout: a session that has the peer's settings, or the reason there is none. */
   session: Promise<http2.ClientHttp2Session>;
 }
 
@@ -76,7 +78,8 @@ export class Http2Forwarder {
     };
     const unavailable = (error: unknown) => {
       this.#client.log.info('outbound stream failed', { authority, path, error: describeError(error) });
-      finish(grpc ? 200 : 503, grpc ? '14' : undefined, describeError(error));
+      const httpStatus = error instanceof ProxyError && error.code === 'E_CONNECT_TIMEOUT' ? 504 : 503;
+      finish(grpc ? 200 : httpStatus, grpc ? '14' : undefined, describeError(error));
       if (stream.destroyed || stream.headersSent) {
         stream.close(NGHTTP2_CANCEL);
         return;
@@ -93,7 +96,7 @@ export class Http2Forwarder {
           { endStream: true },
         );
       } else {
-        stream.respond({ ':status': 503, 'content-type': 'text/plain' });
+        stream.respond({ ':status': httpStatus, 'content-type': 'text/plain' });
         stream.end(`${describeError(error)}\n`);
       }
     };
@@ -153,6 +156,19 @@ export class Http2Forwarder {
       request.pipe(stream);
       stream.pipe(request);
       request.once('close', () => {
+        if (!done && status === 0) {
+          // The upstream stream ended before any response (its connection went away, or it was
+          // refused): nothing reached the application, so answer as unavailable.
+          h.ewma.abandon();
+          h.breaker.failure();
+          unavailable(
+            new ProxyError(
+              'E_UPSTREAM_STREAM',
+              `${h.key} closed the stream before responding (code ${request.rstCode ?? 0})`,
+            ),
+          );
+          return;
+        }
         if (!done && request.rstCode && request.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
           h.ewma.abandon();
           finish(status || 502, grpcStatus, `stream reset by upstream (code ${request.rstCode})`);
@@ -188,18 +204,58 @@ export class Http2Forwarder {
     const forget = () => {
       if (this.#sessions.get(key) === entry) this.#sessions.delete(key);
     };
-    const session = this.#client.connectTo(handle, 'http2', { authority }).then((socket) => {
-      const s = http2.connect(`http://${authority}`, { createConnection: () => socket });
-      s.on('error', (error) =>
-        this.#client.log.info('upstream HTTP/2 session failed', { authority, error: error.message }),
-      );
-      s.once('close', forget);
-      s.once('goaway', forget);
-      return s;
-    });
+    const session = this.#open(handle, authority, forget);
     session.catch(forget);
     const entry: SessionEntry = { session };
     this.#sessions.set(key, entry);
     return session;
+  }
+
+  /**
+   * Connects to an endpoint and waits for the peer's HTTP/2 settings, all within the
+   * connect timeout. `forget` is called once the session can take no new streams.
+   */
+  async #open(
+    handle: EndpointHandle,
+    authority: string,
+    forget: () => void,
+  ): Promise<http2.ClientHttp2Session> {
+    const timeoutMs = this.#client.connectTimeoutMs;
+    const socket = await this.#client.connectTo(handle, 'http2', { authority });
+    const s = http2.connect(`http://${authority}`, { createConnection: () => socket });
+    s.on('error', (error) =>
+      this.#client.log.info('upstream HTTP/2 session failed', { authority, error: error.message }),
+    );
+    s.once('close', forget);
+    s.once('goaway', forget);
+    // Sockets to peers allow half-open connections; an HTTP/2 peer that ends its side is gone.
+    socket.once('end', () => s.destroy());
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: ProxyError) => {
+        clearTimeout(timer);
+        handle.breaker.failure();
+        s.destroy();
+        reject(error);
+      };
+      const timer = setTimeout(
+        () =>
+          fail(
+            new ProxyError(
+              'E_CONNECT_TIMEOUT',
+              `no HTTP/2 settings from ${handle.key} within ${timeoutMs} ms of connecting`,
+            ),
+          ),
+        timeoutMs,
+      );
+      s.once('remoteSettings', () => {
+        clearTimeout(timer);
+        s.off('close', closed);
+        resolve();
+      });
+      const closed = () =>
+        fail(new ProxyError('E_CONNECT', `HTTP/2 connection to ${handle.key} closed before its settings`));
+      s.once('close', closed);
+    });
+    return s;
   }
 }
