@@ -5,6 +5,7 @@ import type net from 'node:net';
 import { createAdminServer } from './admin/server.ts';
 import { RetryBudget } from './balance/retry-budget.ts';
 import type { ProxyConfig } from './config.ts';
+import type { ProfileSource } from './discovery/profile.ts';
 import { StaticResolver } from './discovery/static.ts';
 import type { Resolver } from './discovery/types.ts';
 import { ProxyConfigError } from './errors.ts';
@@ -14,6 +15,7 @@ import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { OutboundClient } from './outbound/client.ts';
 import { Http1Forwarder } from './outbound/http1.ts';
 import { Http2Forwarder } from './outbound/http2.ts';
+import { ProfileCache } from './outbound/profiles.ts';
 import { createOutboundServer, type OutboundServer } from './outbound/server.ts';
 import { PolicyStore } from './policy/authorize.ts';
 import { identityMatcher } from './policy/identity-match.ts';
@@ -42,6 +44,8 @@ export interface StartProxyOptions {
   credentials?: Credentials;
   /** Discovery to use instead of the configured one. */
   resolver?: Resolver;
+  /** Service profiles to use instead of the destination service's. */
+  profiles?: ProfileSource;
 }
 
 /** Starts every listener the configuration asks for. */
@@ -68,12 +72,13 @@ export async function startProxy(
 
   let staticResolver: StaticResolver | undefined;
   let resolver = options.resolver;
+  let profileSource = options.profiles;
   // The gRPC stack is loaded only when a control plane is configured.
   const rpc = config.destination || config.policyService ? await loadRpc() : undefined;
   if (!resolver && config.destination && rpc) {
     const { DestinationResolver, createRpcClient, DestinationService } = rpc;
     const material = requireIdentity(credentials, 'destination').material;
-    resolver = new DestinationResolver(
+    const destination = new DestinationResolver(
       createRpcClient(DestinationService, {
         address: config.destination.address,
         ca: material.trustBundle,
@@ -82,6 +87,8 @@ export async function startProxy(
         key: material.key,
       }),
     );
+    resolver = destination;
+    profileSource ??= destination;
   }
   if (!resolver) resolver = staticResolver = new StaticResolver(config.endpoints);
 
@@ -124,13 +131,18 @@ export async function startProxy(
     discoveryTimeoutMs: config.timeouts.discoveryMs,
     fallbackDirect: config.fallbackDirect,
   });
+  const budget = new RetryBudget(config.retries);
+  const profiles = profileSource
+    ? new ProfileCache({ source: profileSource, log, defaultBudget: budget })
+    : undefined;
   const http1 = new Http1Forwarder({
     client,
     tap,
     requestTimeoutMs: config.timeouts.requestMs,
     retryLimit: config.retries.limit,
-    budget: new RetryBudget(config.retries),
+    budget,
     upgradeMeshed: config.http1OverH2,
+    ...(profiles ? { profiles } : {}),
   });
   const h2 = new Http2Forwarder({ client, tap });
 
@@ -227,6 +239,7 @@ export async function startProxy(
       http1.close();
       h2.close();
       client.close();
+      profiles?.close();
       identityClient?.close();
       await Promise.all(stopped);
       log.info('stopped');

@@ -4,14 +4,16 @@ import type {
   Update,
   WeightedAddr,
 } from '../../gen/strait/destination/v1/destination_pb.js';
+import { type Profile, type ProfileSource, profileFromProto } from './profile.ts';
 import type { Endpoint, EndpointUpdate, Resolver } from './types.ts';
 
 /**
- * Endpoints from the destination service (proto/strait/destination/v1): one
- * `Get` stream per watched target. A broken stream is reported to `onError`
- * and re-opened after `retryMs`; the caller keeps its last known endpoints.
+ * Endpoints and profiles from the destination service
+ * (proto/strait/destination/v1): one `Get` or `GetProfile` stream per watched
+ * target. A broken stream is reported to `onError` and re-opened after
+ * `retryMs`; the caller keeps what it last knew.
  */
-export class DestinationResolver implements Resolver {
+export class DestinationResolver implements Resolver, ProfileSource {
   readonly #client: Client<typeof DestinationService>;
   readonly #contextToken: string;
   readonly #retryMs: number;
@@ -30,15 +32,42 @@ export class DestinationResolver implements Resolver {
     onUpdate: (update: EndpointUpdate) => void,
     onError: (error: Error) => void,
   ): () => void {
+    return this.#follow(
+      (signal) => this.#client.get({ path: target, contextToken: this.#contextToken }, { signal }),
+      (update) => onUpdate(fromProto(update)),
+      onError,
+    );
+  }
+
+  watchProfile(
+    target: string,
+    onProfile: (profile: Profile) => void,
+    onError: (error: Error) => void,
+  ): () => void {
+    return this.#follow(
+      (signal) => this.#client.getProfile({ path: target, contextToken: this.#contextToken }, { signal }),
+      (message) =>
+        onProfile(
+          profileFromProto(message, (route, reason) =>
+            onError(new Error(`profile of ${target}: route ${route} ignored: ${reason}`)),
+          ),
+        ),
+      onError,
+    );
+  }
+
+  #follow<T>(
+    open: (signal: AbortSignal) => AsyncIterable<T>,
+    onMessage: (message: T) => void,
+    onError: (error: Error) => void,
+  ): () => void {
     const abort = new AbortController();
     const run = async () => {
       while (!abort.signal.aborted) {
         try {
-          const stream = this.#client.get(
-            { path: target, contextToken: this.#contextToken },
-            { signal: abort.signal },
-          );
-          for await (const update of stream) onUpdate(fromProto(update));
+          for await (const message of open(abort.signal)) onMessage(message);
+          if (abort.signal.aborted) return;
+          onError(new Error('the stream ended; opening it again'));
         } catch (error) {
           if (abort.signal.aborted) return;
           onError(error as Error);

@@ -3,6 +3,14 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { describeError } from '../../core/errors.ts';
 import { RetryBudget } from '../balance/retry-budget.ts';
+import {
+  EMPTY_PROFILE,
+  isFailureStatus,
+  matchRoute,
+  type Profile,
+  type ProfileRoute,
+  pickOverride,
+} from '../discovery/profile.ts';
 import { ProxyError } from '../errors.ts';
 import { classifyResponse } from '../metrics/proxy-metrics.ts';
 import type { TapHub } from '../tap/hub.ts';
@@ -10,6 +18,7 @@ import { ORIG_PROTO_HEADER } from '../transport/header.ts';
 import { relay } from '../transport/relay.ts';
 import type { OutboundClient } from './client.ts';
 import { forwardRawHeaders, isIdempotent } from './headers.ts';
+import type { ProfileCache } from './profiles.ts';
 import type { EndpointHandle } from './targets.ts';
 
 export interface Http1ForwarderOptions {
@@ -17,9 +26,15 @@ export interface Http1ForwarderOptions {
   tap?: TapHub;
   /** Answer 504 when no response head arrives in this time; 0 disables. */
   requestTimeoutMs?: number;
-  /** Retries per request of bodiless idempotent requests (connect errors, 502/503/504). */
+  /**
+   * Retries per request of idempotent requests with bodies up to 64 KiB: on
+   * connect errors, and on 502/503/504 (or, on a retryable profile route, on
+   * its failure classes). Routes of a profile not marked retryable get none.
+   */
   retryLimit?: number;
   budget?: RetryBudget;
+  /** Service profiles (routes, timeouts, retries, weighted backends); none when absent. */
+  profiles?: ProfileCache;
   /** Idle pooled connections to an endpoint close after this long. */
   poolIdleMs?: number;
   /**
@@ -50,6 +65,7 @@ export class Http1Forwarder {
   readonly #pools = new Map<string, Pool>();
   readonly #upgradeMeshed: boolean;
   readonly #sessions = new Map<string, Promise<http2.ClientHttp2Session>>();
+  readonly #profiles: ProfileCache | undefined;
 
   constructor(options: Http1ForwarderOptions) {
     this.#client = options.client;
@@ -59,20 +75,52 @@ export class Http1Forwarder {
     this.#budget = options.budget ?? new RetryBudget();
     this.#poolIdleMs = options.poolIdleMs ?? 3000;
     this.#upgradeMeshed = options.upgradeMeshed ?? false;
+    this.#profiles = options.profiles;
   }
 
-  /** Forwards one request to `authority` ("name:port" or "ip:port"). */
+  /** Forwards one request to `authority` ("name:port" or "ip:port"), following its profile. */
   handle(req: http.IncomingMessage, res: http.ServerResponse, authority: string): void {
+    const entry = this.#profiles?.get(authority);
+    if (!entry) {
+      this.#forward(req, res, authority, EMPTY_PROFILE, this.#budget);
+      return;
+    }
+    if (entry.known) {
+      this.#forward(req, res, authority, entry.profile, entry.budget);
+      return;
+    }
+    void entry
+      .ready(this.#client.discoveryTimeoutMs)
+      .then(() => this.#forward(req, res, authority, entry.profile, entry.budget));
+  }
+
+  #forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    authority: string,
+    profile: Profile,
+    budget: RetryBudget,
+  ): void {
     const started = performance.now();
     const startedAtMs = Date.now();
     const method = req.method ?? 'GET';
     const path = originForm(req.url ?? '/');
+    const route = matchRoute(profile, method, path);
+    const requestTimeoutMs = route?.timeoutMs || this.#requestTimeoutMs;
+    const bodyLength =
+      req.headers['content-length'] === undefined ? 0 : Number(req.headers['content-length']);
     const retryable =
       this.#retryLimit > 0 &&
+      (route === undefined || route.isRetryable) &&
       isIdempotent(method) &&
       req.headers['transfer-encoding'] === undefined &&
-      (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
-    this.#budget.deposit();
+      Number.isInteger(bodyLength) &&
+      bodyLength <= MAX_RETRY_BODY_BYTES;
+    let body: Buffer | undefined;
+    // Split traffic goes to one backend per request; its endpoints come from its own Get stream,
+    // never from the apex's (which already merges the backends), so the split applies once.
+    const backend = pickOverride(profile.dstOverrides)?.authority ?? authority;
+    budget.deposit();
     let attempts = 0;
     let finished = false;
     let current: http.ClientRequest | undefined;
@@ -82,11 +130,17 @@ export class Http1Forwarder {
     const metrics = this.#client.metrics;
 
     const timer =
-      this.#requestTimeoutMs > 0
+      requestTimeoutMs > 0
         ? setTimeout(
             () =>
-              fail(504, new ProxyError('E_REQUEST_TIMEOUT', `no response in ${this.#requestTimeoutMs} ms`)),
-            this.#requestTimeoutMs,
+              fail(
+                504,
+                new ProxyError(
+                  'E_REQUEST_TIMEOUT',
+                  `no response in ${requestTimeoutMs} ms${route ? ` (route ${route.name})` : ''}`,
+                ),
+              ),
+            requestTimeoutMs,
           )
         : undefined;
 
@@ -129,7 +183,7 @@ export class Http1Forwarder {
     const attempt = async () => {
       attempts++;
       try {
-        handle = await this.#client.pick(authority);
+        handle = await this.#client.pick(backend);
       } catch (error) {
         fail(503, error);
         return;
@@ -150,7 +204,7 @@ export class Http1Forwarder {
             finished = true;
             metrics?.responseLatencyMs.observe(labels, performance.now() - started);
             metrics?.responseTotal.inc(
-              `${labels},status_code="${status}",classification="${classifyResponse(status, grpc)}"`,
+              `${labels},status_code="${status}",classification="${classify(route, status, grpc)}"`,
             );
             record(status, '');
           },
@@ -173,13 +227,7 @@ export class Http1Forwarder {
           ures.destroy();
           return;
         }
-        if (
-          retryable &&
-          status >= 502 &&
-          status <= 504 &&
-          attempts <= this.#retryLimit &&
-          this.#budget.withdraw()
-        ) {
+        if (retryable && shouldRetry(route, status) && attempts <= this.#retryLimit && budget.withdraw()) {
           h.ewma.finish(performance.now() - sent);
           h.breaker.failure();
           ures.resume();
@@ -189,7 +237,7 @@ export class Http1Forwarder {
         clearTimeout(timer);
         const elapsed = performance.now() - started;
         h.ewma.finish(performance.now() - sent);
-        if (status >= 500) h.breaker.failure();
+        if (isFailureStatus(route, status)) h.breaker.failure();
         else h.breaker.success();
         metrics?.responseLatencyMs.observe(labels, elapsed);
         res.writeHead(status, ures.statusMessage, forwardRawHeaders(ures.rawHeaders));
@@ -200,7 +248,7 @@ export class Http1Forwarder {
           finished = true;
           const grpc = ures.headers['grpc-status'] as string | undefined;
           metrics?.responseTotal.inc(
-            `${labels},status_code="${status}",classification="${classifyResponse(status, grpc)}"`,
+            `${labels},status_code="${status}",classification="${classify(route, status, grpc)}"`,
           );
           record(status, '');
         });
@@ -210,13 +258,13 @@ export class Http1Forwarder {
         if (finished) return;
         h.ewma.abandon();
         h.breaker.failure();
-        if (retryable && attempts <= this.#retryLimit && !res.headersSent && this.#budget.withdraw()) {
+        if (retryable && attempts <= this.#retryLimit && !res.headersSent && budget.withdraw()) {
           void attempt();
           return;
         }
         fail(error instanceof ProxyError && error.code === 'E_CONNECT_TIMEOUT' ? 504 : 502, error);
       });
-      if (retryable) upstream.end();
+      if (retryable) upstream.end(body);
       else req.pipe(upstream);
     };
 
@@ -228,8 +276,18 @@ export class Http1Forwarder {
         handle?.ewma.abandon();
       }
     });
-    if (retryable) req.resume();
-    void attempt();
+    if (!retryable || bodyLength === 0) {
+      if (retryable) req.resume();
+      void attempt();
+      return;
+    }
+    // Keep the (small) body so that a retry can send it again.
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => {
+      body = Buffer.concat(chunks);
+      void attempt();
+    });
   }
 
   /**
@@ -363,6 +421,24 @@ export class Http1Forwarder {
     this.#pools.set(key, entry);
     return agent;
   }
+}
+
+/** Bodies up to this size are kept for retries; larger requests are not retried. */
+const MAX_RETRY_BODY_BYTES = 64 * 1024;
+
+/** Retry on a retryable route's failure classes; without a route, on 502/503/504 only. */
+function shouldRetry(route: ProfileRoute | undefined, status: number): boolean {
+  return route ? isFailureStatus(route, status) : status >= 502 && status <= 504;
+}
+
+function classify(
+  route: ProfileRoute | undefined,
+  status: number,
+  grpc: string | undefined,
+): 'success' | 'failure' {
+  if (!route) return classifyResponse(status, grpc);
+  if (grpc !== undefined && grpc !== '0') return 'failure';
+  return isFailureStatus(route, status) ? 'failure' : 'success';
 }
 
 /** "http://host/path?q" → "/path?q"; origin-form passes through. */
