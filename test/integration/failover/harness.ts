@@ -168,7 +168,7 @@ export class FailoverHarness {
   async down(): Promise<void> {
     await this.stopOperator();
     await Promise.all(this.#processes.map(stopProcess));
-    await strait(this.home, ['local', 'down', '--cluster', this.cluster]);
+    await strait(this.home, ['local', 'down', '--cluster', this.cluster, '--delete']);
     rmSync(this.home, { recursive: true, force: true });
   }
 }

@@ -216,7 +216,8 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
-    for (const cluster of ['west', 'east']) await strait(home, ['local', 'down', '--cluster', cluster]);
+    for (const cluster of ['west', 'east'])
+      await strait(home, ['local', 'down', '--cluster', cluster, '--delete']);
     rmSync(home, { recursive: true, force: true });
   });
 

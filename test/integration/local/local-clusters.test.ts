@@ -73,7 +73,8 @@ describe('local clusters (real processes)', { timeout: 900_000 }, () => {
   });
 
   after(async () => {
-    for (const cluster of ['west', 'east']) await strait(home, ['local', 'down', '--cluster', cluster]);
+    for (const cluster of ['west', 'east'])
+      await strait(home, ['local', 'down', '--cluster', cluster, '--delete']);
     rmSync(home, { recursive: true, force: true });
   });
 

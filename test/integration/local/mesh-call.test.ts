@@ -52,7 +52,7 @@ describe('workloads in the mesh (real processes)', { timeout: 900_000 }, () => {
 
   after(async () => {
     await stopProcess(backend);
-    await strait(home, ['local', 'down', '--cluster', 'mesh']);
+    await strait(home, ['local', 'down', '--cluster', 'mesh', '--delete']);
     rmSync(home, { recursive: true, force: true });
   });
 

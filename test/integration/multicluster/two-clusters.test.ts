@@ -143,7 +143,8 @@ describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
-    for (const cluster of ['west', 'east']) await strait(home, ['local', 'down', '--cluster', cluster]);
+    for (const cluster of ['west', 'east'])
+      await strait(home, ['local', 'down', '--cluster', cluster, '--delete']);
     rmSync(home, { recursive: true, force: true });
   });
 
