@@ -5,8 +5,17 @@ import { pickP2c } from './p2c.ts';
 import { PeakEwma } from './peak-ewma.ts';
 import { RetryBudget } from './retry-budget.ts';
 
-function candidate(name: string, weight: number, load: number, available = true) {
-  return { name, weight, load: () => load, available: () => available };
+function candidate(name: string, weight: number, load: number, available = true, group?: string) {
+  return { name, weight, group, load: () => load, available: () => available };
+}
+
+function shares(pick: () => { name: string } | undefined, rounds: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < rounds; i++) {
+    const name = pick()?.name ?? '';
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return new Map([...counts].map(([name, count]) => [name, count / rounds]));
 }
 
 describe('balancing', () => {
@@ -30,6 +39,42 @@ describe('balancing', () => {
     assert.equal(counts.get('c') ?? 0, 0);
     const share = (counts.get('b') ?? 0) / 20_000;
     assert.ok(share > 0.7 && share < 0.8, `b share ${share}`);
+  });
+
+  it('p2c holds an even split between two backends of one endpoint each, whatever their latency', () => {
+    const fast = candidate('fast', 500_000, 1, true, 'shop/backend');
+    const slow = candidate('slow', 500_000, 100, true, 'shop/backend-east');
+    const share = shares(() => pickP2c([fast, slow]), 20_000).get('fast') ?? 0;
+    assert.ok(share > 0.45 && share < 0.55, `fast share ${share}`);
+  });
+
+  it('p2c splits by backend first, then prefers the less loaded endpoint inside a backend', () => {
+    // 50/50 between a backend of two endpoints (250,000 each) and a backend of one (500,000).
+    const west1 = candidate('west1', 250_000, 1, true, 'shop/backend');
+    const west2 = candidate('west2', 250_000, 100, true, 'shop/backend');
+    const east = candidate('east', 500_000, 50, true, 'shop/backend-east');
+    const result = shares(() => pickP2c([west1, west2, east]), 20_000);
+    const eastShare = result.get('east') ?? 0;
+    assert.ok(eastShare > 0.45 && eastShare < 0.55, `east share ${eastShare}`);
+    assert.equal(result.get('west2') ?? 0, 0, 'inside a backend p2c picks the faster endpoint');
+    // A third of the traffic to a backend whose endpoints weigh the same as the other's.
+    const a1 = candidate('a1', 333_333, 1, true, 'shop/a');
+    const a2 = candidate('a2', 333_333, 1, true, 'shop/a');
+    const b = candidate('b', 333_333, 100, true, 'shop/b');
+    const bShare = shares(() => pickP2c([a1, a2, b]), 30_000).get('b') ?? 0;
+    assert.ok(bShare > 0.3 && bShare < 0.37, `b share ${bShare}`);
+  });
+
+  it('p2c still prefers the faster of equal endpoints of one backend', () => {
+    const fast = candidate('fast', 10_000, 1, true, 'shop/backend');
+    const slow = candidate('slow', 10_000, 100, true, 'shop/backend');
+    assert.equal(shares(() => pickP2c([fast, slow]), 1000).get('fast'), 1);
+  });
+
+  it('p2c gives a backend whose endpoints are all ejected no traffic while the other has some', () => {
+    const up = candidate('up', 500_000, 100, true, 'shop/a');
+    const down = candidate('down', 500_000, 1, false, 'shop/b');
+    assert.equal(shares(() => pickP2c([up, down]), 1000).get('up'), 1);
   });
 
   it('p2c skips ejected endpoints unless nothing else is left', () => {

@@ -1,17 +1,22 @@
 /** What the balancer needs to know about a candidate. */
 export interface Candidate {
   weight: number;
+  /**
+   * The backend a candidate serves (e.g. one service of a traffic split).
+   * Traffic is shared between backends by weight before latency counts.
+   */
+  readonly group?: string;
   load(): number;
   available(): boolean;
 }
 
 /**
- * Picks a candidate. Endpoints are grouped by weight; a group is chosen at
- * random in proportion to its total weight (so traffic splits expressed as
- * weights hold exactly), then power of two choices over peak-EWMA load picks
- * within the group: the less loaded of two distinct random members. Ejected
- * candidates are skipped unless none is left; zero-weight ones get traffic
- * only when nothing else is there.
+ * Picks a candidate. Candidates are grouped by backend and weight; a group is
+ * chosen at random in proportion to its total weight (so traffic splits hold
+ * exactly, however fast each side is), then power of two choices over
+ * peak-EWMA load picks within the group: the less loaded of two distinct
+ * random members. Ejected candidates are skipped unless none is left;
+ * zero-weight ones get traffic only when nothing else is there.
  */
 export function pickP2c<T extends Candidate>(
   candidates: readonly T[],
@@ -22,25 +27,29 @@ export function pickP2c<T extends Candidate>(
   const weighted = pool.filter((c) => c.weight > 0);
   if (weighted.length > 0) pool = weighted;
   if (pool.length <= 1) return pool[0];
-  return twoChoices(groupByWeight(pool, random), random);
+  return twoChoices(chooseGroup(pool, random), random);
 }
 
-function groupByWeight<T extends Candidate>(pool: T[], random: () => number): T[] {
+function chooseGroup<T extends Candidate>(pool: T[], random: () => number): T[] {
   const first = pool[0] as T;
-  if (pool.every((c) => c.weight === first.weight)) return pool;
-  const groups = new Map<number, T[]>();
+  if (pool.every((c) => c.weight === first.weight && c.group === first.group)) return pool;
+  const groups = new Map<string, { members: T[]; total: number }>();
   let total = 0;
   for (const c of pool) {
-    const group = groups.get(c.weight);
-    if (group) group.push(c);
-    else groups.set(c.weight, [c]);
+    const key = `${c.group ?? ''}\u0000${c.weight}`;
+    const group = groups.get(key);
+    if (group) {
+      group.members.push(c);
+      group.total += c.weight;
+    } else groups.set(key, { members: [c], total: c.weight });
     total += c.weight;
   }
+  if (total === 0) return pool;
   let point = random() * total;
   let chosen: T[] = pool;
-  for (const [weight, group] of groups) {
-    chosen = group;
-    point -= weight * group.length;
+  for (const group of groups.values()) {
+    chosen = group.members;
+    point -= group.total;
     if (point < 0) break;
   }
   return chosen;

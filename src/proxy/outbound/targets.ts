@@ -10,6 +10,7 @@ import { splitAuthority } from '../transport/connect.ts';
 /** An endpoint as the balancer sees it: its discovery data plus its load and breaker. */
 export class EndpointHandle implements Candidate {
   #endpoint: Endpoint;
+  #group: string | undefined | null = null;
   readonly #labels = new Map<string, string>();
   readonly key: string;
   readonly ewma: PeakEwma;
@@ -29,6 +30,16 @@ export class EndpointHandle implements Candidate {
   set endpoint(endpoint: Endpoint) {
     this.#endpoint = endpoint;
     this.#labels.clear();
+    this.#group = null;
+  }
+
+  /** The backend service this endpoint serves (discovery's labels): a split's weights hold per backend. */
+  get group(): string | undefined {
+    if (this.#group === null) {
+      const { namespace, service } = this.#endpoint.labels;
+      this.#group = service === undefined ? undefined : `${namespace ?? ''}/${service}`;
+    }
+    return this.#group;
   }
 
   /** Outbound metric labels for requests to this endpoint under `authority`, formatted once. */
