@@ -209,6 +209,7 @@ export async function startProxy(
       isTrustedForwarder: identityMatcher(config.trustedForwarders),
       log,
       metrics,
+      tap,
       appHost: config.inbound.appHost,
       ...(config.transparent
         ? { targetPort: (socket: net.Socket) => redirected(socket, log)?.port ?? config.inbound.appPort }

@@ -3,10 +3,12 @@ import { describeError } from '../../core/errors.ts';
 import type { Logger } from '../log.ts';
 import { inboundLabels, type ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { authorize, type PolicyStore } from '../policy/authorize.ts';
+import type { TapHub } from '../tap/hub.ts';
 import { connectPlain } from '../transport/connect.ts';
 import type { Credentials } from '../transport/credentials.ts';
 import { relay } from '../transport/relay.ts';
 import { createDowngrader } from './downgrade.ts';
+import { createRefuser } from './refuse.ts';
 import { type AcceptedConnection, createInboundTerminator, type InboundTerminator } from './terminator.ts';
 
 export interface InboundServerOptions {
@@ -15,6 +17,7 @@ export interface InboundServerOptions {
   isTrustedForwarder: (identity: string | undefined) => boolean;
   log: Logger;
   metrics?: ProxyMetrics;
+  tap?: TapHub;
   /** Address of the local application. */
   appHost: string;
   /**
@@ -43,10 +46,16 @@ export function createInboundServer(options: InboundServerOptions): net.Server {
     log: options.log,
     ...(options.handshakeTimeoutMs ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
   });
-  const downgrader = createDowngrader({ appHost: options.appHost, log: options.log });
+  const downgrader = createDowngrader({
+    appHost: options.appHost,
+    log: options.log,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.tap ? { tap: options.tap } : {}),
+  });
+  const refuser = createRefuser();
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     socket.on('error', () => {});
-    void accept(socket, terminator, downgrader, options).catch((error) => {
+    void accept(socket, terminator, downgrader, refuser, options).catch((error) => {
       options.log.info('inbound connection refused', {
         client: socket.remoteAddress,
         error: describeError(error),
@@ -61,6 +70,7 @@ async function accept(
   socket: net.Socket,
   terminator: InboundTerminator,
   downgrader: ReturnType<typeof createDowngrader>,
+  refuser: ReturnType<typeof createRefuser>,
   options: InboundServerOptions,
 ): Promise<void> {
   const defaultPort =
@@ -95,23 +105,53 @@ async function accept(
     identity: accepted.clientIdentity,
     address: socket.remoteAddress ?? '',
   });
-  if (!admitted) {
-    accepted.stream.destroy();
-    throw new Error(
-      `policy ${policy.name} on port ${port} refuses ${accepted.clientIdentity ?? 'an unauthenticated client'} from ${socket.remoteAddress}`,
-    );
-  }
   const labels = inboundLabels(accepted.clientIdentity, accepted.tls, {
     srv_name: policy.name,
     target_port: String(port),
   });
+  if (!admitted) {
+    const reason = `policy ${policy.name} on port ${port} refuses ${accepted.clientIdentity ?? 'an unauthenticated client'} from ${socket.remoteAddress}`;
+    if (!header || !refuser.canRefuse(header.protocol)) {
+      accepted.stream.destroy();
+      throw new Error(reason);
+    }
+    options.log.info('inbound requests refused by policy', { client: socket.remoteAddress, reason });
+    refuser.serve(accepted.stream, header.protocol, {
+      reason,
+      onRequest: (request) => {
+        options.metrics?.requestTotal.inc(labels);
+        options.metrics?.responseTotal.inc(
+          `${labels},status_code="${request.status}",classification="failure"`,
+        );
+        if (options.tap?.active) {
+          options.tap.publish({
+            direction: 'inbound',
+            ...request,
+            latencyMs: 0,
+            clientId: accepted.clientIdentity ?? '',
+            serverId: options.credentials?.identity ?? '',
+            source: socket.remoteAddress ?? '',
+            destination: `${options.appHost}:${port}`,
+            startedAtMs: Date.now(),
+            error: reason,
+          });
+        }
+      },
+    });
+    return;
+  }
   if (header?.protocol === 'http1Upgraded') {
     let failed = false;
     options.metrics?.trackConnection(`${labels},peer="src"`, socket, () => (failed ? 'failure' : 'success'));
     accepted.stream.once('error', () => {
       failed = true;
     });
-    downgrader.serve(accepted.stream, port);
+    downgrader.serve(accepted.stream, port, {
+      labels,
+      clientId: accepted.clientIdentity ?? '',
+      serverId: options.credentials?.identity ?? '',
+      source: socket.remoteAddress ?? '',
+    });
     return;
   }
   let upstream: net.Socket;
