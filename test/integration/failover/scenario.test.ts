@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints, Event } from '../../../src/core/api/core.ts';
+import { Ports } from '../../../src/core/api/names.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import type { ResourceStore } from '../../../src/core/store.ts';
 import { createAnchor, issueWorkloadCertificate } from '../../../src/pki/index.ts';
@@ -56,14 +56,6 @@ spec:
   - {service: web, weight: 1}
   - {service: web-east, weight: 0}
 `;
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 describe('failover between two linked clusters (real processes)', { timeout: 600_000 }, () => {
   const home = mkdtempSync(join(tmpdir(), 'strait-failover-mc-'));
@@ -179,7 +171,8 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
     };
     gateway = await startGateway();
 
-    mirrorAdmin = `127.0.0.1:${await freePort()}`;
+    // West's control-plane address belongs to this test's cluster: no other test can take the port.
+    mirrorAdmin = `${readClusterConfig(clusterDirectory(home, 'west')).controlPlaneAddress}:${Ports.mirrorAdmin}`;
     processes.push(
       spawn(
         process.execPath,

@@ -12,13 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints, Service } from '../../../src/core/api/core.ts';
+import { Ports } from '../../../src/core/api/names.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import { createAnchor } from '../../../src/pki/index.ts';
 import { readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { eventually, strait, straitInBackground } from '../local/cli.ts';
-import { exchange, freePort } from './mesh-fixtures.ts';
+import { exchange } from './mesh-fixtures.ts';
 
 const ECHO = fileURLToPath(new URL('../local/echo-app.mjs', import.meta.url));
 const CALL = fileURLToPath(new URL('../local/call-app.mjs', import.meta.url));
@@ -97,7 +98,8 @@ describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
     gateway = await startGateway();
 
     // West's service mirror, then the link from west to east.
-    mirrorAdmin = `127.0.0.1:${await freePort()}`;
+    // West's control-plane address belongs to this test's cluster: no other test can take the port.
+    mirrorAdmin = `${readClusterConfig(clusterDirectory(home, 'west')).controlPlaneAddress}:${Ports.mirrorAdmin}`;
     const mirror = spawn(
       process.execPath,
       ['src/cmd/service-mirror.ts', '--context', 'west', '--admin-addr', mirrorAdmin],
