@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { HeaderSchema } from '../../gen/strait/transport/v1/header_pb.js';
 import { encodeTransportHeader, parseTransportHeader, TransportHeaderError } from './header.ts';
 
 describe('transport header', () => {
@@ -19,6 +21,37 @@ describe('transport header', () => {
       clientIdentity: 'web.shop.serviceaccount.identity.strait.cluster.local',
     });
     assert.equal(parsed?.consumed, bytes.length);
+  });
+
+  it('writes and reads exactly the generated protobuf encoding, skipping unknown fields', () => {
+    for (const protocol of ['http1', 'http2', 'opaque', 'http1Upgraded'] as const) {
+      const header = { port: 65535, name: 'a.b', protocol, clientIdentity: 'x.y' };
+      const ours = encodeTransportHeader(header);
+      const generated = toBinary(
+        HeaderSchema,
+        create(HeaderSchema, {
+          port: 65535,
+          name: 'a.b',
+          clientIdentity: 'x.y',
+          sessionProtocol: { kind: { case: protocol, value: {} } },
+        }),
+      );
+      assert.equal(ours.readUInt32BE(26), generated.length);
+      assert.deepEqual(new Uint8Array(ours.subarray(30)), generated);
+      assert.equal(fromBinary(HeaderSchema, generated).sessionProtocol?.kind.case, protocol);
+      // Unknown fields of every wire type before the known ones are skipped.
+      const unknown = Buffer.from([
+        0x28, 0x01, 0x31, 1, 2, 3, 4, 5, 6, 7, 8, 0x3a, 0x01, 0x00, 0x45, 1, 2, 3, 4,
+      ]);
+      const framed = Buffer.concat([
+        Buffer.from('transport.strait.io/v1\r\n\r\n'),
+        Buffer.alloc(4),
+        unknown,
+        generated,
+      ]);
+      framed.writeUInt32BE(unknown.length + generated.length, 26);
+      assert.deepEqual(parseTransportHeader(framed)?.header, header);
+    }
   });
 
   it('asks for more bytes on every strict prefix', () => {

@@ -1,6 +1,5 @@
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { type Header, HeaderSchema } from '../../gen/strait/transport/v1/header_pb.js';
 import { ProxyError } from '../errors.ts';
+import { decodeHeaderFields, encodeHeaderFields, type HeaderFields } from './header-codec.ts';
 
 /** ALPN protocol a client proxy offers when it will send a transport header. */
 export const TRANSPORT_ALPN = 'transport.strait.io/v1';
@@ -13,6 +12,8 @@ const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 export const ORIG_PROTO_HEADER = 'strait-orig-proto';
 
 export type SessionProtocol = 'http1' | 'http2' | 'opaque' | 'http1Upgraded';
+/** SessionProtocol's oneof field numbers (proto/strait/transport/v1). */
+const PROTOCOLS: readonly SessionProtocol[] = ['http1', 'http2', 'opaque', 'http1Upgraded'];
 
 /** What a client proxy tells the receiving proxy about the connection's real target. */
 export interface TransportHeader {
@@ -36,13 +37,12 @@ export class TransportHeaderError extends ProxyError {
 /** Encodes preface, length and header, ready to write after the handshake. */
 export function encodeTransportHeader(header: TransportHeader): Buffer {
   validate(header.port, header.name, header.clientIdentity ?? '');
-  const message = create(HeaderSchema, {
+  const body = encodeHeaderFields({
     port: header.port,
     name: header.name,
     clientIdentity: header.clientIdentity ?? '',
-    sessionProtocol: { kind: { case: header.protocol, value: {} } },
+    protocol: PROTOCOLS.indexOf(header.protocol) + 1,
   });
-  const body = toBinary(HeaderSchema, message);
   const out = Buffer.allocUnsafe(PREFACE.length + 4 + body.length);
   PREFACE.copy(out, 0);
   out.writeUInt32BE(body.length, PREFACE.length);
@@ -70,13 +70,13 @@ export function parseTransportHeader(
   }
   const end = PREFACE.length + 4 + length;
   if (data.length < end) return undefined;
-  let message: Header;
+  let message: HeaderFields;
   try {
-    message = fromBinary(HeaderSchema, data.subarray(PREFACE.length + 4, end));
+    message = decodeHeaderFields(data.subarray(PREFACE.length + 4, end));
   } catch (error) {
     throw new TransportHeaderError(`undecodable body (${(error as Error).message})`);
   }
-  const protocol = message.sessionProtocol?.kind.case;
+  const protocol = PROTOCOLS[message.protocol - 1];
   if (protocol === undefined) throw new TransportHeaderError('no session protocol');
   validate(message.port, message.name, message.clientIdentity);
   const header: TransportHeader = { port: message.port, name: message.name, protocol };
