@@ -1,5 +1,6 @@
 import type { Resource } from '../../../core/resource.ts';
 import { customResourceDefinitions } from '../crds.ts';
+import { KUBERNETES_IDENTITY_AUDIENCE } from '../token-review-validator.ts';
 import { base64, clusterRoleFor, object, partOf } from './objects.ts';
 import {
   COMPONENTS,
@@ -25,6 +26,8 @@ export const MOUNTS = {
   issuer: '/var/run/strait/identity/issuer',
   trustRoots: '/var/run/strait/identity/trust-roots',
   injectorTls: '/var/run/strait/injector/tls',
+  /** Destination's and policy's projected token, their credential for their own serving certificates. */
+  identityToken: '/var/run/strait/identity/token',
   tmp: '/tmp',
 } as const;
 
@@ -140,6 +143,23 @@ function deployment(input: InstallInput, component: ComponentName): Resource {
   if (component === 'identity') {
     mounts.push({ name: 'issuer', mountPath: MOUNTS.issuer, readOnly: true });
     volumes.push({ name: 'issuer', secret: { secretName: ISSUER_SECRET } });
+  }
+  if (component === 'destination' || component === 'policy') {
+    mounts.push({ name: 'identity-token', mountPath: MOUNTS.identityToken, readOnly: true });
+    volumes.push({
+      name: 'identity-token',
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: {
+              audience: KUBERNETES_IDENTITY_AUDIENCE,
+              expirationSeconds: 86_400,
+              path: 'token',
+            },
+          },
+        ],
+      },
+    });
   }
   if (component === 'injector') {
     mounts.push({ name: 'tls', mountPath: MOUNTS.injectorTls, readOnly: true });
