@@ -27,12 +27,28 @@ export interface StatusEntry {
   activeBackends: string[];
 }
 
+/** The failover status of the TrafficSplit `shop/web` at one moment, with its weights then. */
+export interface RecordedState {
+  state: string;
+  reason: string;
+  weights: Record<string, number>;
+}
+
 /**
- * Records every distinct weight vector the TrafficSplit `shop/web` takes, from a watch, so a ramp
- * whose steps pass faster than a poll can still be checked step by step.
+ * Records every distinct weight vector and failover state the TrafficSplit `shop/web` takes, from
+ * a watch, so a ramp whose steps pass faster than a poll, or a state that lasts only seconds, can
+ * still be checked. A watch that ends early is kept in `failure` (it would otherwise surface as an
+ * unhandled rejection after the test).
  */
-export function recordWeights(store: ResourceStore): { history: Record<string, number>[]; stop: () => void } {
+export function recordWeights(store: ResourceStore): {
+  history: Record<string, number>[];
+  states: RecordedState[];
+  failure: () => Error | undefined;
+  stop: () => void;
+} {
   const history: Record<string, number>[] = [];
+  const states: RecordedState[] = [];
+  let failure: Error | undefined;
   const abort = new AbortController();
   void (async () => {
     try {
@@ -45,12 +61,17 @@ export function recordWeights(store: ResourceStore): { history: Record<string, n
           (event.object.spec?.backends ?? []).map((b) => [b.service, b.weight]),
         );
         if (JSON.stringify(history.at(-1)) !== JSON.stringify(weights)) history.push(weights);
+        const failover = event.object.status?.failover;
+        const last = states.at(-1);
+        if (failover && (last?.state !== failover.state || last?.reason !== failover.reason)) {
+          states.push({ state: failover.state, reason: failover.reason, weights });
+        }
       }
     } catch (error) {
-      if (!abort.signal.aborted) throw error;
+      if (!abort.signal.aborted) failure = error as Error;
     }
   })();
-  return { history, stop: () => abort.abort() };
+  return { history, states, failure: () => failure, stop: () => abort.abort() };
 }
 
 /** The weights from the last failover to the end: every step of the failback ramp. */
