@@ -101,6 +101,7 @@ describe('control-plane processes on a real API server', { skip, timeout: 1_800_
   let anchorsPem: string;
   const components: Record<string, Component> = {};
   let podIp = '';
+  let issuerDir = '';
 
   const token = async (namespace: string, account: string) =>
     (
@@ -132,7 +133,8 @@ describe('control-plane processes on a real API server', { skip, timeout: 1_800_
     // Everything `strait install` prints but the workloads (no kubelet runs them) and the webhook.
     const pem = (name: string) => ({ pem: readFileSync(join(PKI, name), 'utf8'), source: name });
     const identity = checkInstallIdentity(pem('anchor.crt'), pem('issuer.crt'), pem('issuer.key'));
-    anchorsPem = identity.trustAnchorsPem;
+    // Both anchors from the start, as during a rotation's overlap, so the issuer can move to issuer-2.
+    anchorsPem = `${identity.trustAnchorsPem.trim()}\n${readFileSync(join(PKI, 'anchor-2.crt'), 'utf8')}`;
     const tls = await createApiCertificates({
       clusterName: 'injector',
       ipAddresses: ['127.0.0.1'],
@@ -165,7 +167,9 @@ describe('control-plane processes on a real API server', { skip, timeout: 1_800_
     components.identity = await startComponent('identity', {
       ...common,
       STRAIT_IDENTITY_ISSUER_DIR: join(files, 'issuer'),
+      STRAIT_IDENTITY_ISSUER_POLL_MS: '200',
     });
+    issuerDir = join(files, 'issuer');
     // The ServiceAccounts' token controller runs in KCM; TokenRequest needs only the account.
     for (const component of ['destination', 'policy'] as const) {
       const tokenFile = join(files, `${component}-token`);
@@ -278,6 +282,31 @@ describe('control-plane processes on a real API server', { skip, timeout: 1_800_
     );
     assert.equal(components.identity?.child.exitCode, null);
     assert.match(components.identity?.output() ?? '', /refused backend\.shop/);
+  });
+
+  it('identity signs with a rotated issuer once the Secret files change', async () => {
+    const body = (pem: string) => pem.replace(/-----[A-Z ]+-----|\s/g, '');
+    const endpoint = {
+      address: components.identity?.address as string,
+      serverIdentity: componentIdentity(settings, 'identity'),
+      trustBundlePem: anchorsPem,
+    };
+    const wanted = 'backend.shop.serviceaccount.identity.strait.cluster.local';
+    const certify = async () =>
+      requestCredentials(endpoint, {
+        identity: wanted,
+        token: new TextEncoder().encode(await token('shop', 'backend')),
+      });
+    const before = await certify();
+    assert.ok(body(before.chainPem).includes(body(readFileSync(join(PKI, 'issuer.crt'), 'utf8'))));
+    await copyFile(join(PKI, 'issuer-2.key'), join(issuerDir, 'tls.key'));
+    await copyFile(join(PKI, 'issuer-2.crt'), join(issuerDir, 'tls.crt'));
+    const issuer2 = body(readFileSync(join(PKI, 'issuer-2.crt'), 'utf8'));
+    await eventually('a certificate from issuer-2', async () => {
+      const after = await certify();
+      return body(after.chainPem).includes(issuer2) ? after : undefined;
+    });
+    assert.match(components.identity?.output() ?? '', /issuer reloaded from/);
   });
 
   it("destination streams the Pod's address and identity from the Service's endpoints", async () => {
