@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { create } from '@bufbuild/protobuf';
+import { DestinationProfileSchema } from '../../gen/strait/destination/v1/destination_pb.js';
+import { isFailureStatus, matchRoute, pickOverride, profileFromProto } from './profile.ts';
+
+describe('service profiles', () => {
+  const message = create(DestinationProfileSchema, {
+    routes: [
+      { name: 'bad', condition: { pathRegex: '(' } },
+      {
+        name: 'api-get',
+        condition: { pathRegex: '^/api(/.*)?$', method: 'get' },
+        isRetryable: true,
+        timeout: { seconds: 1n, nanos: 500_000_000 },
+        responseClasses: [{ statusMin: 500, statusMax: 502, isFailure: true }],
+      },
+      { name: 'default', condition: {} },
+    ],
+    retryBudget: { retryRatio: 0.5, minRetriesPerSecond: 3, ttl: { seconds: 20n } },
+    dstOverrides: [
+      { authority: 'v1.shop.svc.cluster.local:80', weight: 1, backend: 'v1' },
+      { authority: 'v2.shop.svc.cluster.local:80', weight: 3, backend: 'v2' },
+    ],
+  });
+
+  it('converts routes, budgets and overrides, dropping a route whose pattern does not compile', () => {
+    const dropped: string[] = [];
+    const profile = profileFromProto(message, (route) => dropped.push(route));
+    assert.deepEqual(dropped, ['bad']);
+    assert.deepEqual(
+      profile.routes.map((r) => [r.name, r.method, r.timeoutMs, r.isRetryable]),
+      [
+        ['api-get', 'GET', 1500, true],
+        ['default', '', 0, false],
+      ],
+    );
+    assert.deepEqual(profile.retryBudget, { retryRatio: 0.5, minRetriesPerSecond: 3, ttlMs: 20_000 });
+    assert.equal(profile.dstOverrides.length, 2);
+  });
+
+  it('matches the first route by method and path, ignoring the query', () => {
+    const profile = profileFromProto(message);
+    assert.equal(matchRoute(profile, 'GET', '/api/orders?page=2')?.name, 'api-get');
+    assert.equal(matchRoute(profile, 'POST', '/api/orders')?.name, 'default');
+    assert.equal(matchRoute(profile, 'GET', '/apiary')?.name, 'default');
+  });
+
+  it('classifies by response class, else 5xx', () => {
+    const route = profileFromProto(message).routes[0];
+    assert.equal(isFailureStatus(route, 502), true);
+    assert.equal(isFailureStatus(route, 503), true, 'outside the classes: the 5xx default');
+    assert.equal(isFailureStatus(undefined, 404), false);
+  });
+
+  it('picks backends in proportion to their weights, never a weight-0 one', () => {
+    const overrides = profileFromProto(message).dstOverrides;
+    assert.equal(pickOverride(overrides, () => 0.2)?.backend, 'v1');
+    assert.equal(pickOverride(overrides, () => 0.3)?.backend, 'v2');
+    assert.equal(pickOverride(overrides, () => 0.99)?.backend, 'v2');
+    const zero = [{ authority: 'a:1', weight: 0, backend: 'a' }, ...overrides];
+    assert.notEqual(pickOverride(zero, () => 0)?.backend, 'a');
+    assert.equal(pickOverride([{ authority: 'a:1', weight: 0, backend: 'a' }]), undefined);
+  });
+});
