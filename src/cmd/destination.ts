@@ -10,6 +10,7 @@ import {
   readControlPlaneEnv,
   runComponent,
   startServingIdentity,
+  watchTrustAnchors,
 } from '../platform/kubernetes/control-plane/index.ts';
 
 await runComponent('destination', async () => {
@@ -38,8 +39,18 @@ await runComponent('destination', async () => {
     onError: (error) => logLine(`destination: ${describeError(error)}`),
   });
   serving.onRenewed((tls) => service.rpc.setTls(tls));
+  const anchors = watchTrustAnchors(
+    env.trustAnchorsFile,
+    env.trustAnchorsPem,
+    (pem) => {
+      serving.setTrustBundle(pem);
+      logLine(`trust anchors reloaded from ${env.trustAnchorsFile}`);
+    },
+    { onError: (error) => logLine(`trust anchors not reloaded: ${describeError(error)}`) },
+  );
   logLine(`destination service ${serving.identity} serving on ${env.host}:${service.port}`);
   return async () => {
+    anchors.stop();
     serving.close();
     await service.close();
   };

@@ -1,7 +1,8 @@
 // The identity service on Kubernetes: signs workload certificates with the
-// issuer mounted at STRAIT_IDENTITY_ISSUER_DIR (reloaded when `strait upgrade`
-// rotates the Secret) for callers whose projected service-account token the
-// API server accepts (TokenReview, audience identity.strait.io).
+// issuer mounted at STRAIT_IDENTITY_ISSUER_DIR for callers whose projected
+// service-account token the API server accepts (TokenReview, audience
+// identity.strait.io). Issuer and trust anchors are reloaded when `strait
+// upgrade` rotates the Secret or the ConfigMap.
 import { startIdentityService } from '../control-plane/identity/index.ts';
 import { describeError } from '../core/errors.ts';
 import {
@@ -12,6 +13,7 @@ import {
   requireEnv,
   runComponent,
   watchIssuerDir,
+  watchTrustAnchors,
 } from '../platform/kubernetes/control-plane/index.ts';
 import { TokenReviewValidator } from '../platform/kubernetes/token-review-validator.ts';
 
@@ -37,6 +39,7 @@ await runComponent('identity', async () => {
       else logLine(`refused ${event.identity}: ${event.message}`);
     },
   });
+  const pollMs = Number(process.env.STRAIT_IDENTITY_ISSUER_POLL_MS) || 10_000;
   const watch = watchIssuerDir(
     issuerDir,
     issuer,
@@ -45,13 +48,26 @@ await runComponent('identity', async () => {
       logLine(`issuer reloaded from ${issuerDir}`);
     },
     {
-      intervalMs: Number(process.env.STRAIT_IDENTITY_ISSUER_POLL_MS) || 10_000,
+      intervalMs: pollMs,
       onError: (error) => logLine(`issuer in ${issuerDir} not reloaded: ${describeError(error)}`),
+    },
+  );
+  const anchors = watchTrustAnchors(
+    env.trustAnchorsFile,
+    env.trustAnchorsPem,
+    (pem) => {
+      service.setTrustBundle(pem);
+      logLine(`trust anchors reloaded from ${env.trustAnchorsFile}`);
+    },
+    {
+      intervalMs: pollMs,
+      onError: (error) => logLine(`trust anchors not reloaded: ${describeError(error)}`),
     },
   );
   logLine(`identity service ${service.identity} serving on ${env.host}:${service.port}`);
   return async () => {
     watch.stop();
+    anchors.stop();
     await service.close();
   };
 });

@@ -102,6 +102,7 @@ describe('control-plane processes on a real API server', { skip, timeout: 1_800_
   const components: Record<string, Component> = {};
   let podIp = '';
   let issuerDir = '';
+  let anchorsFile = '';
 
   const token = async (namespace: string, account: string) =>
     (
@@ -133,8 +134,7 @@ describe('control-plane processes on a real API server', { skip, timeout: 1_800_
     // Everything `strait install` prints but the workloads (no kubelet runs them) and the webhook.
     const pem = (name: string) => ({ pem: readFileSync(join(PKI, name), 'utf8'), source: name });
     const identity = checkInstallIdentity(pem('anchor.crt'), pem('issuer.crt'), pem('issuer.key'));
-    // Both anchors from the start, as during a rotation's overlap, so the issuer can move to issuer-2.
-    anchorsPem = `${identity.trustAnchorsPem.trim()}\n${readFileSync(join(PKI, 'anchor-2.crt'), 'utf8')}`;
+    anchorsPem = identity.trustAnchorsPem;
     const tls = await createApiCertificates({
       clusterName: 'injector',
       ipAddresses: ['127.0.0.1'],
@@ -153,7 +153,8 @@ describe('control-plane processes on a real API server', { skip, timeout: 1_800_
 
     const files = join(root, 'files');
     await mkdir(join(files, 'issuer'), { recursive: true });
-    await writeFile(join(files, 'ca-bundle.crt'), anchorsPem);
+    anchorsFile = join(files, 'ca-bundle.crt');
+    await writeFile(anchorsFile, anchorsPem);
     await copyFile(join(PKI, 'issuer.crt'), join(files, 'issuer', 'tls.crt'));
     await copyFile(join(PKI, 'issuer.key'), join(files, 'issuer', 'tls.key'));
     const common = {
@@ -284,12 +285,12 @@ describe('control-plane processes on a real API server', { skip, timeout: 1_800_
     assert.match(components.identity?.output() ?? '', /refused backend\.shop/);
   });
 
-  it('identity signs with a rotated issuer once the Secret files change', async () => {
+  it('identity signs with a new issuer under a new anchor once the ConfigMap and Secret files change', async () => {
     const body = (pem: string) => pem.replace(/-----[A-Z ]+-----|\s/g, '');
     const endpoint = {
       address: components.identity?.address as string,
       serverIdentity: componentIdentity(settings, 'identity'),
-      trustBundlePem: anchorsPem,
+      trustBundlePem: `${anchorsPem.trim()}\n${readFileSync(join(PKI, 'anchor-2.crt'), 'utf8')}`,
     };
     const wanted = 'backend.shop.serviceaccount.identity.strait.cluster.local';
     const certify = async () =>
@@ -299,13 +300,16 @@ describe('control-plane processes on a real API server', { skip, timeout: 1_800_
       });
     const before = await certify();
     assert.ok(body(before.chainPem).includes(body(readFileSync(join(PKI, 'issuer.crt'), 'utf8'))));
+    // strait upgrade: the bundle gains anchor-2 and the Secret gets issuer-2, in either order.
     await copyFile(join(PKI, 'issuer-2.key'), join(issuerDir, 'tls.key'));
     await copyFile(join(PKI, 'issuer-2.crt'), join(issuerDir, 'tls.crt'));
+    await writeFile(anchorsFile, endpoint.trustBundlePem);
     const issuer2 = body(readFileSync(join(PKI, 'issuer-2.crt'), 'utf8'));
     await eventually('a certificate from issuer-2', async () => {
       const after = await certify();
       return body(after.chainPem).includes(issuer2) ? after : undefined;
     });
+    assert.match(components.identity?.output() ?? '', /trust anchors reloaded from/);
     assert.match(components.identity?.output() ?? '', /issuer reloaded from/);
   });
 

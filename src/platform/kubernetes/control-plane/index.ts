@@ -7,8 +7,9 @@ export {
   readControlPlaneEnv,
   requireEnv,
 } from './config.ts';
-export { type IssuerDirWatch, readIssuerDir, watchIssuerDir } from './issuer-dir.ts';
+export { readIssuerDir, watchIssuerDir } from './issuer-dir.ts';
 export { ClusterStore, type ClusterStoreOptions, clusterClient, clusterStore } from './kube.ts';
+export { type FileWatch, pollForChange } from './poll.ts';
 export { logLine, runComponent } from './run.ts';
 export {
   SERVING_TOKEN_FILE,
@@ -17,3 +18,4 @@ export {
   servingTls,
   startServingIdentity,
 } from './serving-identity.ts';
+export { readTrustAnchors, watchTrustAnchors } from './trust-anchors.ts';

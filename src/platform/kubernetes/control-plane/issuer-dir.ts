@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CaPem } from '../../../pki/index.ts';
 import { ControlPlaneConfigError } from './config.ts';
+import { type FileWatch, pollForChange } from './poll.ts';
 
 /** Reads the issuer Secret's files, `tls.crt` and `tls.key`, from `dir`. */
 export async function readIssuerDir(dir: string): Promise<CaPem> {
@@ -23,38 +24,21 @@ export async function readIssuerDir(dir: string): Promise<CaPem> {
   return { certPem: cert.pem, keyPem: key.pem, certSource: cert.path, keySource: key.path };
 }
 
-export interface IssuerDirWatch {
-  stop(): void;
-}
-
 /**
- * Polls `dir` and calls `onChange` with the issuer whenever its files differ
- * from the last ones seen. Polling rather than fs.watch: the kubelet updates a
- * mounted Secret by swapping a symlink, which inotify on the files misses.
+ * Calls `onChange` whenever the issuer files in `dir` differ from the last
+ * ones accepted (polled; see pollForChange).
  */
 export function watchIssuerDir(
   dir: string,
   current: CaPem,
   onChange: (issuer: CaPem) => void,
   options: { intervalMs?: number; onError?: (error: unknown) => void } = {},
-): IssuerDirWatch {
-  let last = current;
-  let busy = false;
-  const timer = setInterval(async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const next = await readIssuerDir(dir);
-      if (next.certPem !== last.certPem || next.keyPem !== last.keyPem) {
-        last = next;
-        onChange(next);
-      }
-    } catch (error) {
-      options.onError?.(error);
-    } finally {
-      busy = false;
-    }
-  }, options.intervalMs ?? 10_000);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+): FileWatch {
+  return pollForChange(
+    () => readIssuerDir(dir),
+    current,
+    (a, b) => a.certPem === b.certPem && a.keyPem === b.keyPem,
+    onChange,
+    options,
+  );
 }

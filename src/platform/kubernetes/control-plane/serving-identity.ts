@@ -30,6 +30,8 @@ export interface ServingIdentity {
   first(): Promise<TlsMaterial>;
   /** Calls `listener` with every certificate from now on (register after `first()` for renewals only). */
   onRenewed(listener: (tls: TlsMaterial) => void): void;
+  /** Trusts a new bundle and gets a certificate checked against it now. */
+  setTrustBundle(pem: string): void;
   close(): void;
 }
 
@@ -62,6 +64,10 @@ export function startServingIdentity(options: ServingIdentityOptions): ServingId
     first: async () => servingTls(await client.start()),
     onRenewed(listener) {
       client.onCredentials((credentials) => listener(servingTls(credentials)));
+    },
+    setTrustBundle(pem) {
+      client.setTrustBundle(pem);
+      client.refreshNow();
     },
     close: () => client.close(),
   };
