@@ -232,6 +232,30 @@ describe('control-plane processes on a real API server', { skip, timeout: 1_800_
         ],
       },
     });
+    // The same app without the proxy container, behind its own Service: not meshed.
+    await store.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'plain', namespace: 'shop' },
+      spec: { selector: { app: 'plain' }, ports: [{ name: 'http', port: 80, targetPort: APP_PORT }] },
+    });
+    await store.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'plain-0', namespace: 'shop', labels: { app: 'plain' } },
+      spec: {
+        serviceAccountName: 'backend',
+        containers: [
+          {
+            name: 'app',
+            image: 'strait/test-app',
+            command: ['node', '-e', SERVE],
+            env: [{ name: 'PORT', value: String(APP_PORT) }],
+            readinessProbe: { tcpSocket: { port: APP_PORT } },
+          },
+        ],
+      },
+    });
     podIp = await eventually('the pod to be ready', async () => {
       const pod = await store.get<Resource & { status?: { podIP?: string; phase?: string } }>({
         ...Kinds.Pod,
@@ -330,6 +354,30 @@ describe('control-plane processes on a real API server', { skip, timeout: 1_800_
         assert.equal(endpoint?.addr?.ip, podIp);
         assert.equal(endpoint?.addr?.port, APP_PORT);
         assert.equal(endpoint?.tlsIdentity, 'backend.shop.serviceaccount.identity.strait.cluster.local');
+        break;
+      }
+    } finally {
+      abort.abort();
+    }
+  });
+
+  it('destination gives a Pod without the proxy container no identity', async () => {
+    const destination = createRpcClient(DestinationService, {
+      address: components.destination?.address as string,
+      ca: anchorsPem,
+      serverIdentity: componentIdentity(settings, 'destination'),
+    });
+    const abort = new AbortController();
+    try {
+      for await (const update of destination.get(
+        { path: 'plain.shop.svc.cluster.local:80' },
+        { signal: abort.signal },
+      )) {
+        if (update.update.case !== 'add') continue;
+        const [endpoint] = update.update.value.addrs;
+        assert.equal(endpoint?.addr?.port, APP_PORT);
+        assert.notEqual(endpoint?.addr?.ip, podIp);
+        assert.equal(endpoint?.tlsIdentity, '');
         break;
       }
     } finally {
