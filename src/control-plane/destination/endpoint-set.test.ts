@@ -178,3 +178,32 @@ test('an unknown service does not exist; an IP target is meshed when a workload 
   const unknown = ipEndpointSet({ kind: 'ip', ip: '127.9.9.9', port: 80 }, s).addrs.get('127.9.9.9:80');
   assert.equal(unknown?.tlsIdentity, '');
 });
+
+test('an address whose Workload or Pod is not known is held back until it is; other references go plain', () => {
+  const endpoints: Endpoints = {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'web', namespace: 'shop' },
+    subsets: [
+      {
+        addresses: [
+          { ip: '127.1.0.5', targetRef: { kind: 'Workload', name: 'web-1' } },
+          { ip: '10.0.0.9', targetRef: { kind: 'Pod', name: 'web-0' } },
+          { ip: '10.0.0.10', targetRef: { kind: 'ExternalHost', name: 'legacy' } },
+          { ip: '10.0.0.11' },
+        ],
+        ports: [{ name: 'http', port: 18080 }],
+      },
+    ],
+  };
+  const s = state(service('web'), endpoints);
+  const translate = () => serviceEndpointSet(target, s.service('shop', 'web'), s.endpoints('shop', 'web'), s);
+  const early = translate();
+  assert.deepEqual([...early.addrs.keys()].sort(), ['10.0.0.10:18080', '10.0.0.11:18080']);
+  for (const addr of early.addrs.values()) assert.equal(addr.tlsIdentity, '');
+
+  s.apply(workload('web-1', '127.1.0.5'), false);
+  assert.equal(translate().addrs.get('127.1.0.5:18080')?.tlsIdentity, ID('web'));
+  s.apply(workload('web-1', '127.1.0.5'), true);
+  assert.equal(translate().addrs.has('127.1.0.5:18080'), false, 'gone with its workload');
+});

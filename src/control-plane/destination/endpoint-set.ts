@@ -62,7 +62,7 @@ export function serviceEndpointSet(
     for (const address of subset.addresses ?? []) {
       if (target.hostname !== undefined && address.hostname !== target.hostname) continue;
       const addr = workloadAddr(address, port, opaque, target.namespace, context);
-      addrs.set(`${addr.ip}:${addr.port}`, addr);
+      if (addr) addrs.set(`${addr.ip}:${addr.port}`, addr);
     }
   }
   return { exists: true, labels, addrs };
@@ -116,16 +116,25 @@ function mirrorEndpointSet(
   return { exists: true, labels, addrs };
 }
 
+/** Kinds of `targetRef` that say whether an address is meshed. */
+const WORKLOAD_KINDS = new Set(['Workload', 'Pod']);
+
+/**
+ * An Endpoints address as proxies see it. An address whose Workload or Pod is
+ * not known (not yet, or no longer: the Endpoints lag behind the workload) is
+ * held back (undefined): it may be meshed, and must never go out without its identity.
+ */
 function workloadAddr(
   address: EndpointAddress,
   port: number,
   opaque: boolean,
   namespace: string,
   context: TranslationContext,
-): EndpointAddr {
+): EndpointAddr | undefined {
   const ref = address.targetRef;
-  const workload = ref ? context.workload(ref.kind, ref.namespace ?? namespace, ref.name) : undefined;
-  if (!workload) return plainAddr(address.ip, port, {});
+  if (!ref) return plainAddr(address.ip, port, {});
+  const workload = context.workload(ref.kind, ref.namespace ?? namespace, ref.name);
+  if (!workload) return WORKLOAD_KINDS.has(ref.kind) ? undefined : plainAddr(address.ip, port, {});
   return meshedOrPlain(address.ip, port, workload, opaque || isOpaqueWorkloadPort(workload, port), context);
 }
 

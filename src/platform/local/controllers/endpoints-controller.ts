@@ -21,7 +21,8 @@ export async function startEndpointsController(
   const dirty = new Set<string>();
   let draining = false;
   const schedule = (namespace: string | undefined) => {
-    if (!namespace) return;
+    // Once stopped, nothing is reconciled: scheduling again would loop on the same namespace forever.
+    if (!namespace || options.signal.aborted) return;
     dirty.add(namespace);
     if (draining) return;
     draining = true;
