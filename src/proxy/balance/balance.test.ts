@@ -118,6 +118,23 @@ describe('balancing', () => {
     assert.ok(breaker.available());
   });
 
+  it('failure accrual lets another probe through when a probe never reports back', () => {
+    let now = 0;
+    const breaker = new FailureAccrual({ maxFailures: 1, minPenaltyMs: 1000, jitter: 0, now: () => now });
+    breaker.failure();
+    now += 1000;
+    breaker.acquire();
+    assert.ok(!breaker.available(), 'the probe is out');
+    now += 999;
+    assert.ok(!breaker.available());
+    now += 1;
+    assert.ok(breaker.available(), 'a probe with no outcome for a whole penalty is given up');
+    breaker.acquire();
+    breaker.failure();
+    now += 1999;
+    assert.ok(!breaker.available(), 'a failed probe still doubles the penalty');
+  });
+
   it('retry budget allows the floor plus a ratio of requests', () => {
     let now = 0;
     const budget = new RetryBudget({

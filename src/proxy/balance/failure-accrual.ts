@@ -8,7 +8,8 @@ export class FailureAccrual {
   #consecutive = 0;
   #penaltyMs = 0;
   #until = 0;
-  #probing = false;
+  /** When the current probe was let through; undefined when there is none. */
+  #probeAt: number | undefined;
   readonly #options: Required<FailureAccrualOptions>;
 
   constructor(options: FailureAccrualOptions = {}) {
@@ -25,29 +26,35 @@ export class FailureAccrual {
   /** Whether a request may be sent now; a request let through after a penalty is the probe. */
   available(): boolean {
     if (this.#until === 0) return true;
-    if (this.#probing || this.#options.now() < this.#until) return false;
-    return true;
+    const now = this.#options.now();
+    return now >= this.#until && !this.#probeOutstanding(now);
   }
 
   /** Call when a request is sent while `available()` was true. */
   acquire(): void {
-    if (this.#until !== 0 && this.#options.now() >= this.#until) this.#probing = true;
+    const now = this.#options.now();
+    if (this.#until !== 0 && now >= this.#until && !this.#probeOutstanding(now)) this.#probeAt = now;
+  }
+
+  /** A probe whose outcome never came (cancelled, lost) stops counting after one penalty. */
+  #probeOutstanding(now: number): boolean {
+    return this.#probeAt !== undefined && now - this.#probeAt < this.#penaltyMs;
   }
 
   success(): void {
     this.#consecutive = 0;
     this.#penaltyMs = 0;
     this.#until = 0;
-    this.#probing = false;
+    this.#probeAt = undefined;
   }
 
   failure(): void {
     this.#consecutive++;
-    if (this.#probing || this.#consecutive >= this.#options.maxFailures) {
+    if (this.#probeAt !== undefined || this.#consecutive >= this.#options.maxFailures) {
       const { minPenaltyMs, maxPenaltyMs, jitter, now, random } = this.#options;
       this.#penaltyMs = Math.min(maxPenaltyMs, this.#penaltyMs === 0 ? minPenaltyMs : this.#penaltyMs * 2);
       this.#until = now() + this.#penaltyMs * (1 + jitter * (random() * 2 - 1));
-      this.#probing = false;
+      this.#probeAt = undefined;
     }
   }
 }
