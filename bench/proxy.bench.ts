@@ -18,8 +18,11 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     'soak-minutes': { type: 'string', default: '0' },
     out: { type: 'string', default: new URL('./results/proxy.json', import.meta.url).pathname },
+    // Extra Node flags for the Strait proxies, e.g. --node-args=--max-semi-space-size=2
+    'node-args': { type: 'string', default: '' },
   },
 });
+const NODE_ARGS = (values['node-args'] as string).split(' ').filter((a) => a !== '');
 const SECONDS = Number(values.seconds);
 const dir = mkdtempSync(join(tmpdir(), 'strait-bench-proxy-'));
 const children: ChildProcess[] = [];
@@ -185,15 +188,19 @@ const proxyEnv = (name: string, files: { cert: string; key: string }, inbound: n
   STRAIT_PROXY_TRUST_BUNDLE_FILE: caFile,
 });
 writeFileSync(join(dir, 'server-proxy.json'), JSON.stringify({ logLevel: 'warn' }));
-const straitClient = start(process.execPath, [proxyEntry], proxyEnv('client', clientId, await freePort()));
+const straitClient = start(
+  process.execPath,
+  [...NODE_ARGS, proxyEntry],
+  proxyEnv('client', clientId, await freePort()),
+);
 const straitUpgraded = start(
   process.execPath,
-  [proxyEntry],
+  [...NODE_ARGS, proxyEntry],
   proxyEnv('upgraded', clientId, await freePort()),
 );
 const straitServer = start(
   process.execPath,
-  [proxyEntry],
+  [...NODE_ARGS, proxyEntry],
   proxyEnv('server', serverId, ports.strait.serverInbound),
 );
 
@@ -477,6 +484,7 @@ const result = {
     'Everything on one shared machine (load generator, backend, both stacks); ratios are the robust part. ' +
     'Both stacks: one thread per proxy, TLS 1.3 with client certificates between the hops, pooled upstream connections.',
   seconds: SECONDS,
+  proxyNodeArgs: NODE_ARGS,
   figures,
   direct: { p50: round(pct(direct, 0.5), 3), p99: round(pct(direct, 0.99), 3) },
   strait: {

@@ -411,7 +411,9 @@ function startProxy(
   const first = options.ports[0]?.port;
   const cp = options.config.controlPlaneAddress;
   const logFd = openSync(join(workloadDir, 'proxy.log'), 'a');
-  const child = spawn(process.execPath, [PROXY_ENTRY], {
+  // A small young generation: ~25 MB less RSS under load, CPU per request unchanged
+  // within the noise of bench/proxy.bench.ts --node-args=--max-semi-space-size=2.
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', PROXY_ENTRY], {
     stdio: ['ignore', logFd, logFd],
     env: {
       ...options.env,
