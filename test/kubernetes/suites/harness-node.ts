@@ -18,10 +18,11 @@ const SERVE_POD_NAME =
   "require('node:net').createServer((s) => s.end(process.env.POD_NAME)).listen(Number(process.env.PORT), process.env.POD_IP)";
 
 /**
- * An uncommon port: a wildcard listener of some other test on the same port
- * would answer for the pod address too.
+ * An uncommon port below the ephemeral range (32768 and up on Linux): a
+ * socket of some other test on the same port and the wildcard address would
+ * keep the pod's process from binding it, or answer for the pod address.
  */
-const PORT = 20_000 + randomInt(20_000);
+const PORT = 10_000 + randomInt(20_000);
 
 function readFrom(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
