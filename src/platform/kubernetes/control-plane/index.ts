@@ -18,4 +18,5 @@ export {
   servingTls,
   startServingIdentity,
 } from './serving-identity.ts';
+export { runStoreBackedService, type StartedService, type StoreServiceContext } from './store-service.ts';
 export { readTrustAnchors, watchTrustAnchors } from './trust-anchors.ts';
