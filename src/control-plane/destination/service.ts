@@ -11,7 +11,7 @@ import { splitEndpointSet } from './split-endpoints.ts';
 import type { DestinationState } from './state.ts';
 import { InvalidTargetError, parseTarget, type Target, targetKey } from './target.ts';
 import { diffUpdates, snapshotUpdates } from './updates.ts';
-import { type Computed, type Subscription, WatchRegistry } from './watch-registry.ts';
+import { type Computed, type Subscription, valuesOf, WatchRegistry } from './watch-registry.ts';
 
 /** The watches behind the Destination API: one per target, shared by every stream asking for it. */
 export class DestinationWatches {
@@ -95,35 +95,14 @@ export function destinationServiceImpl(watches: DestinationWatches): ServiceImpl
   return {
     async *get(request: GetDestination, context: HandlerContext) {
       const subscription = watches.watchEndpoints(parseOrReject(watches, request.path));
-      try {
-        let delivered = subscription.value;
-        yield* snapshotUpdates(delivered);
-        while (!context.signal.aborted) {
-          await subscription.changed(delivered, context.signal);
-          const next = subscription.value;
-          if (context.signal.aborted || next === delivered) continue;
-          yield* watches.diff(delivered, next);
-          delivered = next;
-        }
-      } finally {
-        subscription.close();
+      let delivered: EndpointSet | undefined;
+      for await (const next of valuesOf(subscription, context.signal)) {
+        yield* delivered === undefined ? snapshotUpdates(next) : watches.diff(delivered, next);
+        delivered = next;
       }
     },
     async *getProfile(request: GetDestination, context: HandlerContext) {
-      const subscription = watches.watchProfile(parseOrReject(watches, request.path));
-      try {
-        let delivered = subscription.value;
-        yield delivered;
-        while (!context.signal.aborted) {
-          await subscription.changed(delivered, context.signal);
-          const next = subscription.value;
-          if (context.signal.aborted || next === delivered) continue;
-          yield next;
-          delivered = next;
-        }
-      } finally {
-        subscription.close();
-      }
+      yield* valuesOf(watches.watchProfile(parseOrReject(watches, request.path)), context.signal);
     },
   };
 }

@@ -115,6 +115,26 @@ export interface Subscription<T> {
   close(): void;
 }
 
+/**
+ * Yields the subscription's value, then each new value, until `signal`
+ * aborts; closes the subscription when the consumer stops.
+ */
+export async function* valuesOf<T>(subscription: Subscription<T>, signal: AbortSignal): AsyncGenerator<T> {
+  try {
+    let delivered = subscription.value;
+    yield delivered;
+    while (!signal.aborted) {
+      await subscription.changed(delivered, signal);
+      const next = subscription.value;
+      if (signal.aborted || next === delivered) continue;
+      yield next;
+      delivered = next;
+    }
+  } finally {
+    subscription.close();
+  }
+}
+
 interface Entry<T> {
   key: string;
   compute: () => Computed<T>;

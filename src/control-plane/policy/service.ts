@@ -7,7 +7,7 @@ import {
   type Server,
   ServerSchema,
 } from '../../gen/strait/policy/v1/policy_pb.js';
-import { type Subscription, WatchRegistry } from '../destination/watch-registry.ts';
+import { type Subscription, valuesOf, WatchRegistry } from '../destination/watch-registry.ts';
 import { type PolicyOptions, resolvePortPolicy } from './resolve.ts';
 import type { PolicyState } from './state.ts';
 
@@ -83,20 +83,7 @@ export function policyServiceImpl(watches: PolicyWatches): ServiceImpl<typeof In
         if (!(error instanceof InvalidPortSpecError)) throw error;
         throw new ConnectError(`${error.message} (${error.code})`, Code.InvalidArgument);
       }
-      const subscription = watches.watch(spec.namespace, spec.name, spec.port);
-      try {
-        let delivered = subscription.value;
-        yield delivered;
-        while (!context.signal.aborted) {
-          await subscription.changed(delivered, context.signal);
-          const next = subscription.value;
-          if (context.signal.aborted || next === delivered) continue;
-          yield next;
-          delivered = next;
-        }
-      } finally {
-        subscription.close();
-      }
+      yield* valuesOf(watches.watch(spec.namespace, spec.name, spec.port), context.signal);
     },
   };
 }
