@@ -2,7 +2,7 @@ import type net from 'node:net';
 import type { FailureAccrualOptions } from '../balance/failure-accrual.ts';
 import type { Resolver } from '../discovery/types.ts';
 import type { Logger } from '../log.ts';
-import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
+import { endpointLabels, type ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { connectEndpoint } from '../transport/connect.ts';
 import type { Credentials } from '../transport/credentials.ts';
 import type { SessionProtocol } from '../transport/header.ts';
@@ -54,6 +54,16 @@ export class OutboundClient {
     const target = this.targets.get(authority);
     await target.ready(this.discoveryTimeoutMs);
     return target.pick();
+  }
+
+  /**
+   * Outbound metric labels, under `authority`, for an answer the proxy gives
+   * itself for `target` (503 without endpoints, 502/504 on a failed
+   * connection): the same `dst_*` and `target_cluster` labels as relayed answers.
+   */
+  targetLabels(target: string, authority: string): string {
+    const labels = this.targets.get(target).labels;
+    return endpointLabels('outbound', authority, { address: '', port: 0, weight: 0, labels });
   }
 
   /** Connects to a picked endpoint; failures count towards its failure accrual. */

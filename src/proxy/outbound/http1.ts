@@ -169,9 +169,11 @@ export class Http1Forwarder {
       current?.destroy();
       handle?.ewma.abandon();
       log.info('outbound request failed', { authority, path, status, error: describeError(error) });
-      if (labels) {
-        metrics?.responseTotal.inc(`${labels},status_code="${status}",classification="failure"`);
+      if (!labels) {
+        labels = this.#client.targetLabels(backend, authority);
+        metrics?.requestTotal.inc(labels);
       }
+      metrics?.responseTotal.inc(`${labels},status_code="${status}",classification="failure"`);
       record(status, describeError(error));
       if (res.headersSent) res.destroy();
       else {

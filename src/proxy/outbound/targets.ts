@@ -84,6 +84,8 @@ export class Target {
   #fallback: EndpointHandle | undefined;
   readonly #waiters: Array<() => void> = [];
   readonly #accrual: FailureAccrualOptions;
+  /** Labels every endpoint of the last `add` shared, kept while the target has no endpoints. */
+  #shared: Record<string, string> = {};
   lastUsed = Date.now();
   stop: () => void = () => {};
 
@@ -108,6 +110,7 @@ export class Target {
         if (existing) existing.endpoint = endpoint;
         else this.#endpoints.set(key, new EndpointHandle(endpoint, this.#accrual));
       }
+      this.#shared = sharedLabels(update.endpoints);
       this.#exists = true;
     } else if (update.kind === 'remove') {
       for (const address of update.addresses) this.#endpoints.delete(endpointKey(address));
@@ -121,6 +124,19 @@ export class Target {
 
   get endpoints(): EndpointHandle[] {
     return [...this.#endpoints.values()];
+  }
+
+  /**
+   * Discovery labels for answers the proxy gives itself for this target (no
+   * endpoint, a failed connection): the service and namespace its name gives
+   * (`<svc>.<ns>.svc.…`), with what its endpoints last shared (a mirror's
+   * `target_cluster`) when they served that same service.
+   */
+  get labels(): Record<string, string> {
+    const [service, namespace, svc] = this.authority.replace(/:\d+$/, '').split('.');
+    if (svc !== 'svc' || !service || !namespace) return this.#shared;
+    const shared = this.#shared;
+    return shared.service === service && shared.namespace === namespace ? shared : { namespace, service };
   }
 
   /** Resolves once discovery has answered at least once; rejects after `timeoutMs`. */
@@ -156,6 +172,14 @@ export class Target {
       this.#exists ? `${this.authority} has no endpoints` : `${this.authority} is not known to discovery`,
     );
   }
+}
+
+function sharedLabels(endpoints: readonly Endpoint[]): Record<string, string> {
+  const [first, ...rest] = endpoints;
+  if (!first) return {};
+  return Object.fromEntries(
+    Object.entries(first.labels).filter(([name, value]) => rest.every((e) => e.labels[name] === value)),
+  );
 }
 
 /** Targets by authority, each watched through the resolver while in use. */
