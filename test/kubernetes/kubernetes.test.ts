@@ -8,6 +8,7 @@ import { goInstalled, kubeBinaries } from './harness/binaries.ts';
 import { startTestClusters, type TestClusters } from './harness/clusters.ts';
 import { controllerTests } from './suites/controller.ts';
 import { crdTests } from './suites/crds.ts';
+import { failoverTests } from './suites/failover.ts';
 import { harnessNodeTests } from './suites/harness-node.ts';
 import { multiclusterTests } from './suites/multicluster.ts';
 import { reflectorTests } from './suites/reflector.ts';
@@ -45,6 +46,7 @@ test('Kubernetes: real west and east clusters', { timeout: 2 * HOUR }, async (t)
   await tokenTests(t, clusters);
   await crdTests(t, clusters);
   await multiclusterTests(t, clusters);
+  await failoverTests(t, clusters);
 
   await t.test('harness: stopping the clusters leaves no process and no files behind', async () => {
     const processes = [...clusters.west.processes, ...clusters.east.processes];
