@@ -144,7 +144,13 @@ export async function startProxy(
     upgradeMeshed: config.http1OverH2,
     ...(profiles ? { profiles } : {}),
   });
-  const h2 = new Http2Forwarder({ client, tap });
+  const h2 = new Http2Forwarder({
+    client,
+    tap,
+    retryLimit: config.retries.limit,
+    budget,
+    ...(profiles ? { profiles } : {}),
+  });
 
   const servers: Array<net.Server | http.Server | http2.Http2Server> = [];
   const sockets = new Set<net.Socket>();

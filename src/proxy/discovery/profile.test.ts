@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { DestinationProfileSchema } from '../../gen/strait/destination/v1/destination_pb.js';
-import { isFailureStatus, matchRoute, pickOverride, profileFromProto } from './profile.ts';
+import {
+  isEndpointFailure,
+  isFailureResponse,
+  isFailureStatus,
+  isRetryableResponse,
+  matchRoute,
+  pickOverride,
+  profileFromProto,
+} from './profile.ts';
 
 describe('service profiles', () => {
   const message = create(DestinationProfileSchema, {
@@ -61,5 +69,18 @@ describe('service profiles', () => {
     const zero = [{ authority: 'a:1', weight: 0, backend: 'a' }, ...overrides];
     assert.notEqual(pickOverride(zero, () => 0)?.backend, 'a');
     assert.equal(pickOverride([{ authority: 'a:1', weight: 0, backend: 'a' }]), undefined);
+  });
+
+  it('classifies gRPC by grpc-status and retries only UNAVAILABLE', () => {
+    const route = profileFromProto(message).routes[0];
+    assert.equal(isFailureResponse(route, 200, '0'), false);
+    assert.equal(isFailureResponse(route, 200, '5'), true, 'NOT_FOUND is a failure for metrics');
+    assert.equal(isEndpointFailure(200, '5'), false, 'but says nothing against the endpoint');
+    assert.equal(isEndpointFailure(200, '14'), true);
+    assert.equal(isRetryableResponse(route, 200, '14'), true);
+    assert.equal(isRetryableResponse(route, 200, '13'), false);
+    assert.equal(isRetryableResponse(route, 502, undefined), true, 'plain HTTP/2 follows the route classes');
+    assert.equal(isRetryableResponse(route, 404, undefined), false);
+    assert.equal(isRetryableResponse(undefined, 503, undefined), true, 'no route: 502-504');
   });
 });

@@ -135,3 +135,38 @@ export function profileFromProto(
   }
   return profile;
 }
+
+/** gRPC status codes that say the server side is unwell: they count against the endpoint. */
+const GRPC_SERVER_FAILURES = new Set(['2', '13', '14', '15']);
+
+/**
+ * Whether a response is a failure: a non-OK `grpc-status` for gRPC (Linkerd's
+ * gRPC response class), else the route's classes on the HTTP status.
+ */
+export function isFailureResponse(
+  route: ProfileRoute | undefined,
+  status: number,
+  grpcStatus: string | undefined,
+): boolean {
+  if (grpcStatus !== undefined && grpcStatus !== '0') return true;
+  return isFailureStatus(route, status);
+}
+
+/** Whether a response should count as a failure of the endpoint that gave it (its breaker). */
+export function isEndpointFailure(status: number, grpcStatus: string | undefined): boolean {
+  return status >= 500 || (grpcStatus !== undefined && GRPC_SERVER_FAILURES.has(grpcStatus));
+}
+
+/**
+ * Whether a response may be retried: gRPC UNAVAILABLE (14), the one status
+ * that says the call was not handled; for other responses, a retryable
+ * route's failure classes, or without a route 502–504.
+ */
+export function isRetryableResponse(
+  route: ProfileRoute | undefined,
+  status: number,
+  grpcStatus: string | undefined,
+): boolean {
+  if (grpcStatus !== undefined) return grpcStatus === '14';
+  return route ? isFailureStatus(route, status) : status >= 502 && status <= 504;
+}

@@ -1,12 +1,24 @@
 import http2 from 'node:http2';
 import { describeError } from '../../core/errors.ts';
+import { RetryBudget } from '../balance/retry-budget.ts';
+import {
+  EMPTY_PROFILE,
+  isEndpointFailure,
+  isFailureResponse,
+  isRetryableResponse,
+  matchRoute,
+  type Profile,
+  pickOverride,
+} from '../discovery/profile.ts';
 import { ProxyError } from '../errors.ts';
-import { classifyResponse } from '../metrics/proxy-metrics.ts';
 import type { TapHub } from '../tap/hub.ts';
 import type { OutboundClient } from './client.ts';
+import { isIdempotent } from './headers.ts';
+import type { ProfileCache } from './profiles.ts';
+import { ReplayableBody } from './replayable-body.ts';
 import type { EndpointHandle } from './targets.ts';
 
-const { NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 const END_STREAM = 0x1;
 const HOP_BY_HOP = new Set([
   'connection',
@@ -16,6 +28,19 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'host',
 ]);
+/** Bodies up to this size are kept for retries; a request with more is not retried. */
+const MAX_RETRY_BODY_BYTES = 64 * 1024;
+
+export interface Http2ForwarderOptions {
+  client: OutboundClient;
+  tap?: TapHub;
+  /** Retries per request (0: none); see `Http2Forwarder`. */
+  retryLimit?: number;
+  /** Budget for targets without a profile budget. */
+  budget?: RetryBudget;
+  /** Service profiles (routes, timeouts, retries, weighted backends); none when absent. */
+  profiles?: ProfileCache;
+}
 
 interface SessionEntry {
   /** Settles within the connect timeout: a session that has the peer's settings, or the reason there is none. */
@@ -26,27 +51,79 @@ interface SessionEntry {
  * Forwards HTTP/2 (and so gRPC) streams to a target, choosing an endpoint per
  * stream and multiplexing streams over one connection per endpoint. Streaming
  * bodies, trailers and resets pass through in both directions.
+ *
+ * Profiles apply as for HTTP/1.1: the matching route's timeout (gRPC gets a
+ * trailers-only DEADLINE_EXCEEDED, other requests 504), its response classes,
+ * and retries under the target's budget. A request is retried on a response
+ * only when its whole body (at most 64 KiB) has arrived and was kept, and
+ * only before any of the response went to the client: gRPC on a retryable
+ * route when the status is UNAVAILABLE, other requests on a retryable route's
+ * failure classes (without a route: idempotent methods on 502–504). A request
+ * that reached no server (connect failure, refused stream) is retried
+ * whatever its method.
  */
 export class Http2Forwarder {
   readonly #client: OutboundClient;
   readonly #tap: TapHub | undefined;
+  readonly #retryLimit: number;
+  readonly #budget: RetryBudget;
+  readonly #profiles: ProfileCache | undefined;
   readonly #sessions = new Map<string, SessionEntry>();
 
-  constructor(options: { client: OutboundClient; tap?: TapHub }) {
+  constructor(options: Http2ForwarderOptions) {
     this.#client = options.client;
     this.#tap = options.tap;
+    this.#retryLimit = options.retryLimit ?? 1;
+    this.#budget = options.budget ?? new RetryBudget();
+    this.#profiles = options.profiles;
   }
 
-  /** Forwards one server stream to `authority`. */
+  /** Forwards one server stream to `authority`, following its profile. */
   handle(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, authority: string): void {
+    const entry = this.#profiles?.get(authority);
+    if (!entry) {
+      this.#forward(stream, headers, authority, EMPTY_PROFILE, this.#budget);
+      return;
+    }
+    if (entry.known) {
+      this.#forward(stream, headers, authority, entry.profile, entry.budget);
+      return;
+    }
+    void entry
+      .ready(this.#client.discoveryTimeoutMs)
+      .then(() => this.#forward(stream, headers, authority, entry.profile, entry.budget));
+  }
+
+  #forward(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    authority: string,
+    profile: Profile,
+    budget: RetryBudget,
+  ): void {
+    if (stream.destroyed) return;
     const started = performance.now();
     const startedAtMs = Date.now();
     const method = String(headers[':method'] ?? 'GET');
     const path = String(headers[':path'] ?? '/');
     const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
+    const route = matchRoute(profile, method, path);
+    const timeoutMs = route?.timeoutMs ?? 0;
+    const retryOnResponse =
+      this.#retryLimit > 0 && (route ? route.isRetryable : !grpc && isIdempotent(method));
+    const body = new ReplayableBody(stream, MAX_RETRY_BODY_BYTES, stream.endAfterHeaders);
+    // Split traffic goes to one backend per request, as for HTTP/1.1.
+    const backend = pickOverride(profile.dstOverrides)?.authority ?? authority;
+    const out = requestHeaders(headers);
     const metrics = this.#client.metrics;
+    const log = this.#client.log;
+    budget.deposit();
+    let attempts = 0;
     let handle: EndpointHandle | undefined;
+    let current: http2.ClientHttp2Stream | undefined;
     let labels = '';
+    let status = 0;
+    let committed = false;
     let done = false;
 
     const record = (status: number, error: string) => {
@@ -69,123 +146,218 @@ export class Http2Forwarder {
     const finish = (status: number, grpcStatus: string | undefined, error: string) => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
       if (labels) {
+        const failed = error !== '' || isFailureResponse(route, status, grpcStatus);
         metrics?.responseTotal.inc(
-          `${labels},status_code="${status}",classification="${error ? 'failure' : classifyResponse(status, grpcStatus)}"`,
+          `${labels},status_code="${status}",classification="${failed ? 'failure' : 'success'}"`,
         );
       }
       record(status, error);
     };
-    const unavailable = (error: unknown) => {
-      this.#client.log.info('outbound stream failed', { authority, path, error: describeError(error) });
-      const httpStatus = error instanceof ProxyError && error.code === 'E_CONNECT_TIMEOUT' ? 504 : 503;
-      finish(grpc ? 200 : httpStatus, grpc ? '14' : undefined, describeError(error));
-      if (stream.destroyed || stream.headersSent) {
+    /** Answers for the proxy (no upstream answer to forward): gRPC as trailers-only. */
+    const answer = (httpStatus: number, grpcCode: string, error: unknown) => {
+      if (done) return;
+      const text = describeError(error);
+      log.info('outbound stream failed', { authority, path, error: text });
+      finish(grpc ? 200 : httpStatus, grpc ? grpcCode : undefined, text);
+      if (current && !current.closed) current.close(NGHTTP2_CANCEL);
+      if (stream.destroyed) return;
+      if (stream.headersSent) {
         stream.close(NGHTTP2_CANCEL);
         return;
       }
-      const message = encodeURIComponent(describeError(error));
       if (grpc) {
         stream.respond(
           {
             ':status': 200,
             'content-type': 'application/grpc',
-            'grpc-status': '14',
-            'grpc-message': message,
+            'grpc-status': grpcCode,
+            'grpc-message': encodeURIComponent(text),
           },
           { endStream: true },
         );
       } else {
-        stream.respond({ ':status': httpStatus, 'content-type': 'text/plain' });
-        stream.end(`${describeError(error)}\n`);
+        stream.respond({ ':status': httpStatus, 'content-type': 'text/plain', 'l5d-proxy-error': text });
+        stream.end(`${text}\n`);
       }
     };
+    /** Starts another attempt when the limit, the body and the budget allow one. */
+    const retry = (): boolean => {
+      if (done || attempts > this.#retryLimit || !body.replayable || !budget.withdraw()) return false;
+      body.detach();
+      void attempt();
+      return true;
+    };
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            if (committed) return;
+            handle?.ewma.abandon();
+            answer(
+              504,
+              '4',
+              new ProxyError('E_REQUEST_TIMEOUT', `no response in ${timeoutMs} ms (route ${route?.name})`),
+            );
+          }, timeoutMs)
+        : undefined;
 
-    const run = async () => {
-      handle = await this.#client.pick(authority);
-      const h = handle;
-      labels = h.labels(authority);
-      metrics?.requestTotal.inc(labels);
-      const session = await this.#sessionFor(h, authority);
-      if (stream.destroyed) return;
-      const out: http2.OutgoingHttpHeaders = {};
-      for (const [name, value] of Object.entries(headers)) {
-        if (
-          HOP_BY_HOP.has(name) ||
-          (name.startsWith(':') && name !== ':method' && name !== ':path' && name !== ':scheme')
-        ) {
-          continue;
-        }
-        out[name] = value;
+    const attempt = async () => {
+      attempts++;
+      let h: EndpointHandle;
+      try {
+        h = await this.#client.pick(backend);
+      } catch (error) {
+        answer(503, '14', error);
+        return;
       }
-      out[':authority'] = h.endpoint.authorityOverride ?? headers[':authority'] ?? authority;
-      const request = session.request(out, {
-        endStream: stream.readableEnded && stream.readableLength === 0,
-      });
-      h.ewma.start();
-      let trailers: http2.IncomingHttpHeaders | undefined;
-      let status = 0;
+      if (done) return;
+      handle = h;
+      if (!labels) {
+        labels = h.labels(authority);
+        metrics?.requestTotal.inc(labels);
+      }
+      let request: http2.ClientHttp2Stream;
+      try {
+        const session = await this.#sessionFor(h, authority);
+        if (done) return;
+        out[':authority'] = h.endpoint.authorityOverride ?? headers[':authority'] ?? authority;
+        request = session.request(out, { endStream: body.empty });
+      } catch (error) {
+        // Nothing reached a server, so any request may go again.
+        if (retry()) return;
+        const timedOut = error instanceof ProxyError && error.code === 'E_CONNECT_TIMEOUT';
+        answer(timedOut ? 504 : 503, '14', error);
+        return;
+      }
+      current = request;
+      let over = false;
       let grpcStatus: string | undefined;
-      request.once('response', (responseHeaders, flags) => {
-        status = Number(responseHeaders[':status']);
-        grpcStatus = responseHeaders['grpc-status'] as string | undefined;
-        h.ewma.finish(performance.now() - started);
-        metrics?.responseLatencyMs.observe(labels, performance.now() - started);
-        if (status >= 500) h.breaker.failure();
+      let trailers: http2.IncomingHttpHeaders | undefined;
+      let held: http2.IncomingHttpHeaders | undefined;
+      status = 0;
+      h.ewma.start();
+      const sent = performance.now();
+
+      const completed = () => {
+        if (isEndpointFailure(status, grpcStatus)) h.breaker.failure();
         else h.breaker.success();
-        if (stream.destroyed) return;
+        finish(status, grpcStatus, '');
+      };
+      /** Drops this attempt's response and tries again; false when no retry is allowed. */
+      const retryInstead = (): boolean => {
+        if (!retryOnResponse || !body.complete || !isRetryableResponse(route, status, grpcStatus))
+          return false;
+        if (isEndpointFailure(status, grpcStatus)) h.breaker.failure();
+        if (!retry()) return false;
+        over = true;
+        request.close(NGHTTP2_CANCEL);
+        return true;
+      };
+      const commit = (responseHeaders: http2.IncomingHttpHeaders, endStream: boolean, first?: Buffer) => {
+        committed = true;
+        clearTimeout(timer);
+        metrics?.responseLatencyMs.observe(labels, performance.now() - started);
+        if (stream.destroyed) {
+          request.close(NGHTTP2_CANCEL);
+          return;
+        }
         const reply: http2.OutgoingHttpHeaders = {};
         for (const [name, value] of Object.entries(responseHeaders)) {
           if (!HOP_BY_HOP.has(name)) reply[name] = value;
         }
-        const endStream = (flags & END_STREAM) !== 0;
+        if (!endStream) {
+          stream.once('wantTrailers', () => {
+            const send: http2.OutgoingHttpHeaders = {};
+            for (const [name, value] of Object.entries(trailers ?? {}))
+              if (!name.startsWith(':')) send[name] = value;
+            stream.sendTrailers(send);
+            completed();
+          });
+        }
         stream.respond(reply, { endStream, waitForTrailers: !endStream });
-        if (endStream) finish(status, grpcStatus, '');
+        if (endStream) {
+          completed();
+          return;
+        }
+        if (first) stream.write(first);
+        request.pipe(stream);
+      };
+      const firstData = (chunk: Buffer) => {
+        const response = held as http2.IncomingHttpHeaders;
+        held = undefined;
+        commit(response, false, chunk);
+      };
+
+      request.once('response', (responseHeaders, flags) => {
+        if (done) return;
+        status = Number(responseHeaders[':status']);
+        grpcStatus = responseHeaders['grpc-status'] as string | undefined;
+        h.ewma.finish(performance.now() - sent);
+        const endStream = (flags & END_STREAM) !== 0;
+        if (endStream || !grpc || status !== 200) {
+          if (!retryInstead()) commit(responseHeaders, endStream);
+          return;
+        }
+        if (retryOnResponse && body.replayable) {
+          // The status of this gRPC call comes in its trailers: keep the headers back
+          // until the first message (then the call is answered) or the trailers.
+          held = responseHeaders;
+          request.once('data', firstData);
+          return;
+        }
+        commit(responseHeaders, false);
       });
       request.on('trailers', (t) => {
         trailers = t;
         grpcStatus = (t['grpc-status'] as string | undefined) ?? grpcStatus;
+        if (!held || done) return;
+        const response = held;
+        held = undefined;
+        request.off('data', firstData);
+        if (!retryInstead()) commit(response, false);
       });
-      stream.on('wantTrailers', () => {
-        const send: http2.OutgoingHttpHeaders = {};
-        for (const [name, value] of Object.entries(trailers ?? {}))
-          if (!name.startsWith(':')) send[name] = value;
-        stream.sendTrailers(send);
-        finish(status, grpcStatus, '');
-      });
-      request.pipe(stream);
-      stream.pipe(request);
       request.once('close', () => {
-        if (!done && status === 0) {
-          // The upstream stream ended before any response (its connection went away, or it was
-          // refused): nothing reached the application, so answer as unavailable.
+        if (over || done || current !== request) return;
+        const code = request.rstCode ?? 0;
+        if (status === 0) {
           h.ewma.abandon();
           h.breaker.failure();
-          unavailable(
+          // A refused stream was not processed by the server.
+          if (code === NGHTTP2_REFUSED_STREAM && retry()) return;
+          answer(
+            503,
+            '14',
             new ProxyError(
               'E_UPSTREAM_STREAM',
-              `${h.key} closed the stream before responding (code ${request.rstCode ?? 0})`,
+              `${h.key} closed the stream before responding (code ${code})`,
             ),
           );
           return;
         }
-        if (!done && request.rstCode && request.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
-          h.ewma.abandon();
-          finish(status || 502, grpcStatus, `stream reset by upstream (code ${request.rstCode})`);
-          if (!stream.destroyed) stream.close(request.rstCode);
+        if (!committed) {
+          answer(502, '14', new ProxyError('E_UPSTREAM_STREAM', `${h.key} ended the response early`));
+          return;
         }
-      });
-      stream.once('close', () => {
-        if (!request.closed) {
+        if (code !== NGHTTP2_NO_ERROR) {
           h.ewma.abandon();
-          finish(status || 499, grpcStatus, `stream reset by client (code ${stream.rstCode})`);
-          request.close(stream.rstCode || NGHTTP2_CANCEL);
+          h.breaker.failure();
+          finish(status, grpcStatus, `stream reset by upstream (code ${code})`);
+          if (!stream.destroyed) stream.close(code);
         }
       });
       request.on('error', () => {});
-      stream.on('error', () => {});
+      body.attach(request);
     };
-    run().catch(unavailable);
+
+    stream.on('error', () => {});
+    stream.once('close', () => {
+      if (done) return;
+      handle?.ewma.abandon();
+      finish(status || 499, undefined, `stream reset by client (code ${stream.rstCode})`);
+      if (current && !current.closed) current.close(stream.rstCode || NGHTTP2_CANCEL);
+    });
+    void attempt();
   }
 
   close(): void {
@@ -258,4 +430,18 @@ export class Http2Forwarder {
     });
     return s;
   }
+}
+
+/** The request headers to send upstream: pseudo-headers but :authority, minus hop-by-hop ones. */
+function requestHeaders(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (
+      HOP_BY_HOP.has(name) ||
+      (name.startsWith(':') && name !== ':method' && name !== ':path' && name !== ':scheme')
+    )
+      continue;
+    out[name] = value;
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createAnchor, createIssuer, issueWorkloadCertificate } from '../../../src/pki/index.ts';
 import { applyObject, defaultProxyConfig } from '../../../src/proxy/config.ts';
 import { createLogger, type Logger } from '../../../src/proxy/log.ts';
-import { type RunningProxy, startProxy } from '../../../src/proxy/proxy.ts';
+import { type RunningProxy, type StartProxyOptions, startProxy } from '../../../src/proxy/proxy.ts';
 import { Credentials, type IdentityMaterial } from '../../../src/proxy/transport/credentials.ts';
 
 /** A trust domain for tests: one anchor, one issuer, workload certificates on demand. */
@@ -39,7 +39,10 @@ export function memoryLog(): Logger & { lines: string[] } {
 /** Starts an in-process proxy on loopback port 0 for every listener. */
 export async function proxyWith(
   overrides: Record<string, unknown>,
-  options: { credentials?: Credentials; log?: Logger } = {},
+  options: { credentials?: Credentials; log?: Logger } & Pick<
+    StartProxyOptions,
+    'resolver' | 'profiles'
+  > = {},
 ): Promise<RunningProxy> {
   const config = defaultProxyConfig();
   applyObject(
@@ -57,6 +60,8 @@ export async function proxyWith(
   return startProxy(config, {
     log: options.log ?? memoryLog(),
     ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.resolver ? { resolver: options.resolver } : {}),
+    ...(options.profiles ? { profiles: options.profiles } : {}),
   });
 }
 
