@@ -57,6 +57,22 @@ export class OutboundClient {
   }
 
   /**
+   * Picks an endpoint for another try of a request: one of the first of
+   * `authorities` (a split's backend, then its apex, whose endpoints are all
+   * the backends') that has an endpoint not in `avoid`, the keys of those
+   * that already failed it. With none, as `pick` of the first.
+   */
+  async pickAvoiding(authorities: readonly string[], avoid: ReadonlySet<string>): Promise<EndpointHandle> {
+    for (const authority of new Set(authorities)) {
+      const target = this.targets.get(authority);
+      await target.ready(this.discoveryTimeoutMs);
+      const choice = target.pickOther(avoid);
+      if (choice) return choice;
+    }
+    return this.pick(authorities[0] as string);
+  }
+
+  /**
    * Outbound metric labels, under `authority`, for an answer the proxy gives
    * itself for `target` (503 without endpoints, 502/504 on a failed
    * connection): the same `dst_*` and `target_cluster` labels as relayed answers.

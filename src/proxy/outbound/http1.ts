@@ -126,6 +126,8 @@ export class Http1Forwarder {
     let current: http.ClientRequest | undefined;
     let handle: EndpointHandle | undefined;
     let labels = '';
+    /** Endpoints that already failed this request: another try goes elsewhere when it can. */
+    const failed = new Set<string>();
     const log = this.#client.log;
     const metrics = this.#client.metrics;
 
@@ -185,10 +187,21 @@ export class Http1Forwarder {
     const attempt = async () => {
       attempts++;
       try {
-        handle = await this.#client.pick(backend);
+        handle =
+          failed.size === 0
+            ? await this.#client.pick(backend)
+            : await this.#client.pickAvoiding([backend, authority], failed);
       } catch (error) {
-        fail(503, error);
-        return;
+        // A split's backend without endpoints: the apex's endpoints are all the backends'.
+        const noEndpoints = error instanceof ProxyError && error.code === 'E_NO_ENDPOINTS';
+        handle =
+          noEndpoints && backend !== authority
+            ? await this.#client.pickAvoiding([authority], failed).catch(() => undefined)
+            : undefined;
+        if (!handle) {
+          fail(503, error);
+          return;
+        }
       }
       if (finished) return;
       const h = handle;
@@ -232,6 +245,7 @@ export class Http1Forwarder {
         if (retryable && shouldRetry(route, status) && attempts <= this.#retryLimit && budget.withdraw()) {
           h.ewma.finish(performance.now() - sent);
           h.breaker.failure();
+          failed.add(h.key);
           ures.resume();
           void attempt();
           return;
@@ -261,6 +275,7 @@ export class Http1Forwarder {
         h.ewma.abandon();
         h.breaker.failure();
         if (retryable && attempts <= this.#retryLimit && !res.headersSent && budget.withdraw()) {
+          failed.add(h.key);
           void attempt();
           return;
         }

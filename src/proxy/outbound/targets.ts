@@ -161,6 +161,12 @@ export class Target {
     });
   }
 
+  /** Picks an endpoint whose key is not in `avoid` (p2c, by weight); undefined when there is none. */
+  pickOther(avoid: ReadonlySet<string>): EndpointHandle | undefined {
+    this.lastUsed = Date.now();
+    return pickP2c(this.endpoints.filter((e) => !avoid.has(e.key)));
+  }
+
   /** Picks an endpoint (p2c over peak-EWMA, by weight); unknown targets go direct when allowed. */
   pick(): EndpointHandle {
     this.lastUsed = Date.now();

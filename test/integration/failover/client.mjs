@@ -1,18 +1,21 @@
 // A steady client for failover tests: calls TARGET through its proxy (HTTP_PROXY) every
-// INTERVAL_MS and serves what it saw on HOST:PORT as JSON at /stats.
+// INTERVAL_MS with METHOD (GET unless set; a POST is never retried by the proxy), with at most
+// CONCURRENCY requests open at once (later ones wait for a socket), and serves what it saw on
+// HOST:PORT as JSON at /stats.
 import http from 'node:http';
 
 const proxy = new URL(process.env.HTTP_PROXY ?? 'http://127.0.0.1:4140');
 const target = process.env.TARGET ?? 'http://web.shop.svc.cluster.local:8080/';
 const interval = Number(process.env.INTERVAL_MS ?? 20);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+const method = process.env.METHOD ?? 'GET';
+const agent = new http.Agent({ keepAlive: true, maxSockets: Number(process.env.CONCURRENCY ?? 4) });
 /** Every answer in order: [time ms, backend name or `error:<why>`]. */
 const answers = [];
 
 function call() {
   const started = Date.now();
   const request = http.request(
-    { host: proxy.hostname, port: Number(proxy.port), method: 'GET', path: target, agent, timeout: 5000 },
+    { host: proxy.hostname, port: Number(proxy.port), method, path: target, agent, timeout: 5000 },
     (response) => {
       let body = '';
       response.setEncoding('utf8');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints, Event } from '../../../src/core/api/core.ts';
+import type { Workload } from '../../../src/core/api/local.ts';
 import { Ports } from '../../../src/core/api/names.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import type { ResourceStore } from '../../../src/core/store.ts';
@@ -19,7 +20,15 @@ import { clusterFiles, readClusterConfig } from '../../../src/platform/local/clu
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { eventually, strait, straitInBackground } from '../local/cli.ts';
-import { APP, lastFailback, recordWeights, type StatusEntry } from './harness.ts';
+import { APP, CLIENT, lastFailback, recordWeights, type StatusEntry } from './harness.ts';
+
+/** Requests each steady client keeps open at most: the bound on what a killed backend can take down. */
+const CLIENT_CONCURRENCY = 4;
+
+/** What a steady client saw: [start time ms, answer or `error:<why>`]. */
+type Answers = [number, string][];
+const answersOf = async (stats: string): Promise<Answers> => (await (await fetch(stats)).json()) as Answers;
+const failures = (answers: Answers) => answers.filter(([, answer]) => answer.startsWith('error:'));
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const GATEWAY_ID = 'strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local';
@@ -63,6 +72,8 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
   let gateway: ChildProcess | undefined;
   let westWeb: ChildProcess | undefined;
   let mirrorAdmin = '';
+  let getStats = '';
+  let postStats = '';
   let operatorLog = '';
   let startGateway: () => Promise<ChildProcess>;
 
@@ -82,10 +93,30 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
   const runWeb = (cluster: string) => {
     const child = straitInBackground(home, [
       ...['local', 'run', '--cluster', cluster, '-n', 'shop', '--service-account', 'web', '--name', 'web'],
-      ...['--port', 'http=8080', '--ready-path', '/ready', '--', process.execPath, APP],
+      ...['--port', 'http=8080', '--ready-path', '/ready', '--'],
+      ...['env', `ANSWER=${cluster}`, process.execPath, APP],
     ]);
     processes.push(child);
     return child;
+  };
+  /** A steady client in west calling `web` with `method`; resolves to where its /stats answer. */
+  const runClient = async (name: string, method: string): Promise<string> => {
+    processes.push(
+      straitInBackground(home, [
+        ...['local', 'run', '--cluster', 'west', '-n', 'shop', '--name', name, '--port', '9000', '--'],
+        ...['env', `METHOD=${method}`, `CONCURRENCY=${CLIENT_CONCURRENCY}`, process.execPath, CLIENT],
+      ]),
+    );
+    const address = await eventually(
+      `client ${name} ready`,
+      () =>
+        withWest(async (store) => {
+          const workload = await store.get<Workload>({ ...Kinds.Workload, namespace: 'shop', name });
+          return workload?.status?.ready ? workload.status.address : undefined;
+        }),
+      180_000,
+    );
+    return `http://${address}:9000/stats`;
   };
   const status = async (): Promise<StatusEntry> =>
     (
@@ -190,6 +221,10 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
     runWeb('east');
     westWeb = runWeb('west');
     await mirrorReady(true);
+    [getStats, postStats] = await Promise.all([
+      runClient('get-client', 'GET'),
+      runClient('post-client', 'POST'),
+    ]);
 
     const operator = spawn(process.execPath, ['src/cmd/failover.ts', '--context', 'west'], {
       cwd: ROOT,
@@ -221,12 +256,50 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
     );
     assert.deepEqual(primary.activeBackends, ['web']);
 
+    for (const stats of [getStats, postStats]) {
+      await eventually('the steady clients answered by west', async () =>
+        (await answersOf(stats)).some(([, answer]) => answer === 'west') ? true : undefined,
+      );
+    }
+
+    const stoppedAt = Date.now();
     westWeb?.kill('SIGTERM');
     await once(westWeb as ChildProcess, 'exit');
     const failover = await statusWhere('failover to east', (s) => s.state === 'Failover');
     assert.equal(failover.reason, 'PrimaryNotReady');
     assert.deepEqual(failover.weights, { web: 0, 'web-east': 100 });
     assert.deepEqual(failover.activeBackends, ['web-east']);
+
+    // Every request started before `switched` has its answer once the clients' 5 s timeout has
+    // passed after it; by then both clients are answered by east.
+    const switched = Date.now();
+    for (const stats of [getStats, postStats]) {
+      await eventually(
+        'the steady clients answered by east after the switch',
+        async () =>
+          (await answersOf(stats)).some(([at, answer]) => at > switched + 5000 && answer === 'east')
+            ? true
+            : undefined,
+        60_000,
+      );
+    }
+    const [get, post] = (await Promise.all([answersOf(getStats), answersOf(postStats)])).map((answers) =>
+      answers.filter(([at]) => at < switched),
+    ) as [Answers, Answers];
+    for (const answers of [get, post]) {
+      assert.ok(answers.some(([at, answer]) => at < stoppedAt && answer === 'west'));
+      assert.ok(answers.some(([, answer]) => answer === 'east'));
+    }
+    // A GET is retried by the client's proxy (on a failed connection or a 502-504 from the
+    // stopping side) on another endpoint, east's through the mirror among them: nothing fails.
+    assert.deepEqual(failures(get), [], `GET failures: ${JSON.stringify(failures(get))}`);
+    // A POST is not retried once it may have reached west's web: only those open when it
+    // stopped can fail, and the client never has more than CLIENT_CONCURRENCY open. Later ones
+    // go to endpoints that answer, or fail to connect, which is retried whatever the method.
+    assert.ok(
+      failures(post).length <= CLIENT_CONCURRENCY,
+      `POST failures: ${JSON.stringify(failures(post))} (at most ${CLIENT_CONCURRENCY})`,
+    );
 
     gateway?.kill('SIGTERM');
     await once(gateway as ChildProcess, 'exit');
