@@ -7,7 +7,7 @@ const protocol = () => string({ enum: ['TCP', 'UDP', 'SCTP'], default: 'TCP' });
 const portName = () => string({ pattern: IANA_SVC_NAME, maxLength: 15 });
 
 export const NamespaceSchema: Schema = resource({
-  spec: object({ finalizers: array(string()) }),
+  spec: object({ finalizers: array(string(), { 'x-kubernetes-list-type': 'set' }) }),
   status: object({ phase: string({ enum: ['Active', 'Terminating'] }) }),
 });
 
@@ -33,6 +33,7 @@ export const ServiceSchema: Schema = resource(
             },
             ['port'],
           ),
+          { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['port', 'protocol'] },
         ),
         clusterIP: string({ description: '`None` for headless services.' }),
         clusterIPs: array(string()),

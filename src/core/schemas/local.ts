@@ -19,6 +19,7 @@ export const WorkloadSchema: Schema = resource(
             },
             ['port'],
           ),
+          { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['port', 'protocol'] },
         ),
         readinessPath: string({ pattern: HTTP_PATH }),
         address: string({ pattern: IP }),

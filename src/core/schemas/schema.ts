@@ -22,6 +22,13 @@ export interface Schema {
   default?: unknown;
   'x-kubernetes-int-or-string'?: true;
   'x-kubernetes-preserve-unknown-fields'?: true;
+  /**
+   * How server-side apply merges a list: `atomic` (the default) as one value,
+   * `set` by item value (scalars), `map` by the item fields in `x-kubernetes-list-map-keys`.
+   */
+  'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  /** Fields that identify an item of a `map` list; each is required or has a default. */
+  'x-kubernetes-list-map-keys'?: string[];
 }
 
 type Extra = Omit<Schema, 'type' | 'properties' | 'required' | 'items' | 'additionalProperties'>;

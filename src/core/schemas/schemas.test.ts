@@ -24,6 +24,8 @@ const KEYWORDS = new Set([
   'default',
   'x-kubernetes-int-or-string',
   'x-kubernetes-preserve-unknown-fields',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
 ]);
 
 /** Reasons `schema` could not be a structural CRD schema. */
@@ -35,6 +37,15 @@ function structuralProblems(schema: Schema, path: string): string[] {
   if (schema.properties && schema.additionalProperties)
     problems.push(`${path}: properties and additionalProperties`);
   if (schema.type === 'array' && !schema.items) problems.push(`${path}: array without items`);
+  if (schema['x-kubernetes-list-type'] === 'map') {
+    const keys = schema['x-kubernetes-list-map-keys'] ?? [];
+    if (keys.length === 0) problems.push(`${path}: map list without x-kubernetes-list-map-keys`);
+    for (const key of keys) {
+      const field = schema.items?.properties?.[key];
+      if (!field || (!schema.items?.required?.includes(key) && field.default === undefined))
+        problems.push(`${path}: list map key ${key} is neither required nor defaulted`);
+    }
+  }
   for (const name of schema.required ?? []) {
     if (!schema.properties?.[name]) problems.push(`${path}: required ${name} is not a property`);
   }

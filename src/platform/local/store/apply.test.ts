@@ -63,4 +63,125 @@ describe('local store: server-side apply', { timeout: 120_000 }, () => {
     await assert.rejects(store.apply(config({}), { fieldManager: '' }), InvalidError);
     assert.equal(await store.get(ref), undefined);
   });
+
+  describe('lists merged by key', () => {
+    const service = (ports: Record<string, unknown>[], selector?: Record<string, string>): Resource => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: selector ? { selector, ports } : { ports },
+    });
+    const web = { apiVersion: 'v1', kind: 'Service', namespace: 'shop', name: 'web' };
+    const owned = (object: Resource, manager: string) =>
+      (object.metadata.managedFields as ManagedFieldsEntry[]).find((e) => e.manager === manager)?.fieldsV1;
+
+    it('lets two managers own different ports of one Service, each item by its key', async () => {
+      const store = await openLocalStore({});
+      await store.apply(service([{ name: 'http', port: 80, targetPort: 8080 }], { app: 'web' }), {
+        fieldManager: 'app',
+      });
+      const both = await store.apply(service([{ name: 'metrics', port: 9090, protocol: 'TCP' }]), {
+        fieldManager: 'monitoring',
+      });
+      assert.deepEqual(
+        both.spec?.ports.map((p: { port: number; name: string }) => `${p.name}/${p.port}`),
+        ['http/80', 'metrics/9090'],
+      );
+      assert.deepEqual(owned(both, 'monitoring'), {
+        'f:spec': {
+          'f:ports': {
+            'k:{"port":9090,"protocol":"TCP"}': { '.': {}, 'f:name': {}, 'f:port': {}, 'f:protocol': {} },
+          },
+        },
+      });
+      const app = owned(both, 'app') as { 'f:spec': { 'f:ports': Record<string, unknown> } };
+      assert.deepEqual(Object.keys(app['f:spec']['f:ports']), ['k:{"port":80,"protocol":"TCP"}']);
+
+      // The app moves its port: its old item goes, the other manager's item stays.
+      const moved = await store.apply(service([{ name: 'http', port: 8000 }], { app: 'web' }), {
+        fieldManager: 'app',
+      });
+      assert.deepEqual(
+        moved.spec?.ports.map((p: { port: number }) => p.port),
+        [9090, 8000],
+      );
+      // The other manager drops its port: only the app's remains.
+      const alone = await store.apply(
+        { ...service([]), spec: { ports: [] } },
+        { fieldManager: 'monitoring' },
+      );
+      assert.deepEqual(
+        alone.spec?.ports.map((p: { port: number }) => p.port),
+        [8000],
+      );
+      assert.equal(owned(alone, 'monitoring'), undefined);
+      assert.deepEqual((await store.get(web))?.spec?.ports, alone.spec?.ports);
+    });
+
+    it('conflicts on a field of the same item with another value, and force takes it over', async () => {
+      const store = await openLocalStore({});
+      const first = await store.apply(service([{ name: 'http', port: 80 }], { app: 'web' }), {
+        fieldManager: 'app',
+      });
+      const error = await store
+        .apply(service([{ name: 'web', port: 80, protocol: 'TCP' }]), { fieldManager: 'other' })
+        .catch((e) => e);
+      assert.ok(error instanceof ConflictError);
+      assert.match(error.message, /spec\.ports\[port=80,protocol="TCP"\]\.name \(owned by app\)/);
+      assert.equal(error.currentResourceVersion, first.metadata.resourceVersion);
+      assert.deepEqual((await store.get(web))?.spec?.ports, first.spec?.ports, 'nothing changed');
+
+      // Asserting the same item with the same values is no conflict: both own it.
+      const shared = await store.apply(service([{ name: 'http', port: 80 }]), { fieldManager: 'other' });
+      assert.equal(shared.spec?.ports.length, 1);
+      const kept = await store.apply(service([], { app: 'web' }), { fieldManager: 'app' });
+      assert.deepEqual(
+        kept.spec?.ports.map((p: { name: string }) => p.name),
+        ['http'],
+        'the other manager still holds the item',
+      );
+
+      const forced = await store.apply(service([{ name: 'web', port: 80 }]), {
+        fieldManager: 'third',
+        force: true,
+      });
+      assert.deepEqual(
+        forced.spec?.ports.map((p: { name: string }) => p.name),
+        ['web'],
+      );
+      const other = owned(forced, 'other') as { 'f:spec': { 'f:ports': Record<string, object> } };
+      assert.deepEqual(Object.keys(other['f:spec']['f:ports']['k:{"port":80,"protocol":"TCP"}'] ?? {}), [
+        '.',
+        'f:port',
+        'f:protocol',
+      ]);
+    });
+
+    it('rejects a list with two items of one key, naming the item', async () => {
+      const store = await openLocalStore({});
+      const error = await store
+        .apply(service([{ port: 80 }, { port: 80, protocol: 'TCP', name: 'again' }], { app: 'web' }), {
+          fieldManager: 'app',
+        })
+        .catch((e) => e);
+      assert.ok(error instanceof InvalidError);
+      assert.match(error.message, /spec\.ports\[1\]: duplicates the item \[port=80,protocol="TCP"\]/);
+      assert.equal(await store.get(web), undefined);
+    });
+
+    it('merges set lists by value: each manager owns its finalizers', async () => {
+      const store = await openLocalStore({});
+      const namespace = (finalizers: string[]): Resource => ({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'shop' },
+        spec: { finalizers },
+      });
+      await store.apply(namespace(['a.example/one']), { fieldManager: 'one' });
+      const both = await store.apply(namespace(['b.example/two']), { fieldManager: 'two' });
+      assert.deepEqual(both.spec?.finalizers, ['a.example/one', 'b.example/two']);
+      const after = await store.apply(namespace([]), { fieldManager: 'one' });
+      assert.deepEqual(after.spec?.finalizers, ['b.example/two']);
+    });
+  });
 });

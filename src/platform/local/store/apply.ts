@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '../../../core/resource.ts';
 import { describeRef, refOf } from '../../../core/resource.ts';
+import { schemaFor } from '../../../core/schemas/index.ts';
 import type { ApplyOptions } from '../../../core/store.ts';
 import { ConflictError, InvalidError } from '../../../core/store.ts';
 import type { FieldPath } from './field-set.ts';
@@ -8,13 +9,15 @@ import {
   fieldPaths,
   formatPath,
   fromFieldsV1,
-  overlaps,
+  holds,
+  isExistence,
   pathKey,
   removeAt,
   setAt,
   toFieldsV1,
   touches,
   valueAt,
+  withListKeys,
 } from './field-set.ts';
 import { isPlainObject } from './merge-patch.ts';
 
@@ -33,15 +36,19 @@ export interface ManagedFieldsEntry {
  * The manager owns exactly the fields it sends: fields it sent before and
  * omits now are removed unless another manager owns them; a field another
  * manager owns with a different value is a conflict unless `force`, which
- * takes it over. Returns the object to store, with updated managedFields.
+ * takes it over. Lists the kind's schema marks as `map` or `set` lists merge
+ * item by item, so managers can own different items of one list; other lists
+ * are one field. Returns the object to store, with updated managedFields.
  */
 export function applyConfiguration(
   current: Resource | undefined,
-  applied: Resource,
+  configuration: Resource,
   options: ApplyOptions,
   time: string,
 ): Resource {
-  const what = describeRef(refOf(applied));
+  const what = describeRef(refOf(configuration));
+  const schema = schemaFor(configuration);
+  const applied = withListKeys(schema, configuration);
   if (typeof options.fieldManager !== 'string' || options.fieldManager === '') {
     throw new InvalidError(what, [{ field: 'fieldManager', reason: 'is required for apply' }]);
   }
@@ -51,7 +58,10 @@ export function applyConfiguration(
       managers.set(entry.manager, { entry, paths: fromFieldsV1(entry.fieldsV1) });
     }
   }
-  const wanted = fieldPaths(applied as Record<string, unknown>);
+  const { paths: wanted, errors } = fieldPaths(applied as Record<string, unknown>, schema);
+  if (errors.length > 0) throw new InvalidError(what, errors);
+  // A list item's own path only says it exists: it needs no value and conflicts with nobody.
+  const wantedValue = (field: FieldPath) => (isExistence(field) ? {} : valueAt(applied, field));
   const previous = managers.get(options.fieldManager)?.paths ?? [];
   managers.delete(options.fieldManager);
 
@@ -59,9 +69,14 @@ export function applyConfiguration(
   for (const [manager, owned] of managers) {
     const kept: FieldPath[] = [];
     for (const path of owned.paths) {
+      if (isExistence(path)) {
+        kept.push(path);
+        continue;
+      }
       const clash = wanted.find(
         (field) =>
-          touches(field, valueAt(applied, field), path) &&
+          !isExistence(field) &&
+          touches(field, wantedValue(field), path) &&
           !isDeepStrictEqual(valueAt(current, field), valueAt(applied, field)),
       );
       if (clash === undefined) kept.push(path);
@@ -83,15 +98,12 @@ export function applyConfiguration(
   );
   const wantedKeys = new Set(wanted.map(pathKey));
   for (const path of previous) {
-    if (
-      wantedKeys.has(pathKey(path)) ||
-      wanted.some((field) => touches(field, valueAt(applied, field), path))
-    )
+    if (wantedKeys.has(pathKey(path)) || wanted.some((field) => touches(field, wantedValue(field), path)))
       continue;
-    const sharedWith = [...managers.values()].some((m) => m.paths.some((p) => overlaps(p, path)));
+    const sharedWith = [...managers.values()].some((m) => m.paths.some((p) => holds(p, path)));
     if (!sharedWith) removeAt(result as Record<string, unknown>, path);
   }
-  for (const path of wanted) setAt(result as Record<string, unknown>, path, valueAt(applied, path));
+  for (const path of wanted) setAt(result as Record<string, unknown>, path, wantedValue(path));
   result.apiVersion = applied.apiVersion;
   result.kind = applied.kind;
   result.metadata.name = applied.metadata.name;
