@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Namespace, Service } from '../../../core/api/core.ts';
 import type { Resource } from '../../../core/resource.ts';
 import { ConflictError, InvalidError } from '../../../core/store.ts';
 import type { ManagedFieldsEntry } from './apply.ts';
@@ -72,6 +73,7 @@ describe('local store: server-side apply', { timeout: 120_000 }, () => {
       spec: selector ? { selector, ports } : { ports },
     });
     const web = { apiVersion: 'v1', kind: 'Service', namespace: 'shop', name: 'web' };
+    const portsOf = (object: Resource | undefined) => (object as Service | undefined)?.spec?.ports ?? [];
     const owned = (object: Resource, manager: string) =>
       (object.metadata.managedFields as ManagedFieldsEntry[]).find((e) => e.manager === manager)?.fieldsV1;
 
@@ -84,7 +86,7 @@ describe('local store: server-side apply', { timeout: 120_000 }, () => {
         fieldManager: 'monitoring',
       });
       assert.deepEqual(
-        both.spec?.ports.map((p: { port: number; name: string }) => `${p.name}/${p.port}`),
+        portsOf(both).map((p) => `${p.name}/${p.port}`),
         ['http/80', 'metrics/9090'],
       );
       assert.deepEqual(owned(both, 'monitoring'), {
@@ -102,7 +104,7 @@ describe('local store: server-side apply', { timeout: 120_000 }, () => {
         fieldManager: 'app',
       });
       assert.deepEqual(
-        moved.spec?.ports.map((p: { port: number }) => p.port),
+        portsOf(moved).map((p) => p.port),
         [9090, 8000],
       );
       // The other manager drops its port: only the app's remains.
@@ -111,11 +113,11 @@ describe('local store: server-side apply', { timeout: 120_000 }, () => {
         { fieldManager: 'monitoring' },
       );
       assert.deepEqual(
-        alone.spec?.ports.map((p: { port: number }) => p.port),
+        portsOf(alone).map((p) => p.port),
         [8000],
       );
       assert.equal(owned(alone, 'monitoring'), undefined);
-      assert.deepEqual((await store.get(web))?.spec?.ports, alone.spec?.ports);
+      assert.deepEqual(portsOf(await store.get(web)), portsOf(alone));
     });
 
     it('conflicts on a field of the same item with another value, and force takes it over', async () => {
@@ -129,14 +131,14 @@ describe('local store: server-side apply', { timeout: 120_000 }, () => {
       assert.ok(error instanceof ConflictError);
       assert.match(error.message, /spec\.ports\[port=80,protocol="TCP"\]\.name \(owned by app\)/);
       assert.equal(error.currentResourceVersion, first.metadata.resourceVersion);
-      assert.deepEqual((await store.get(web))?.spec?.ports, first.spec?.ports, 'nothing changed');
+      assert.deepEqual(portsOf(await store.get(web)), portsOf(first), 'nothing changed');
 
       // Asserting the same item with the same values is no conflict: both own it.
       const shared = await store.apply(service([{ name: 'http', port: 80 }]), { fieldManager: 'other' });
-      assert.equal(shared.spec?.ports.length, 1);
+      assert.equal(portsOf(shared).length, 1);
       const kept = await store.apply(service([], { app: 'web' }), { fieldManager: 'app' });
       assert.deepEqual(
-        kept.spec?.ports.map((p: { name: string }) => p.name),
+        portsOf(kept).map((p) => p.name),
         ['http'],
         'the other manager still holds the item',
       );
@@ -146,7 +148,7 @@ describe('local store: server-side apply', { timeout: 120_000 }, () => {
         force: true,
       });
       assert.deepEqual(
-        forced.spec?.ports.map((p: { name: string }) => p.name),
+        portsOf(forced).map((p) => p.name),
         ['web'],
       );
       const other = owned(forced, 'other') as { 'f:spec': { 'f:ports': Record<string, object> } };
@@ -179,9 +181,9 @@ describe('local store: server-side apply', { timeout: 120_000 }, () => {
       });
       await store.apply(namespace(['a.example/one']), { fieldManager: 'one' });
       const both = await store.apply(namespace(['b.example/two']), { fieldManager: 'two' });
-      assert.deepEqual(both.spec?.finalizers, ['a.example/one', 'b.example/two']);
+      assert.deepEqual((both as Namespace).spec?.finalizers, ['a.example/one', 'b.example/two']);
       const after = await store.apply(namespace([]), { fieldManager: 'one' });
-      assert.deepEqual(after.spec?.finalizers, ['b.example/two']);
+      assert.deepEqual((after as Namespace).spec?.finalizers, ['b.example/two']);
     });
   });
 });
