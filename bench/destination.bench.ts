@@ -6,12 +6,14 @@
 // Run: npm run bench:destination [-- --services N --streams N --rounds N]
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { startDestinationService } from '../src/control-plane/destination/start.ts';
 import { DestinationService } from '../src/gen/strait/destination/v1/destination_pb.js';
 import { createAnchor, createIssuer, issueWorkloadCertificate } from '../src/pki/index.ts';
+import { CONTROL_PLANE_NODE_ARGS, controlPlaneEnv } from '../src/platform/local/control-plane-process.ts';
 import { openLocalStore } from '../src/platform/local/store/index.ts';
 
 const { values } = parseArgs({
@@ -22,15 +24,19 @@ const { values } = parseArgs({
     streams: { type: 'string', default: '1000' },
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '200' },
+    // Node flags of the control-plane child; by default those `strait local up` gives the control plane.
+    'node-args': { type: 'string', default: CONTROL_PLANE_NODE_ARGS.join(' ') },
     out: { type: 'string', default: new URL('./results/destination.json', import.meta.url).pathname },
   },
 });
 const SERVICES = Number(values.services);
 const PER_SERVICE = Number(values['endpoints-per-service']);
 const NAMESPACES = 100;
+const NODE_ARGS = (values['node-args'] as string).split(' ').filter((a) => a !== '');
 
 interface Memory {
   rssBytes: number;
+  heapTotalBytes: number;
   heapUsedBytes: number;
   externalBytes: number;
 }
@@ -38,7 +44,12 @@ interface Memory {
 function memoryNow(): Memory {
   globalThis.gc?.();
   const memory = process.memoryUsage();
-  return { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external };
+  return {
+    rssBytes: memory.rss,
+    heapTotalBytes: memory.heapTotal,
+    heapUsedBytes: memory.heapUsed,
+    externalBytes: memory.external,
+  };
 }
 
 type ToChild = { type: 'flip'; service: number; round: number } | { type: 'memory' } | { type: 'stop' };
@@ -180,7 +191,8 @@ function summary(samples: number[]) {
 
 async function main(): Promise<void> {
   const proc = fork(new URL(import.meta.url).pathname, ['--child', ...process.argv.slice(2)], {
-    execArgv: ['--expose-gc'],
+    execArgv: ['--expose-gc', ...NODE_ARGS],
+    env: controlPlaneEnv(process.env),
   });
   const inbox: FromChild[] = [];
   let wake: (() => void) | undefined;
@@ -286,6 +298,8 @@ async function main(): Promise<void> {
     benchmark: 'destination',
     date: new Date().toISOString(),
     node: process.version,
+    nodeArgs: NODE_ARGS,
+    loadAverage: loadavg().map((n) => Math.round(n * 100) / 100),
     setup: {
       services: SERVICES,
       endpoints: SERVICES * PER_SERVICE,
@@ -300,6 +314,7 @@ async function main(): Promise<void> {
     controlPlaneMemory: {
       note: 'one process: local store in memory + destination service, after GC',
       rssMB: Math.round(memory.rssBytes / 1048576),
+      heapTotalMB: Math.round(memory.heapTotalBytes / 1048576),
       heapUsedMB: Math.round(memory.heapUsedBytes / 1048576),
       externalMB: Math.round(memory.externalBytes / 1048576),
       storeAloneRssMB: Math.round(ready.storeOnly.rssBytes / 1048576),
