@@ -16,6 +16,8 @@ export interface TrafficSplitStatus {
     reason: string;
     since: string;
     activeBackends?: string[];
+    /** Flap damping: the score (a decimal) as of `at`; it halves every flap half-life from then. */
+    flap?: { score: string; at: string };
   };
 }
 

@@ -33,6 +33,7 @@ export const TrafficSplitSchema: Schema = resource(
           reason: string(),
           since: string(),
           activeBackends: array(string()),
+          flap: object({ score: string({ pattern: '^[0-9]+(\\.[0-9]+)?$' }), at: string() }, ['score', 'at']),
         },
         ['state', 'reason', 'since'],
       ),

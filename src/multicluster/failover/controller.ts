@@ -15,6 +15,7 @@ import { Kinds } from '../../core/kinds.ts';
 import { objectKey, refOf } from '../../core/resource.ts';
 import { ConflictError, type ResourceStore } from '../../core/store.ts';
 import { FAILOVER_COMPONENT } from './component.ts';
+import { storedFlap } from './damping.ts';
 import { type Clock, type HealthSource, judgeHealth } from './health.ts';
 import { defaultFailoverPolicy, type FailoverPolicy, parseFailoverPolicy } from './policy.ts';
 import { backendReadiness } from './readiness.ts';
@@ -227,6 +228,7 @@ export class FailoverController {
       since: new Date(decision.memory.since).toISOString(),
       activeBackends: decision.activeBackends,
     };
+    if (decision.memory.flap) failover.flap = storedFlap(decision.memory.flap);
     await this.#writeStatus(latest, failover);
     const notice = decision.notice;
     if (notice) {
@@ -264,7 +266,9 @@ function sameStatus(a: FailoverStatus | undefined, b: FailoverStatus): boolean {
     a.state === b.state &&
     a.reason === b.reason &&
     a.since === b.since &&
-    (a.activeBackends ?? []).join(',') === (b.activeBackends ?? []).join(',')
+    (a.activeBackends ?? []).join(',') === (b.activeBackends ?? []).join(',') &&
+    a.flap?.score === b.flap?.score &&
+    a.flap?.at === b.flap?.at
   );
 }
 

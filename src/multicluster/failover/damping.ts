@@ -29,3 +29,21 @@ export function holdDownFor(flap: FlapScore | undefined, now: number, policy: Fa
   const doublings = Math.max(0, Math.round(score) - 1);
   return Math.min(policy.maxHoldDownMs, policy.holdDownMs * 2 ** doublings);
 }
+
+/** The flap score as kept in `status.failover.flap`, so it outlives the operator. */
+export interface StoredFlap {
+  score: string;
+  at: string;
+}
+
+export function storedFlap(flap: FlapScore): StoredFlap {
+  return { score: String(Math.round(flap.score * 10_000) / 10_000), at: new Date(flap.at).toISOString() };
+}
+
+/** The score read back from status; undefined when absent or unreadable. */
+export function flapFromStatus(stored: StoredFlap | undefined): FlapScore | undefined {
+  if (!stored) return undefined;
+  const score = Number(stored.score);
+  const at = Date.parse(stored.at);
+  return Number.isFinite(score) && score >= 0 && !Number.isNaN(at) ? { score, at } : undefined;
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { type FlapScore, storedFlap } from './damping.ts';
 import type { HealthVerdict } from './health.ts';
 import { type FailoverPolicy, parseFailoverPolicy } from './policy.ts';
 import {
@@ -337,5 +338,35 @@ describe('failover state machine', () => {
     split.weights = observation.weights;
     split.step(5000);
     assert.equal(split.state, 'Primary');
+  });
+
+  it('keeps a flapping primary held out longer across a restart, from the stored flap score', () => {
+    const damped = { ...fast, 'failover.strait.io/flap-half-life': '1h' };
+    const split = new Split(['web', 'web-east'], damped);
+    for (let flap = 0; flap < 3; flap++) {
+      split.set('web', { ready: false }).step(1000);
+      split.set('web', { ready: true }).step(1000);
+    }
+    const stored = storedFlap(split.memory.flap as FlapScore);
+    assert.equal(Math.round(Number(stored.score)), 3);
+
+    const observation = { primary: 'web', backends: [...split.backends.values()], weights: split.weights };
+    const status = {
+      state: 'Failover' as const,
+      reason: 'HoldingDown',
+      since: new Date(split.now).toISOString(),
+    };
+    const restarted = new Split(['web', 'web-east'], damped);
+    restarted.memory = memoryFromStatus({ ...status, flap: stored }, observation, split.policy, split.now);
+    restarted.weights = split.weights;
+    restarted.now = split.now;
+    restarted.step();
+    restarted.step(39_000);
+    assert.equal(restarted.state, 'Failover', 'three flaps before the restart: still 40s, not 10s');
+    restarted.step(1000);
+    assert.equal(restarted.state, 'FailingBack');
+
+    const forgetful = memoryFromStatus(status, observation, split.policy, split.now);
+    assert.equal(forgetful.flap?.score, 1, 'without a stored score, one flap');
   });
 });

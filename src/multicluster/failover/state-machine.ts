@@ -1,5 +1,5 @@
 import { formatAge } from '../../core/duration.ts';
-import { type FlapScore, holdDownFor, recordFlap } from './damping.ts';
+import { type FlapScore, flapFromStatus, holdDownFor, recordFlap, type StoredFlap } from './damping.ts';
 import type { HealthVerdict } from './health.ts';
 import { type FailoverPolicy, TOTAL_WEIGHT } from './policy.ts';
 import { capShift, normalise, spread, type Weights } from './weights.ts';
@@ -74,11 +74,12 @@ export function initialMemory(now: number): FailoverMemory {
 
 /**
  * Memory rebuilt from a TrafficSplit's status after the operator restarts.
- * A failover in progress keeps its state but its hold-down starts again; a
- * failback resumes from the step matching the primary's current weight.
+ * A failover in progress keeps its state but its hold-down starts again,
+ * damped by the stored flap score; a failback resumes from the step matching
+ * the primary's current weight.
  */
 export function memoryFromStatus(
-  status: { state: FailoverState; reason: string; since: string } | undefined,
+  status: { state: FailoverState; reason: string; since: string; flap?: StoredFlap } | undefined,
   observation: Observation,
   policy: FailoverPolicy,
   now: number,
@@ -89,7 +90,8 @@ export function memoryFromStatus(
   memory.state = status.state;
   memory.reason = status.reason;
   memory.since = Number.isNaN(since) ? now : since;
-  if (status.state !== 'Primary') memory.flap = { score: 1, at: memory.since };
+  memory.flap =
+    flapFromStatus(status.flap) ?? (status.state === 'Primary' ? undefined : { score: 1, at: memory.since });
   if (status.state === 'FailingBack') {
     const names = observation.backends.map((b) => b.service);
     const share = normalise(observation.weights, names)[observation.primary] ?? 0;
