@@ -2,9 +2,9 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.ts';
-import { classifyResponse, type ProxyMetrics } from '../metrics/proxy-metrics.ts';
-import type { TapHub } from '../tap/hub.ts';
 import { ORIG_PROTO_HEADER } from '../transport/header.ts';
+import { CLIENT_ID_HEADER, CLIENT_ID_HEADERS, type InboundCaller } from './client-id.ts';
+import type { InboundRecorder } from './record.ts';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -15,77 +15,48 @@ const HOP_BY_HOP = new Set([
   ORIG_PROTO_HEADER,
 ]);
 
-/** Who a connection is from, for per-request metrics and tap. */
-export interface InboundConnectionInfo {
-  /** Inbound metric labels of the connection (direction, tls, client_id, srv_name, target_port). */
-  labels: string;
-  clientId: string;
-  serverId: string;
-  source: string;
-}
-
-interface SessionState {
-  port: number;
-  info: InboundConnectionInfo | undefined;
-}
+const kCaller = Symbol('strait.inboundSession');
+type Tagged = { [kCaller]?: InboundCaller };
 
 /**
  * Serves an HTTP/2 connection from a peer proxy whose streams are HTTP/1.1
  * requests, sending each to the application as HTTP/1.1 over pooled
- * connections (one pool per inbound listener), and records each request
- * (inbound metrics, tap).
+ * connections (one pool per inbound listener) with the caller's verified
+ * identity in `strait-client-id`, and records each request (inbound
+ * metrics, tap).
  */
-export function createDowngrader(options: {
-  appHost: string;
-  log: Logger;
-  metrics?: ProxyMetrics;
-  tap?: TapHub;
-}) {
+export function createDowngrader(options: { appHost: string; log: Logger; recorder: InboundRecorder }) {
+  const { recorder } = options;
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 3000 });
   const server = http2.createServer();
   server.on('sessionError', (error) =>
     options.log.info('HTTP/2 session from peer failed', { error: error.message }),
   );
   server.on('stream', (stream, headers) => {
-    const state = (stream.session as http2.ServerHttp2Session & { [kState]?: SessionState })[kState];
-    const port = state?.port;
-    const info = state?.info;
-    const started = performance.now();
-    const startedAtMs = Date.now();
+    const caller = (stream.session as unknown as Tagged)[kCaller] as InboundCaller;
+    const port = caller.port;
     const method = String(headers[':method']);
     const path = String(headers[':path']);
-    const authority = String(headers[':authority'] ?? '');
-    if (info) options.metrics?.requestTotal.inc(info.labels);
+    const request = recorder.start(caller, method, path, String(headers[':authority'] ?? ''));
+    let finished = false;
     const done = (status: number, grpc: string | undefined, error: string) => {
-      if (!info) return;
-      const latencyMs = performance.now() - started;
-      options.metrics?.responseLatencyMs.observe(info.labels, latencyMs);
-      options.metrics?.responseTotal.inc(
-        `${info.labels},status_code="${status}",classification="${classifyResponse(status, grpc)}"`,
-      );
-      if (options.tap?.active) {
-        options.tap.publish({
-          direction: 'inbound',
-          method,
-          authority,
-          path,
-          status,
-          latencyMs,
-          clientId: info.clientId,
-          serverId: info.serverId,
-          source: info.source,
-          destination: `${options.appHost}:${port}`,
-          startedAtMs,
-          error,
-        });
-      }
+      if (finished) return;
+      finished = true;
+      recorder.done(caller, request, status, grpc, error);
     };
     const out: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(headers)) {
-      if (!name.startsWith(':') && !HOP_BY_HOP.has(name) && value !== undefined) out[name] = value;
+      if (
+        !name.startsWith(':') &&
+        !HOP_BY_HOP.has(name) &&
+        !CLIENT_ID_HEADERS.has(name) &&
+        value !== undefined
+      )
+        out[name] = value;
     }
     out.host = String(headers[':authority'] ?? '');
-    const request = http.request({
+    if (caller.clientId) out[CLIENT_ID_HEADER] = caller.clientId;
+    const upstream = http.request({
       agent,
       host: options.appHost,
       port,
@@ -94,19 +65,20 @@ export function createDowngrader(options: {
       headers: out,
       setHost: false,
     });
-    request.on('response', (response) => {
+    upstream.on('response', (response) => {
       const reply: http2.OutgoingHttpHeaders = { ':status': response.statusCode ?? 502 };
       for (const [name, value] of Object.entries(response.headers)) {
         if (!HOP_BY_HOP.has(name) && value !== undefined) reply[name] = value;
       }
       if (stream.destroyed) return response.destroy();
+      recorder.responded(request);
       stream.respond(reply);
       response.pipe(stream);
       response.once('end', () =>
         done(response.statusCode ?? 502, response.headers['grpc-status'] as string | undefined, ''),
       );
     });
-    request.on('error', (error) => {
+    upstream.on('error', (error) => {
       options.log.info('request to application failed', { port, error: error.message });
       done(502, undefined, error.message);
       if (!stream.headersSent && !stream.destroyed) {
@@ -115,19 +87,17 @@ export function createDowngrader(options: {
       } else stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     });
     stream.on('close', () => {
-      if (!request.writableFinished) request.destroy();
+      if (!upstream.writableFinished) upstream.destroy();
     });
-    stream.pipe(request);
+    stream.pipe(upstream);
   });
   return {
-    /** Serves one connection whose transport header named `port`. */
-    serve(connection: Duplex, port: number, info?: InboundConnectionInfo): void {
+    /** Serves one connection (after its transport header) from `caller`. */
+    serve(connection: Duplex, caller: InboundCaller): void {
       server.once('session', (session) => {
-        (session as http2.ServerHttp2Session & { [kState]?: SessionState })[kState] = { port, info };
+        (session as unknown as Tagged)[kCaller] = caller;
       });
       server.emit('connection', connection);
     },
   };
 }
-
-const kState = Symbol('strait.inboundSession');

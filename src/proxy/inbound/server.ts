@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { describeError } from '../../core/errors.ts';
 import type { Logger } from '../log.ts';
 import { inboundLabels, type ProxyMetrics } from '../metrics/proxy-metrics.ts';
@@ -6,8 +7,13 @@ import { authorize, type PolicyStore } from '../policy/authorize.ts';
 import type { TapHub } from '../tap/hub.ts';
 import { connectPlain } from '../transport/connect.ts';
 import type { Credentials } from '../transport/credentials.ts';
+import { detectProtocol } from '../transport/detect.ts';
 import { relay } from '../transport/relay.ts';
+import type { InboundCaller } from './client-id.ts';
 import { createDowngrader } from './downgrade.ts';
+import { createHttp1Inbound } from './http1-requests.ts';
+import { createHttp2Inbound } from './http2-requests.ts';
+import { InboundRecorder } from './record.ts';
 import { createRefuser } from './refuse.ts';
 import { type AcceptedConnection, createInboundTerminator, type InboundTerminator } from './terminator.ts';
 
@@ -32,6 +38,19 @@ export interface InboundServerOptions {
   connectTimeoutMs?: number;
   /** Close connections idle (no bytes either way) this long; 0: never. */
   idleTimeoutMs?: number;
+  /**
+   * Serve meshed HTTP/1.1 and HTTP/2 connections request by request (metrics,
+   * tap, `strait-client-id`) instead of relaying their bytes. Default true.
+   */
+  perRequest?: boolean;
+}
+
+interface InboundHandlers {
+  terminator: InboundTerminator;
+  downgrader: ReturnType<typeof createDowngrader>;
+  refuser: ReturnType<typeof createRefuser>;
+  http1: ReturnType<typeof createHttp1Inbound> | undefined;
+  http2: ReturnType<typeof createHttp2Inbound> | undefined;
 }
 
 /**
@@ -46,16 +65,32 @@ export function createInboundServer(options: InboundServerOptions): net.Server {
     log: options.log,
     ...(options.handshakeTimeoutMs ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
   });
-  const downgrader = createDowngrader({
+  const recorder = new InboundRecorder({
     appHost: options.appHost,
-    log: options.log,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.tap ? { tap: options.tap } : {}),
   });
+  const downgrader = createDowngrader({ appHost: options.appHost, log: options.log, recorder });
   const refuser = createRefuser();
+  const perRequest = options.perRequest ?? true;
+  const forwarding = {
+    appHost: options.appHost,
+    log: options.log,
+    recorder,
+    connectTimeoutMs: options.connectTimeoutMs ?? 1000,
+  };
+  const handlers: InboundHandlers = {
+    terminator,
+    downgrader,
+    refuser,
+    http1: perRequest
+      ? createHttp1Inbound({ ...forwarding, idleTimeoutMs: options.idleTimeoutMs ?? 0 })
+      : undefined,
+    http2: perRequest ? createHttp2Inbound(forwarding) : undefined,
+  };
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     socket.on('error', () => {});
-    void accept(socket, terminator, downgrader, refuser, options).catch((error) => {
+    void accept(socket, handlers, options).catch((error) => {
       options.log.info('inbound connection refused', {
         client: socket.remoteAddress,
         error: describeError(error),
@@ -68,11 +103,10 @@ export function createInboundServer(options: InboundServerOptions): net.Server {
 
 async function accept(
   socket: net.Socket,
-  terminator: InboundTerminator,
-  downgrader: ReturnType<typeof createDowngrader>,
-  refuser: ReturnType<typeof createRefuser>,
+  handlers: InboundHandlers,
   options: InboundServerOptions,
 ): Promise<void> {
+  const { terminator, refuser } = handlers;
   const defaultPort =
     typeof options.targetPort === 'function' ? options.targetPort(socket) : options.targetPort;
   let accepted: AcceptedConnection;
@@ -140,18 +174,21 @@ async function accept(
     });
     return;
   }
-  if (header?.protocol === 'http1Upgraded') {
+  const caller: InboundCaller = {
+    port,
+    labels,
+    clientId: accepted.clientIdentity ?? '',
+    serverId: options.credentials?.identity ?? '',
+    source: socket.remoteAddress ?? '',
+  };
+  const perRequest = await requestServer(accepted, port, handlers, options);
+  if (perRequest) {
     let failed = false;
     options.metrics?.trackConnection(`${labels},peer="src"`, socket, () => (failed ? 'failure' : 'success'));
     accepted.stream.once('error', () => {
       failed = true;
     });
-    downgrader.serve(accepted.stream, port, {
-      labels,
-      clientId: accepted.clientIdentity ?? '',
-      serverId: options.credentials?.identity ?? '',
-      source: socket.remoteAddress ?? '',
-    });
+    perRequest.serve(accepted.stream, caller);
     return;
   }
   let upstream: net.Socket;
@@ -171,4 +208,32 @@ async function accept(
     },
     options.idleTimeoutMs,
   );
+}
+
+/** The server that takes this connection request by request, or undefined to relay its bytes. */
+async function requestServer(
+  accepted: AcceptedConnection,
+  port: number,
+  handlers: InboundHandlers,
+  options: InboundServerOptions,
+): Promise<{ serve(connection: Duplex, caller: InboundCaller): void } | undefined> {
+  const protocol = accepted.header?.protocol;
+  if (protocol === 'http1Upgraded') return handlers.downgrader;
+  if (!handlers.http1 || !handlers.http2) return undefined;
+  if (accepted.tls) {
+    return protocol === 'http1' ? handlers.http1 : protocol === 'http2' ? handlers.http2 : undefined;
+  }
+  // Plaintext HTTP from an unmeshed client is served request by request too, so that a
+  // strait-client-id it sends never reaches the application. A client that has not
+  // spoken (server-speaks-first) and TLS for another name are relayed.
+  const stream = accepted.stream as net.Socket;
+  if (
+    accepted.passthroughSni !== undefined ||
+    options.opaquePorts?.has(port) ||
+    stream.readableLength === 0
+  ) {
+    return undefined;
+  }
+  const detected = await detectProtocol(stream, options.handshakeTimeoutMs ?? 10_000);
+  return detected === 'http1' ? handlers.http1 : detected === 'http2' ? handlers.http2 : undefined;
 }

@@ -54,10 +54,12 @@ describe('a request across clusters through a gateway (authority override + forw
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   let impostor: Awaited<ReturnType<typeof startGateway>>;
   const hosts: string[] = [];
+  const callers: string[] = [];
 
   before(async () => {
     app = http.createServer((req, res) => {
       hosts.push(String(req.headers.host));
+      callers.push(String(req.headers['strait-client-id']));
       res.end('from east');
     });
     appPort = await listen(app);
@@ -119,6 +121,7 @@ describe('a request across clusters through a gateway (authority override + forw
     assert.equal(res.status, 200);
     assert.equal(res.body, 'from east');
     assert.equal(hosts.at(-1), 'backend.shop.svc.cluster.local:8080');
+    assert.equal(callers.at(-1), webId, 'the application is told the original caller, not the gateway');
     const metrics = await scrape(client.ports.admin);
     assert.ok(metricValue(metrics, 'response_total', 'target_cluster="east"', 'status_code="200"') >= 1);
     const backendMetrics = await scrape(backendProxy.ports.admin);
