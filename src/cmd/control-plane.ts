@@ -24,7 +24,12 @@ if (existsSync(files.pid)) {
 writeFileSync(files.pid, `${process.pid}\n`);
 
 try {
-  const running = await startControlPlane({ dir, log });
+  const running = await startControlPlane({
+    dir,
+    log,
+    kubernetesTargets: async (...args) =>
+      (await import('../cli/commands/mc-kubernetes.ts')).remoteKubernetes(...args),
+  });
   log(`control plane of cluster ${running.config.name} is ready`);
   let stopping = false;
   const stop = (signal: string) => {

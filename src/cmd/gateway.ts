@@ -1,16 +1,28 @@
 // The multi-cluster gateway process. Identity, destination and ports come from
 // the proxy's settings (STRAIT_PROXY_*: data on the inbound port 4143, probe
 // and admin on 4191); the gateway's own from STRAIT_GATEWAY_* (see
-// src/multicluster/gateway/start.ts).
+// src/multicluster/gateway/start.ts). With STRAIT_GATEWAY_EXIT_WITH_STDIN=1 it
+// stops when its stdin closes: a supervising parent (a local control plane)
+// holds the other end, so the gateway never outlives it, even when it is killed.
 import { describeError } from '../core/errors.ts';
 import { gatewaySettingsFromEnv, startGateway } from '../multicluster/gateway/start.ts';
 import { loadProxyConfig } from '../proxy/config.ts';
 
 try {
   const gateway = await startGateway({ proxy: loadProxyConfig(), ...gatewaySettingsFromEnv(process.env) });
-  const stop = () => void gateway.close().then(() => process.exit(0));
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void gateway.close().then(() => process.exit(0));
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  if (process.env.STRAIT_GATEWAY_EXIT_WITH_STDIN === '1') {
+    process.stdin.once('end', stop);
+    process.stdin.once('error', stop);
+    process.stdin.resume();
+  }
   process.stdout.write('ready\n');
 } catch (error) {
   process.stderr.write(`strait-gateway: ${describeError(error)}\n`);

@@ -1,21 +1,15 @@
 // The service mirror process: `node src/cmd/service-mirror.ts [--context NAME]
 // [--namespace strait-multicluster] [--link NAME] [--admin-addr 0.0.0.0:9999]
 // [--repair-period 1m]`. One controller and one gateway probe per Link;
-// metrics on the admin address.
+// metrics on the admin address. For Kubernetes and plain hosts: a local
+// cluster's control plane runs the same service mirror itself.
 import { parseArgs } from 'node:util';
 import { openContextStore } from '../cli/context.ts';
-import type { Secret } from '../core/api/core.ts';
-import { LINK_CREDENTIALS_KEY } from '../core/api/multicluster.ts';
 import { MULTICLUSTER_NAMESPACE, Ports } from '../core/api/names.ts';
 import { parseDuration } from '../core/duration.ts';
-import { describeError, StraitError, UsageError } from '../core/errors.ts';
-import { Kinds } from '../core/kinds.ts';
-import type { ResourceStore } from '../core/store.ts';
+import { describeError, UsageError } from '../core/errors.ts';
 import { LinkManager, MirrorMetrics } from '../multicluster/index.ts';
-import { isKubernetesToken } from '../multicluster/service-mirror/token-renewal.ts';
-import { createApiStore } from '../platform/local/api/client.ts';
-import { formatKubeconfig, parseKubeconfig } from '../platform/local/api/kubeconfig.ts';
-import { createRefreshingApiStore } from '../platform/local/api/refreshing-token.ts';
+import { linkRemoteStores } from '../platform/local/multicluster/remote-store.ts';
 import { createAdminServer } from '../proxy/admin/server.ts';
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} service-mirror: ${line}\n`);
@@ -66,7 +60,12 @@ async function main(): Promise<void> {
     local: store,
     namespace: flags.namespace,
     ...(flags.link ? { linkName: flags.link } : {}),
-    remoteStore: (secret) => remoteStore(store, secret),
+    remoteStore: linkRemoteStores({
+      local: store,
+      log,
+      kubernetes: async (...args) =>
+        (await import('../cli/commands/mc-kubernetes.ts')).remoteKubernetes(...args),
+    }),
     metrics,
     controller: { repairPeriodMs: flags.repairPeriodMs },
     log,
@@ -91,80 +90,6 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown());
   process.once('SIGINT', () => void shutdown());
-}
-
-/**
- * The target's API from a Link's credentials Secret. A ServiceAccount token is
- * renewed before it expires and the Secret rewritten with the new one, so a
- * link never depends on a long-lived token.
- */
-async function remoteStore(local: ResourceStore, secret: Secret): Promise<ResourceStore> {
-  const where = `Secret ${secret.metadata.namespace}/${secret.metadata.name}`;
-  const encoded = secret.data?.[LINK_CREDENTIALS_KEY];
-  const text = encoded
-    ? Buffer.from(encoded, 'base64').toString('utf8')
-    : secret.stringData?.[LINK_CREDENTIALS_KEY];
-  if (!text) throw new StraitError('E_LINK_CREDENTIALS', `${where} has no "${LINK_CREDENTIALS_KEY}" key`);
-  const credential = parseKubeconfig(text, where);
-  if (isKubernetesToken(credential.token)) return kubernetesRemoteStore(local, secret, text);
-  const account = serviceAccountOf(credential.token);
-  if (!account)
-    return createApiStore({ server: credential.server, ca: credential.caPem, token: credential.token });
-  return createRefreshingApiStore(credential, account, {
-    onRefresh: (token) => {
-      const kubeconfig = Buffer.from(formatKubeconfig({ ...credential, token })).toString('base64');
-      local
-        .patch(
-          {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            namespace: secret.metadata.namespace as string,
-            name: secret.metadata.name,
-          },
-          { data: { [LINK_CREDENTIALS_KEY]: kubeconfig } },
-        )
-        .then(() => log(`renewed the token in ${where}`))
-        .catch((error) => log(`saving the renewed token in ${where}: ${describeError(error)}`));
-    },
-    onError: (error) => log(`renewing the token of ${where}: ${describeError(error)}`),
-  });
-}
-
-/** A Kubernetes target: its TokenRequest token is renewed and written back the same way. */
-async function kubernetesRemoteStore(
-  local: ResourceStore,
-  secret: Secret,
-  text: string,
-): Promise<ResourceStore> {
-  const where = `Secret ${secret.metadata.namespace}/${secret.metadata.name}`;
-  const { remoteKubernetes } = await import('../cli/commands/mc-kubernetes.ts');
-  const remote = remoteKubernetes(text, where, {
-    onRenewed: (kubeconfig) => {
-      local
-        .patch(
-          { ...Kinds.Secret, namespace: secret.metadata.namespace as string, name: secret.metadata.name },
-          { data: { [LINK_CREDENTIALS_KEY]: Buffer.from(kubeconfig).toString('base64') } },
-        )
-        .then(() => log(`renewed the token in ${where}`))
-        .catch((error) => log(`saving the renewed token in ${where}: ${describeError(error)}`));
-    },
-    onError: (error) => log(`renewing the token of ${where}: ${describeError(error)}`),
-  });
-  remote.renewer.start();
-  return Object.assign(remote.store, { close: () => remote.renewer.stop() });
-}
-
-/** The ServiceAccount a token belongs to, from its claims; undefined for other tokens. */
-function serviceAccountOf(token: string): { namespace: string; name: string } | undefined {
-  try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      serviceAccount?: { namespace?: string; name?: string };
-    };
-    const { namespace, name } = claims.serviceAccount ?? {};
-    return namespace && name ? { namespace, name } : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 main().catch((error) => {

@@ -69,7 +69,7 @@ export function processesOfHome(home: string): number[] {
 }
 
 /**
- * The long-running processes of a demo (gateway, service mirror, operator, workloads), each in its
+ * The long-running processes of a demo (the operator, the workloads), each in its
  * own process group with its output in `<home>/logs/<name>.log`, recorded in `<home>/processes.json`
  * so that `strait demo down` finds them after the demo itself has exited.
  */

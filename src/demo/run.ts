@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describeError } from '../core/errors.ts';
 import { listClusterNames, straitHome } from '../platform/local/home.ts';
@@ -22,14 +21,6 @@ export interface DemoOptions {
   ci: boolean;
   /** Aborted on Ctrl-C: the current step stops and everything is cleaned up. */
   signal: AbortSignal;
-}
-
-async function freeAddress(): Promise<string> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `127.0.0.1:${port}`;
 }
 
 /**
@@ -56,7 +47,7 @@ export async function demoDown(
   rmSync(home, { recursive: true, force: true });
 }
 
-function lookAround(home: string, mirrorAdmin: string): string {
+function lookAround(home: string): string {
   return [
     '',
     'The demo is still running. To look around:',
@@ -64,7 +55,8 @@ function lookAround(home: string, mirrorAdmin: string): string {
     '  strait local status',
     '  strait local get services -n shop --context west',
     '  strait local get endpoints backend-east -n shop --context west',
-    `  strait mc gateways --context west --admin-addr ${mirrorAdmin}`,
+    '  strait mc gateways --context west',
+    '  strait local get workloads -n strait-multicluster --context east',
     '  strait mc check --context west',
     '  strait failover status --context west',
     `Logs are in ${join(home, 'logs')}. To stop it and remove its state: strait demo down`,
@@ -90,7 +82,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
   mkdirSync(home, { recursive: true });
   const processes = new DemoProcesses(home);
-  const world = { home, env, print, processes, signal: options.signal, mirrorAdmin: await freeAddress() };
+  const world = { home, env, print, processes, signal: options.signal };
   print.line(`Strait demo: two clusters on this machine, kept in ${home}.`);
   print.line(`To type the commands yourself, first: export STRAIT_HOME=${home}`);
 
@@ -109,7 +101,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   const keep = options.keep && !options.signal.aborted;
-  if (keep) print.line(lookAround(home, world.mirrorAdmin));
+  if (keep) print.line(lookAround(home));
   else {
     print.line();
     print.line(

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TrafficSplit } from '../core/api/traffic.ts';
 import { Kinds } from '../core/kinds.ts';
-import { readClusterConfig } from '../platform/local/cluster-config.ts';
+import { linkAddress, readClusterConfig } from '../platform/local/cluster-config.ts';
 import { clusterDirectory } from '../platform/local/home.ts';
 import { BACKEND, EVEN_SPLIT, EXPORTED_BACKEND, FAILOVER_SPLIT, NAMESPACE } from './manifests.ts';
 import {
@@ -37,8 +37,6 @@ export interface DemoWorld {
   print: DemoPrinter;
   processes: DemoProcesses;
   signal: AbortSignal;
-  /** The service mirror's admin address (metrics for `mc gateways`), chosen at start. */
-  mirrorAdmin: string;
 }
 
 export interface DemoStep {
@@ -171,26 +169,11 @@ const steps: DemoStep[] = [
     async run(world) {
       world.print.step(
         'Multi-cluster components',
-        'East gets its gateway (mTLS only, port 4143); west gets the service mirror that will follow links.',
+        'Each control plane runs them: east’s gateway (mTLS only, port 4143) starts once installed;\n' +
+          'west’s service mirror follows whatever links west gets.',
       );
       for (const cluster of CLUSTERS) await strait(world, ['mc', 'install', '--context', cluster], false);
-      const config = join(clusterDirectory(world.home, 'east'), 'multicluster', 'gateway.json');
-      background(
-        world,
-        'gateway-east',
-        [process.execPath, join(ROOT, 'src/cmd/gateway.ts')],
-        `STRAIT_PROXY_CONFIG=${config} node src/cmd/gateway.ts &`,
-        { STRAIT_PROXY_CONFIG: config },
-      );
-      const mirror = ['--context', 'west', '--admin-addr', world.mirrorAdmin];
-      background(
-        world,
-        'service-mirror-west',
-        [process.execPath, join(ROOT, 'src/cmd/service-mirror.ts'), ...mirror],
-        `node src/cmd/service-mirror.ts ${mirror.join(' ')} &`,
-      );
-      await waitForReady(world, 'east’s gateway', 'gateway-east');
-      await waitForReady(world, 'west’s service mirror', 'service-mirror-west');
+      await strait(world, ['local', 'get', 'workloads', '-n', 'strait-multicluster', '--context', 'east']);
     },
   },
   {
@@ -262,7 +245,7 @@ const steps: DemoStep[] = [
         '--cluster-name',
         'east',
       ]);
-      const gateway = readClusterConfig(clusterDirectory(world.home, 'east')).controlPlaneAddress;
+      const gateway = linkAddress(readClusterConfig(clusterDirectory(world.home, 'east')));
       await world.print.waitFor(
         'backend-east mirrored into west with ready endpoints',
         async () =>
@@ -282,7 +265,7 @@ const steps: DemoStep[] = [
         '--context',
         'west',
       ]);
-      const args = ['mc', 'gateways', '--context', 'west', '--admin-addr', world.mirrorAdmin];
+      const args = ['mc', 'gateways', '--context', 'west'];
       const table = await world.print.waitFor(
         'east’s gateway probed alive',
         async () => {

@@ -1,3 +1,4 @@
+import { Ports } from '../../core/api/names.ts';
 import { StraitError, UsageError } from '../../core/errors.ts';
 import { Kinds } from '../../core/kinds.ts';
 import type { Resource } from '../../core/resource.ts';
@@ -8,10 +9,12 @@ import {
   remoteAccessAccount,
   remoteAccessManifests,
 } from '../../multicluster/link/manifests.ts';
+import { linkAddress } from '../../platform/local/cluster-config.ts';
+import { gatewayConfigMap } from '../../platform/local/multicluster/gateway-spec.ts';
 import { type Command, optionalString, requireString } from '../command.ts';
 import { formatDocument } from '../output.ts';
 import { applyObjects, deleteObjects, localClusterAccess, openMcStore } from './mc-common.ts';
-import { writeGatewayFiles } from './mc-gateway-files.ts';
+import { waitForGateway } from './mc-local-gateway.ts';
 
 const outputOption = {
   output: {
@@ -36,7 +39,8 @@ export const mcInstallCommand: Command = {
     'gateway-address': {
       type: 'string',
       valueName: 'ADDR',
-      description: 'address where linked clusters reach this cluster’s gateway',
+      description:
+        'address where linked clusters reach this cluster’s gateway (a local cluster’s gateway listens on it)',
     },
     'gateway-port': { type: 'string', valueName: 'PORT', description: 'gateway data port', default: '4143' },
     'probe-port': { type: 'string', valueName: 'PORT', description: 'gateway probe port', default: '4191' },
@@ -63,11 +67,11 @@ export const mcInstallCommand: Command = {
     try {
       const access = context.platform === 'local' ? localClusterAccess(context) : undefined;
       const gatewayAddress =
-        optionalString(ctx.values, 'gateway-address') ?? access?.config.controlPlaneAddress;
+        optionalString(ctx.values, 'gateway-address') ?? (access ? linkAddress(access.config) : undefined);
       const gatewayWorkload =
         context.platform === 'kubernetes'
           ? [await kubernetesGateway(optionalString(ctx.values, 'image'), ports)]
-          : [];
+          : [localGateway(gatewayAddress ?? '', ports)];
       const objects = installManifests({
         controlPlaneNamespace: access?.config.controlPlaneNamespace ?? 'strait',
         trustDomain: access?.config.trustDomain ?? 'cluster.local',
@@ -83,13 +87,7 @@ export const mcInstallCommand: Command = {
         return 0;
       }
       await applyObjects(store, objects, ctx.stdout);
-      if (access && context.platform === 'local') {
-        const { configFile, notAfter } = writeGatewayFiles(context.dir, access.config, ports);
-        ctx.stdout.write(
-          `gateway identity and configuration written (certificate valid until ${notAfter.toISOString()});\n` +
-            `start the gateway with: STRAIT_PROXY_CONFIG=${configFile} node src/cmd/gateway.ts\n`,
-        );
-      }
+      if (context.platform === 'local') return await waitForGateway(store, context.dir, 'running', ctx);
       return 0;
     } finally {
       close();
@@ -101,7 +99,7 @@ export const mcUninstallCommand: Command = {
   name: 'uninstall',
   summary: 'Remove the multi-cluster components (refused while Links remain)',
   async run(ctx) {
-    const { store, close } = await openMcStore(ctx.values, ctx.env);
+    const { store, close, context } = await openMcStore(ctx.values, ctx.env);
     try {
       const links = await store.list(Kinds.Link, { namespace: Multicluster.namespace });
       if (links.items.length > 0) {
@@ -114,8 +112,15 @@ export const mcUninstallCommand: Command = {
       const selector = `${Multicluster.partOfLabel}=strait-multicluster`;
       const bindings = await store.list(Kinds.ClusterRoleBinding, { labelSelector: selector });
       await deleteObjects(store, bindings.items, ctx.stdout);
-      const objects = installManifests({ controlPlaneNamespace: 'strait', trustDomain: 'cluster.local' });
+      const objects = installManifests({
+        controlPlaneNamespace: 'strait',
+        trustDomain: 'cluster.local',
+        ...(context.platform === 'local'
+          ? { gatewayWorkload: [localGateway('', { gateway: Ports.gateway, probe: Ports.gatewayProbe })] }
+          : {}),
+      });
       await deleteObjects(store, objects, ctx.stdout);
+      if (context.platform === 'local') return await waitForGateway(store, context.dir, 'stopped', ctx);
       return 0;
     } finally {
       close();
@@ -183,6 +188,17 @@ function gatewayServiceType(value: unknown): GatewayServiceType {
     );
   }
   return type;
+}
+
+/** On a local cluster: the ConfigMap its control plane runs the gateway from. */
+function localGateway(address: string, ports: { gateway: number; probe: number }): Resource {
+  return gatewayConfigMap({
+    address,
+    port: ports.gateway,
+    probePort: ports.probe,
+    allowedIdentities: [],
+    allowedNetworks: [],
+  });
 }
 
 /** The gateway's Deployment for a Kubernetes cluster (loaded only for Kubernetes contexts). */

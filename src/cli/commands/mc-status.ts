@@ -2,7 +2,7 @@ import tls from 'node:tls';
 import { findCondition } from '../../core/api/conditions.ts';
 import type { Secret, Service } from '../../core/api/core.ts';
 import { LINK_CREDENTIALS_KEY, type Link } from '../../core/api/multicluster.ts';
-import { Labels } from '../../core/api/names.ts';
+import { Labels, Ports } from '../../core/api/names.ts';
 import { describeError, UsageError } from '../../core/errors.ts';
 import { Kinds } from '../../core/kinds.ts';
 import type { Resource } from '../../core/resource.ts';
@@ -13,18 +13,29 @@ import { histogramQuantiles } from '../../multicluster/service-mirror/metrics-te
 import { mirrorName } from '../../multicluster/service-mirror/naming.ts';
 import { isKubernetesToken } from '../../multicluster/service-mirror/token-renewal.ts';
 import { parseKubeconfig, storeFromKubeconfig } from '../../platform/local/api/kubeconfig.ts';
+import { mirrorAdminAddress, readClusterConfig } from '../../platform/local/cluster-config.ts';
 import type { Command } from '../command.ts';
+import type { ClusterContext } from '../context.ts';
 import { type CheckResult, formatChecks, formatDocument, formatTable, outputFormat } from '../output.ts';
 import { localClusterAccess, type McStore, openMcStore } from './mc-common.ts';
+import { checkLocalGateway } from './mc-local-gateway.ts';
 
 const adminOption = {
   'admin-addr': {
     type: 'string',
     valueName: 'HOST:PORT',
-    description: 'the service mirror’s admin address, for probe latencies',
-    default: '127.0.0.1:9999',
+    description:
+      'the service mirror’s admin address, for probe latencies (default: a local cluster’s control plane, else 127.0.0.1:9999)',
   },
 } as const;
+
+/** Where the service mirror's metrics are: the flag, else a local cluster's control plane. */
+function mirrorAdmin(flag: unknown, context: ClusterContext): string {
+  if (typeof flag === 'string' && flag !== '') return flag;
+  if (context.platform !== 'local') return `127.0.0.1:${Ports.mirrorAdmin}`;
+  const { host, port } = mirrorAdminAddress(readClusterConfig(context.dir));
+  return `${host}:${port}`;
+}
 
 async function scrape(address: string): Promise<string | undefined> {
   try {
@@ -52,10 +63,11 @@ export const mcGatewaysCommand: Command = {
   },
   async run(ctx) {
     const format = outputFormat(ctx.values.output);
-    const { store, close } = await openMcStore(ctx.values, ctx.env);
+    const { store, close, context } = await openMcStore(ctx.values, ctx.env);
     try {
       const links = await store.list<Link>(Kinds.Link, { namespace: Multicluster.namespace });
-      const metrics = await scrape(String(ctx.values['admin-addr']));
+      const adminAddress = mirrorAdmin(ctx.values['admin-addr'], context);
+      const metrics = await scrape(adminAddress);
       const rows: GatewayRow[] = links.items.map((link) => {
         const cluster = link.spec?.targetClusterName ?? link.metadata.name;
         const [p50, p95, p99] = metrics
@@ -99,10 +111,7 @@ export const mcGatewaysCommand: Command = {
           ]),
         ),
       );
-      if (!metrics)
-        ctx.stderr.write(
-          `latencies unavailable: no service mirror metrics at ${String(ctx.values['admin-addr'])}\n`,
-        );
+      if (!metrics) ctx.stderr.write(`latencies unavailable: no service mirror metrics at ${adminAddress}\n`);
       return 0;
     } finally {
       close();
@@ -119,6 +128,12 @@ export const mcCheckCommand: Command = {
     let failed = false;
     try {
       const anchor = await trustAnchor({ store, context, close });
+      const gateway = context.platform === 'local' ? await checkLocalGateway(store, context.dir) : undefined;
+      if (gateway) {
+        failed ||= !gateway.ok;
+        ctx.stdout.write(formatChecks('strait-multicluster: gateway', [gateway]));
+        ctx.stdout.write('\n');
+      }
       const links = await store.list<Link>(Kinds.Link, { namespace: Multicluster.namespace });
       if (links.items.length === 0) {
         ctx.stdout.write(
@@ -132,7 +147,7 @@ export const mcCheckCommand: Command = {
             },
           ]),
         );
-        return 0;
+        return failed ? 1 : 0;
       }
       for (const link of links.items) {
         const results = await checkLink(store, link, anchor);

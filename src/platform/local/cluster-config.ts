@@ -15,7 +15,8 @@ export interface ClusterConfig {
   cidr: string;
   /** Where the control plane listens (127.N.0.1, or the namespace's address in netns mode). */
   controlPlaneAddress: string;
-  ports: { api: number; identity: number; destination: number; policy: number };
+  /** `mirrorAdmin` (the service mirror's metrics) is absent in clusters made before it existed. */
+  ports: { api: number; identity: number; destination: number; policy: number; mirrorAdmin?: number };
   trustDomain: string;
   clusterDomain: string;
   controlPlaneNamespace: string;
@@ -45,11 +46,18 @@ export function clusterFiles(dir: string) {
     pid: join(dir, 'control-plane.pid'),
     log: join(dir, 'control-plane.log'),
     workloads: join(dir, 'workloads'),
+    multicluster: join(dir, 'multicluster'),
   };
 }
 
 export function defaultPorts(): ClusterConfig['ports'] {
-  return { api: API_PORT, identity: Ports.identity, destination: Ports.destination, policy: Ports.policy };
+  return {
+    api: API_PORT,
+    identity: Ports.identity,
+    destination: Ports.destination,
+    policy: Ports.policy,
+    mirrorAdmin: Ports.mirrorAdmin,
+  };
 }
 
 export function readClusterConfig(dir: string): ClusterConfig {
@@ -90,4 +98,18 @@ export function apiUrl(config: ClusterConfig): string {
  */
 export function apiBindAddress(config: ClusterConfig): string {
   return config.netns ? '0.0.0.0' : config.controlPlaneAddress;
+}
+
+/**
+ * Where the cluster's multi-cluster parts are reached from the host and other
+ * clusters: the namespace's link address, else the control-plane address.
+ * The gateway binds it, and the service mirror serves its metrics on it.
+ */
+export function linkAddress(config: ClusterConfig): string {
+  return config.externalAddress ?? config.controlPlaneAddress;
+}
+
+/** The service mirror's metrics address (`strait mc gateways` reads it). */
+export function mirrorAdminAddress(config: ClusterConfig): { host: string; port: number } {
+  return { host: linkAddress(config), port: config.ports.mirrorAdmin ?? Ports.mirrorAdmin };
 }

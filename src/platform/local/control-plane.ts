@@ -13,6 +13,8 @@ import { apiBindAddress, type ClusterConfig, clusterFiles, readClusterConfig } f
 import { ControlPlaneAccounts, servingTls } from './control-plane-identities.ts';
 import { startEndpointsController } from './controllers/endpoints-controller.ts';
 import { startWorkloadReaper } from './controllers/workload-reaper.ts';
+import type { KubernetesTargets } from './multicluster/remote-store.ts';
+import { startMulticlusterComponents } from './multicluster-components.ts';
 import { type LocalStore, openLocalStore } from './store/index.ts';
 import { typeMeta } from './type-meta.ts';
 import { WorkloadTokenValidator } from './workload-token.ts';
@@ -38,6 +40,8 @@ const BOOTSTRAP_NAMESPACES = ['default', CONTROL_PLANE_NAMESPACE];
 export async function startControlPlane(options: {
   dir: string;
   log: (line: string) => void;
+  /** Lets the service mirror follow Links to Kubernetes clusters. */
+  kubernetesTargets?: KubernetesTargets;
 }): Promise<RunningControlPlane> {
   const { dir, log } = options;
   const config = readClusterConfig(dir);
@@ -118,6 +122,14 @@ export async function startControlPlane(options: {
     events,
   });
   startWorkloadReaper(store, { signal: controller.signal, log: (line) => log(`reaper: ${line}`), events });
+  const multicluster = await startMulticlusterComponents({
+    dir,
+    config,
+    store,
+    log,
+    events,
+    ...(options.kubernetesTargets ? { kubernetes: options.kubernetesTargets } : {}),
+  });
   return {
     config,
     store,
@@ -125,6 +137,7 @@ export async function startControlPlane(options: {
     async close() {
       controller.abort();
       clearInterval(renewal);
+      await multicluster.close();
       await Promise.all([api.close(), identity.close(), destination.close(), policy.close()]);
       await store.close();
     },

@@ -1,9 +1,10 @@
 // The multi-cluster scenario with real processes: two local clusters (west,
-// east) sharing one trust anchor with separate issuers; east's gateway and
-// west's service mirror as their own processes; a west workload calls
-// `backend-east` and gets east's answer over mTLS through the gateway.
+// east) sharing one trust anchor with separate issuers; east's control plane
+// runs its gateway after `mc install`, west's follows the Link with its
+// service mirror; a west workload calls `backend-east` and gets east's answer
+// over mTLS through the gateway.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,18 +13,17 @@ import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints, Service } from '../../../src/core/api/core.ts';
-import { Ports } from '../../../src/core/api/names.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import { createAnchor } from '../../../src/pki/index.ts';
 import { readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { eventually, strait, straitInBackground } from '../local/cli.ts';
+import { setGatewayReplicas } from './gateway-control.ts';
 import { exchange } from './mesh-fixtures.ts';
 
 const ECHO = fileURLToPath(new URL('../local/echo-app.mjs', import.meta.url));
 const CALL = fileURLToPath(new URL('../local/call-app.mjs', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const GATEWAY_ID = 'strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local';
 
 const EXPORTED_BACKEND = `apiVersion: v1
@@ -50,9 +50,6 @@ spec:
 describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
   const home = mkdtempSync(join(tmpdir(), 'strait-mc-'));
   const processes: ChildProcess[] = [];
-  let gateway: ChildProcess | undefined;
-  let mirrorAdmin = '';
-  let startGateway: () => Promise<ChildProcess>;
   const run = async (args: string[], input?: string) => {
     const result = await strait(home, args, input);
     assert.equal(result.code, 0, `strait ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
@@ -77,39 +74,9 @@ describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
       ]);
     }
 
-    // East's gateway, with the identity and configuration `mc install` wrote.
+    // East's control plane runs the gateway once it is installed; nothing is started by hand.
     const installed = await run(['mc', 'install', '--context', 'east']);
-    const configFile = /STRAIT_PROXY_CONFIG=(\S+)/.exec(installed)?.[1];
-    assert.ok(configFile, installed);
-    startGateway = async () => {
-      const child = spawn(process.execPath, ['src/cmd/gateway.ts'], {
-        cwd: ROOT,
-        env: { ...process.env, STRAIT_PROXY_CONFIG: configFile },
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-      processes.push(child);
-      let seen = '';
-      for await (const chunk of child.stdout as NodeJS.ReadableStream) {
-        seen += chunk;
-        if (seen.includes('ready')) return child;
-      }
-      throw new Error('the gateway exited before it was ready');
-    };
-    gateway = await startGateway();
-
-    // West's service mirror, then the link from west to east.
-    // West's control-plane address belongs to this test's cluster: no other test can take the port.
-    mirrorAdmin = `${readClusterConfig(clusterDirectory(home, 'west')).controlPlaneAddress}:${Ports.mirrorAdmin}`;
-    const mirror = spawn(
-      process.execPath,
-      ['src/cmd/service-mirror.ts', '--context', 'west', '--admin-addr', mirrorAdmin],
-      {
-        cwd: ROOT,
-        env: { ...process.env, STRAIT_HOME: home },
-        stdio: 'ignore',
-      },
-    );
-    processes.push(mirror);
+    assert.match(installed, /gateway running in the control plane \(ready, pid \d+\)/);
     await run(['mc', 'link', '--context', 'west', '--target-context', 'east', '--cluster-name', 'east']);
     await run(['local', 'apply', '--context', 'east', '-f', '-'], EXPORTED_BACKEND);
     await run(
@@ -238,7 +205,7 @@ describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
     const table = await eventually(
       'east alive in mc gateways',
       async () => {
-        const out = await run(['mc', 'gateways', '--context', 'west', '--admin-addr', mirrorAdmin]);
+        const out = await run(['mc', 'gateways', '--context', 'west']);
         return /^east\s+true\s+1\s+\d+ms/m.test(out) ? out : undefined;
       },
       90_000,
@@ -249,9 +216,8 @@ describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
     assert.match(check.stdout, /✓ trust anchor shared with the target’s gateway/);
   });
 
-  it('stopping east’s gateway marks the mirror not ready within the probe window', async () => {
-    gateway?.kill('SIGTERM');
-    if (gateway) await once(gateway, 'exit');
+  it('stopping east’s gateway (replicas "0") marks the mirror not ready within the probe window', async () => {
+    await setGatewayReplicas(home, 'east', 0);
     await eventually(
       'the mirror endpoints not ready',
       async () => {
@@ -273,7 +239,24 @@ describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
     const check = await strait(home, ['mc', 'check', '--context', 'west']);
     assert.equal(check.code, 1);
     assert.match(check.stdout, /× gateway alive/);
-    gateway = await startGateway();
+    await setGatewayReplicas(home, 'east', 1);
+    await eventually(
+      'the mirror endpoints ready again',
+      async () => {
+        const store = westStore();
+        try {
+          const eps = await store.get<Endpoints>({
+            ...Kinds.Endpoints,
+            namespace: 'shop',
+            name: 'backend-east',
+          });
+          return eps?.subsets?.[0]?.addresses?.length ? true : undefined;
+        } finally {
+          store.close();
+        }
+      },
+      90_000,
+    );
   });
 
   it('unlink removes the Link, its credential and every mirror', async () => {

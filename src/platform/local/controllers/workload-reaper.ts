@@ -2,7 +2,7 @@ import type { EventRecorder } from '../../../control-plane/runtime/index.ts';
 import type { Workload } from '../../../core/api/local.ts';
 import { Kinds } from '../../../core/kinds.ts';
 import { refOf } from '../../../core/resource.ts';
-import type { ResourceStore } from '../../../core/store.ts';
+import { ConflictError, type ResourceStore } from '../../../core/store.ts';
 
 /** Annotation with the pid of the `strait local run` process that supervises a workload. */
 export const SUPERVISOR_PID_ANNOTATION = 'local.strait.io/supervisor-pid';
@@ -44,7 +44,7 @@ export async function reapWorkloads(
         } catch {}
       }
     }
-    if (await store.delete(refOf(workload))) {
+    if (await deleteUnchanged(store, workload)) {
       reaped++;
       log(`workload ${workload.metadata.namespace}/${workload.metadata.name} is gone: unregistered`);
       void events?.record(
@@ -56,6 +56,20 @@ export async function reapWorkloads(
     }
   }
   return reaped;
+}
+
+/**
+ * Deletes the Workload as it was listed: one written again since then (its
+ * process restarted and re-registered it) is kept.
+ */
+async function deleteUnchanged(store: ResourceStore, workload: Workload): Promise<boolean> {
+  const { resourceVersion } = workload.metadata;
+  try {
+    return await store.delete(refOf(workload), resourceVersion ? { preconditions: { resourceVersion } } : {});
+  } catch (error) {
+    if (error instanceof ConflictError) return false;
+    throw error;
+  }
 }
 
 /** Runs reapWorkloads every `periodMs` until the signal aborts. */

@@ -1,25 +1,27 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gatewayIdentity } from '../../multicluster/link/manifests.ts';
-import { issueWorkloadCertificate } from '../../pki/index.ts';
-import { type ClusterConfig, clusterFiles } from '../../platform/local/cluster-config.ts';
-import { ControlPlaneAccounts, controlPlaneIdentity } from '../../platform/local/control-plane-identities.ts';
-import { writeFileAtomic } from '../../platform/local/home.ts';
+import { gatewayIdentity } from '../../../multicluster/link/manifests.ts';
+import { issueWorkloadCertificate } from '../../../pki/index.ts';
+import { type ClusterConfig, clusterFiles } from '../cluster-config.ts';
+import { ControlPlaneAccounts, controlPlaneIdentity } from '../control-plane-identities.ts';
+import { writeFileAtomic } from '../home.ts';
+import type { GatewaySpec } from './gateway-spec.ts';
 
 /**
  * Writes what a local cluster's gateway process needs under
- * `<cluster>/multicluster/`: a certificate for the gateway identity from the
- * cluster's issuer, its key, and a configuration (data and probe on the
- * cluster's address, this cluster's destination service). Returns the
- * configuration file, to be named by STRAIT_PROXY_CONFIG.
+ * `<cluster>/multicluster/`: a fresh certificate for the gateway identity from
+ * the cluster's issuer, its key, and the proxy configuration (data and probe
+ * on the spec's address, this cluster's destination service). Returns the
+ * configuration file, to be named by STRAIT_PROXY_CONFIG, and when the
+ * certificate expires.
  */
 export function writeGatewayFiles(
   dir: string,
   config: ClusterConfig,
-  ports: { gateway: number; probe: number },
+  spec: Pick<GatewaySpec, 'address' | 'port' | 'probePort'>,
 ): { configFile: string; notAfter: Date } {
   const files = clusterFiles(dir);
-  const out = join(dir, 'multicluster');
+  const out = files.multicluster;
   mkdirSync(out, { recursive: true });
   const leaf = issueWorkloadCertificate({
     issuer: {
@@ -40,8 +42,8 @@ export function writeGatewayFiles(
           keyFile: join(out, 'gateway.key'),
           trustBundleFile: files.trustAnchor,
         },
-        inbound: { host: config.controlPlaneAddress, port: ports.gateway },
-        admin: { host: config.controlPlaneAddress, port: ports.probe },
+        inbound: { host: spec.address, port: spec.port },
+        admin: { host: spec.address, port: spec.probePort },
         destination: {
           address: `${config.controlPlaneAddress}:${config.ports.destination}`,
           identity: controlPlaneIdentity(config, ControlPlaneAccounts.destination),

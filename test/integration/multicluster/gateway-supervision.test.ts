@@ -1,0 +1,124 @@
+// A local cluster's control plane runs its gateway: started by `mc install`,
+// restarted after a crash, stopped by replicas "0", by `mc uninstall` and by
+// `local down`, and never left behind when the control plane is SIGKILLed.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Event } from '../../../src/core/api/core.ts';
+import { Kinds } from '../../../src/core/kinds.ts';
+import { clusterFiles, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
+import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
+import { processAlive } from '../../../src/platform/local/controllers/workload-reaper.ts';
+import { clusterDirectory } from '../../../src/platform/local/home.ts';
+import { eventually, strait } from '../local/cli.ts';
+import { gatewayReady, gatewayWorkload, setGatewayReplicas } from './gateway-control.ts';
+
+const gone = (pid: number) =>
+  eventually(`process ${pid} to exit`, async () => (processAlive(pid) ? undefined : true), 30_000);
+
+describe('the gateway supervised by a local control plane', { timeout: 600_000 }, () => {
+  const home = mkdtempSync(join(tmpdir(), 'strait-gw-sup-'));
+  const dir = clusterDirectory(home, 'east');
+  const run = async (args: string[], input?: string) => {
+    const result = await strait(home, args, input);
+    assert.equal(result.code, 0, `strait ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
+    return result.stdout;
+  };
+  const probe = async () => {
+    const { controlPlaneAddress } = readClusterConfig(dir);
+    const response = await fetch(`http://${controlPlaneAddress}:4191/ready`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    return response.status;
+  };
+
+  before(async () => {
+    await run(['local', 'up', '--cluster', 'east']);
+  });
+
+  after(async () => {
+    await strait(home, ['local', 'down', '--cluster', 'east', '--delete']);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('mc install starts the gateway and says so; mc check shows it', async () => {
+    const out = await run(['mc', 'install', '--context', 'east']);
+    assert.match(out, /configmap\/strait-gateway created/);
+    assert.match(out, /gateway running in the control plane \(ready, pid \d+\)/);
+    assert.doesNotMatch(out, /start the gateway with/);
+    assert.equal(await probe(), 200);
+    const check = await strait(home, ['mc', 'check', '--context', 'east']);
+    assert.match(check.stdout, /✓ this cluster’s gateway runs as configured \(ready, pid \d+\)/);
+    const endpoints = await run(['local', 'get', 'endpoints', 'strait-gateway', '-n', 'strait-multicluster']);
+    assert.match(endpoints, /:4143/);
+  });
+
+  it('restarts a gateway that crashed and records the restart', async () => {
+    const pid = (await gatewayWorkload(home, 'east'))?.status?.proxyPid as number;
+    assert.ok(pid && processAlive(pid));
+    process.kill(pid, 'SIGKILL');
+    const restarted = await gatewayReady(home, 'east', pid);
+    const workload = await gatewayWorkload(home, 'east');
+    assert.equal(workload?.metadata.annotations?.['local.strait.io/restarts'], '1');
+    assert.match(workload?.metadata.annotations?.['local.strait.io/last-exit'] ?? '', /^signal SIGKILL at /);
+    assert.ok(processAlive(restarted));
+    assert.equal(await probe(), 200);
+  });
+
+  it('replicas "0" stops it, "1" starts it again; an invalid value is refused with an Event', async () => {
+    const pid = (await gatewayWorkload(home, 'east'))?.status?.proxyPid as number;
+    await setGatewayReplicas(home, 'east', 0);
+    await gone(pid);
+    await assert.rejects(probe());
+    const check = await strait(home, ['mc', 'check', '--context', 'east']);
+    assert.match(check.stdout, /✓ this cluster’s gateway runs as configured \(stopped: replicas 0\)/);
+
+    const running = (await setGatewayReplicas(home, 'east', 1)) as number;
+    const bad = await strait(
+      home,
+      ['local', 'apply', '--context', 'east', '-f', '-'],
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strait-gateway\n  namespace: strait-multicluster\ndata:\n  replicas: "3"\n',
+    );
+    assert.equal(bad.code, 0, bad.stderr);
+    const event = await eventually('an InvalidGatewaySpec Event', async () => {
+      const store = openClusterStore(dir);
+      try {
+        const { items } = await store.list<Event>(Kinds.Event, { namespace: 'strait-multicluster' });
+        return items.find((e) => e.reason === 'InvalidGatewaySpec');
+      } finally {
+        store.close();
+      }
+    });
+    assert.match(event.message, /replicas "3" must be 0 or 1/);
+    // The gateway runs on as it was.
+    assert.equal((await gatewayWorkload(home, 'east'))?.status?.proxyPid, running);
+    assert.ok(processAlive(running));
+    await setGatewayReplicas(home, 'east', 1);
+  });
+
+  it('a SIGKILLed control plane leaves no gateway; the next start runs a new one', async () => {
+    const pid = (await gatewayWorkload(home, 'east'))?.status?.proxyPid as number;
+    const controlPlane = Number(readFileSync(clusterFiles(dir).pid, 'utf8'));
+    process.kill(controlPlane, 'SIGKILL');
+    await gone(controlPlane);
+    await gone(pid);
+    await run(['local', 'up', '--cluster', 'east']);
+    const next = await gatewayReady(home, 'east', pid);
+    assert.equal(await probe(), 200);
+
+    await run(['local', 'down', '--cluster', 'east']);
+    await gone(next);
+    await run(['local', 'up', '--cluster', 'east']);
+    await gatewayReady(home, 'east', next);
+  });
+
+  it('mc uninstall stops it', async () => {
+    const pid = (await gatewayWorkload(home, 'east'))?.status?.proxyPid as number;
+    const out = await run(['mc', 'uninstall', '--context', 'east']);
+    assert.match(out, /configmap\/strait-gateway deleted/);
+    assert.match(out, /gateway stopped/);
+    await gone(pid);
+  });
+});
