@@ -7,10 +7,13 @@ import { Kinds } from '../../../core/kinds.ts';
 import { describeRef, groupOf, type Resource } from '../../../core/resource.ts';
 import { ForbiddenError, NotFoundError, type ResourceStore } from '../../../core/store.ts';
 import { createAuthenticator } from './authenticate.ts';
+import { discoveryDocument } from './discovery.ts';
+import { openApiDocument } from './openapi.ts';
 import { type ApiPath, parseApiPath } from './paths.ts';
 import { authorize, type RequestAttributes, type UserInfo } from './rbac.ts';
 import { MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS, type ServiceAccountTokens } from './service-account-token.ts';
 import { statusOf } from './status.ts';
+import { patchStrategically } from './strategic-patch.ts';
 
 type Request = http2.Http2ServerRequest;
 type Response = http2.Http2ServerResponse;
@@ -39,8 +42,9 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
  * Serves a store as Kubernetes-style REST over HTTP/2 + TLS (HTTP/1.1 too,
  * for curl): get, list with labelSelector, watch as newline-delimited JSON
  * events, create, update, the status subresource, merge patch, server-side
- * apply (application/apply-patch+yaml), delete, and TokenRequest for
- * ServiceAccounts. Every request is authenticated and authorized by RBAC.
+ * apply (application/apply-patch+yaml), delete, TokenRequest for
+ * ServiceAccounts, and kubectl's discovery documents. Every request is
+ * authenticated, and every resource request authorized by RBAC.
  */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const authenticator = createAuthenticator(options);
@@ -59,12 +63,27 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       return;
     }
+    // As on Kubernetes, anyone may read the version.
+    const version = url.pathname === '/version' ? discoveryDocument(url.pathname, undefined) : undefined;
+    if (version) return send(response, 200, version.body);
     let user: UserInfo;
     try {
       user = await authenticator.authenticate(request.headers.authorization);
     } catch (error) {
       log(`${request.method} ${url.pathname}: ${(error as Error).message}`);
       throw error;
+    }
+    const discovery =
+      request.method === 'GET' ? discoveryDocument(url.pathname, request.headers.accept) : undefined;
+    if (discovery) return send(response, 200, discovery.body, discovery.contentType);
+    const openApi = request.method === 'GET' ? openApiDocument(url.pathname) : undefined;
+    if (openApi !== undefined) {
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(openApi),
+      });
+      response.end(openApi);
+      return;
     }
     const path = parseApiPath(url.pathname);
     const attributes = attributesOf(request.method, path, url);
@@ -130,12 +149,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           const force = url.searchParams.get('force') === 'true';
           return send(response, 200, await store.apply(object, { fieldManager, force }));
         }
+        if (type === 'application/strategic-merge-patch+json') {
+          return send(response, 200, await patchStrategically(store, objectRef, await readJson(request)));
+        }
         if (type === 'application/merge-patch+json' || type === 'application/json') {
           const patch = await readJson(request);
           return send(response, 200, await store.patch(objectRef, patch));
         }
         throw new StraitError('E_API_REQUEST', `patch type "${type}" is not supported`, {
-          hint: 'use application/merge-patch+json or application/apply-patch+yaml',
+          hint: 'use application/merge-patch+json, application/strategic-merge-patch+json or application/apply-patch+yaml',
         });
       }
       case 'delete': {
@@ -362,8 +384,8 @@ async function readYaml(request: Request): Promise<Record<string, unknown>> {
   return value as Record<string, unknown>;
 }
 
-function send(response: Response, code: number, body: unknown): void {
+function send(response: Response, code: number, body: unknown, contentType = 'application/json'): void {
   const text = JSON.stringify(body);
-  response.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(code, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   response.end(text);
 }

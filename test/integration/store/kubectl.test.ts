@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import type { Service } from '../../../src/core/api/core.ts';
+import { Kinds } from '../../../src/core/kinds.ts';
+import { formatKubeconfig } from '../../../src/platform/local/api/kubeconfig.ts';
+import { apiCredential } from '../../../src/platform/local/cluster-store.ts';
+import { type LocalCluster, upCluster } from '../../../src/platform/local/local-cluster.ts';
+import { canBuildKubectl, kubectlBinary } from './kubectl-binary.ts';
+
+const SHOP = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector:
+    app: web
+  ports:
+    - name: http
+      port: PORT
+`;
+
+const LINK = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: strait-multicluster
+---
+apiVersion: multicluster.strait.io/v1alpha1
+kind: Link
+metadata:
+  name: east
+  namespace: strait-multicluster
+spec:
+  targetClusterName: east
+  clusterCredentialsSecret: cluster-credentials-east
+  gatewayAddress: 127.0.1.1
+  gatewayIdentity: strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local
+`;
+
+const skip = canBuildKubectl()
+  ? false
+  : 'Go is not installed, so kubectl cannot be built (scripts/kube/build-kubectl.sh)';
+
+describe('kubectl against a local cluster (real kubectl, real control plane)', {
+  skip,
+  timeout: 1_800_000,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strait-kubectl-'));
+  let kubectl: string;
+  let cluster: LocalCluster;
+
+  const run = (args: string[], input?: string) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(
+        kubectl,
+        ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args],
+        { stdio: ['pipe', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end(input ?? '');
+    });
+  const ok = async (args: string[], input?: string) => {
+    const result = await run(args, input);
+    assert.equal(result.code, 0, `kubectl ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout;
+  };
+
+  before(async () => {
+    kubectl = await kubectlBinary();
+    cluster = await upCluster({ home: join(dir, 'home'), name: 'kc' });
+    writeFileSync(join(dir, 'kubeconfig'), formatKubeconfig(apiCredential(cluster.dir)), { mode: 0o600 });
+  });
+
+  after(async () => {
+    await cluster?.down({ deleteState: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the server version and every kind with its short names', async () => {
+    const version = JSON.parse(await ok(['version', '-o', 'json'])) as {
+      serverVersion: { major: string; minor: string };
+    };
+    assert.deepEqual([version.serverVersion.major, version.serverVersion.minor], ['1', '33']);
+    const resources = await ok(['api-resources', '--no-headers']);
+    const rows = resources
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/));
+    const row = (name: string) => rows.find((r) => r[0] === name);
+    assert.deepEqual(row('services'), ['services', 'svc', 'v1', 'true', 'Service']);
+    assert.deepEqual(row('links'), ['links', 'multicluster.strait.io/v1alpha1', 'true', 'Link']);
+    assert.deepEqual(row('namespaces'), ['namespaces', 'ns', 'v1', 'false', 'Namespace']);
+    assert.deepEqual(row('servers'), ['servers', 'srv', 'policy.strait.io/v1beta1', 'true', 'Server']);
+  });
+
+  it('applies (client-side), changes a port on a second apply, and gets services in every namespace', async () => {
+    assert.match(await ok(['apply', '-f', '-'], SHOP.replace('PORT', '80')), /service\/web created/);
+    assert.match(await ok(['apply', '-f', '-'], SHOP.replace('PORT', '80')), /service\/web unchanged/);
+    assert.match(await ok(['apply', '-f', '-'], SHOP.replace('PORT', '8080')), /service\/web configured/);
+    const store = cluster.openStore();
+    try {
+      const web = await store.get<Service>({ ...Kinds.Service, namespace: 'shop', name: 'web' });
+      assert.deepEqual(web?.spec?.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+    } finally {
+      store.close();
+    }
+    const all = await ok(['get', 'services', '-A']);
+    assert.match(all, /^shop\s+web\s/m);
+    const yaml = parseYaml(await ok(['get', 'service', 'web', '-n', 'shop', '-o', 'yaml'])) as Service;
+    assert.equal(yaml.kind, 'Service');
+    assert.deepEqual(yaml.spec?.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+  });
+
+  it('applies a Link server-side and lists it', async () => {
+    assert.match(
+      await ok(['apply', '--server-side', '-f', '-'], LINK),
+      /link.multicluster.strait.io\/east serverside-applied/,
+    );
+    assert.match(await ok(['get', 'links', '-n', 'strait-multicluster']), /^east\s/m);
+    const link = JSON.parse(
+      await ok(['get', 'link', 'east', '-n', 'strait-multicluster', '-o', 'json', '--show-managed-fields']),
+    ) as {
+      metadata: { managedFields: { manager: string }[] };
+    };
+    assert.deepEqual(
+      link.metadata.managedFields.map((f) => f.manager),
+      ['kubectl'],
+    );
+  });
+
+  it('shows the store’s refusal of an invalid object and keeps what is stored', async () => {
+    const result = await run(['apply', '-f', '-'], SHOP.replace('PORT', '70000'));
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /spec\.ports\[0\]\.port/);
+    assert.match(
+      await ok(['get', 'service', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.ports[0].port}']),
+      /^8080$/,
+    );
+  });
+});
