@@ -2,7 +2,9 @@
 // east) sharing one trust anchor with separate issuers; east's control plane
 // runs its gateway after `mc install`, west's follows the Link with its
 // service mirror; a west workload calls `backend-east` and gets east's answer
-// over mTLS through the gateway.
+// over mTLS through the gateway. As root each cluster runs in its own network
+// namespace, so the only way between them is what binds a cluster's link
+// address (its API and gateway); otherwise each has its own loopback block.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,9 +17,10 @@ import { fileURLToPath } from 'node:url';
 import type { Endpoints, Service } from '../../../src/core/api/core.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import { createAnchor } from '../../../src/pki/index.ts';
-import { readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
+import { linkAddress, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
+import { networkNamespacesSupported } from '../../../src/platform/local/netns.ts';
 import { eventually, strait, straitInBackground } from '../local/cli.ts';
 import { setGatewayReplicas } from './gateway-control.ts';
 import { exchange } from './mesh-fixtures.ts';
@@ -47,7 +50,12 @@ spec:
       targetPort: http
 `;
 
-describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
+/** Each cluster in its own network namespace when that is possible here (root, iproute2). */
+const NETNS = networkNamespacesSupported();
+
+describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : ''})`, {
+  timeout: 900_000,
+}, () => {
   const home = mkdtempSync(join(tmpdir(), 'strait-mc-'));
   const processes: ChildProcess[] = [];
   const run = async (args: string[], input?: string) => {
@@ -56,6 +64,8 @@ describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
     return result.stdout;
   };
   const westStore = () => openClusterStore(clusterDirectory(home, 'west'));
+  /** Where east's gateway is: its link address (its loopback address without namespaces). */
+  const eastGateway = () => linkAddress(readClusterConfig(clusterDirectory(home, 'east')));
 
   before(async () => {
     const anchor = createAnchor();
@@ -71,6 +81,7 @@ describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
         join(home, 'anchor.crt'),
         '--trust-anchor-key',
         join(home, 'anchor.key'),
+        ...(NETNS ? ['--netns'] : []),
       ]);
     }
 
@@ -140,8 +151,7 @@ describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
       },
       180_000,
     );
-    const east = readClusterConfig(clusterDirectory(home, 'east'));
-    assert.deepEqual(endpoints.subsets?.[0]?.addresses, [{ ip: east.controlPlaneAddress }]);
+    assert.deepEqual(endpoints.subsets?.[0]?.addresses, [{ ip: eastGateway() }]);
     assert.equal(endpoints.subsets?.[0]?.ports?.[0]?.port, 4143);
   });
 
@@ -176,11 +186,19 @@ describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
       'http://backend-east.shop.svc.cluster.local:80/',
     ]);
     assert.equal(stdout, '200 hello from backend\n');
-    const east = readClusterConfig(clusterDirectory(home, 'east'));
-    const gatewayMetrics = await (await fetch(`http://${east.controlPlaneAddress}:4191/metrics`)).text();
+    const gatewayMetrics = await (await fetch(`http://${eastGateway()}:4191/metrics`)).text();
     assert.match(gatewayMetrics, /gateway_connections_total\{outcome="forwarded"\} [1-9]/);
-    // The backend's proxy saw the west caller's identity, carried by the gateway.
-    const backendMetrics = await (await fetch(`http://${backendAddress}:4191/metrics`)).text();
+    // The backend's proxy saw the west caller's identity, carried by the gateway. Its admin
+    // port is reached from inside east (with namespaces, the host cannot reach it).
+    const backendMetrics = await run([
+      ...['local', 'run', '--cluster', 'east', '-n', 'shop', '--name', 'metrics-reader', '--no-proxy'],
+      ...[
+        '--',
+        process.execPath,
+        '-e',
+        `fetch("http://${backendAddress}:4191/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))`,
+      ],
+    ]);
     assert.match(
       backendMetrics,
       /direction="inbound"[^}]*client_id="frontend\.shop\.serviceaccount\.identity\.strait\.cluster\.local"/,
@@ -188,9 +206,8 @@ describe('two linked clusters (real processes)', { timeout: 900_000 }, () => {
   });
 
   it('east’s gateway refuses a client without a certificate', async () => {
-    const east = readClusterConfig(clusterDirectory(home, 'east'));
     const socket = tls.connect({
-      host: east.controlPlaneAddress,
+      host: eastGateway(),
       port: 4143,
       servername: GATEWAY_ID,
       rejectUnauthorized: false,
