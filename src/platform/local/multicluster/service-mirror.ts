@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { MULTICLUSTER_NAMESPACE } from '../../../core/api/names.ts';
+import { StraitError } from '../../../core/errors.ts';
 import type { ResourceStore } from '../../../core/store.ts';
 import { LinkManager } from '../../../multicluster/service-mirror/link-manager.ts';
 import { MirrorMetrics } from '../../../multicluster/service-mirror/metrics.ts';
@@ -52,10 +53,21 @@ export async function startLocalServiceMirror(options: {
     response.writeHead(body ? 200 : 404, { 'content-type': 'text/plain; version=0.0.4' });
     response.end(body || 'not found\n');
   });
+  const where = `${options.admin.host}:${options.admin.port}`;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) =>
+      reject(
+        new StraitError(
+          'E_MIRROR_ADMIN',
+          `the service mirror cannot serve its metrics on ${where}: ${error.message}`,
+          {
+            hint: 'another process holds the port: stop it, or set ports.mirrorAdmin in the cluster’s cluster.json',
+          },
+        ),
+      ),
+    );
     server.listen(options.admin.port, options.admin.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
