@@ -323,6 +323,8 @@ async function main(): Promise<void> {
         (memory.heapUsedBytes - ready.storeOnly.heapUsedBytes) / 1048576,
       ),
       rssAfterRoundsMB: Math.round(memoryAfter.rssBytes / 1048576),
+      heapTotalAfterRoundsMB: Math.round(memoryAfter.heapTotalBytes / 1048576),
+      heapUsedAfterRoundsMB: Math.round(memoryAfter.heapUsedBytes / 1048576),
       goalMB: 300,
     },
     changeToLastSubscriber: {

@@ -19,6 +19,7 @@ import {
   valueAt,
   withListKeys,
 } from './field-set.ts';
+import { copyJson } from './json-copy.ts';
 import { isPlainObject } from './merge-patch.ts';
 
 /** One manager's entry in `metadata.managedFields`, in Kubernetes' shape. */
@@ -93,7 +94,7 @@ export function applyConfiguration(
     );
   }
 
-  const result = structuredClone(
+  const result = copyJson(
     current ?? { apiVersion: applied.apiVersion, kind: applied.kind, metadata: { name: '' } },
   );
   const wantedKeys = new Set(wanted.map(pathKey));

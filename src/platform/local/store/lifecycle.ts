@@ -1,6 +1,7 @@
 import type { ObjectRef, Resource } from '../../../core/resource.ts';
 import { describeRef, refOf } from '../../../core/resource.ts';
 import type { DeleteOptions } from '../../../core/store.ts';
+import { copyJson } from './json-copy.ts';
 import { checkPreconditions, timestamp } from './metadata.ts';
 import type { ObjectTable } from './object-table.ts';
 
@@ -39,7 +40,7 @@ export class Lifecycle {
     const finalizers = [...(current.metadata.finalizers ?? [])];
     if (policy === 'Foreground' && this.#dependentsOf(uid).length > 0) finalizers.push(FOREGROUND_FINALIZER);
     if (finalizers.length > 0 || isNamespace) {
-      const marked: Resource = structuredClone(current);
+      const marked: Resource = copyJson(current);
       marked.metadata.deletionTimestamp = timestamp();
       marked.metadata.generation = (current.metadata.generation ?? 1) + 1;
       if (finalizers.length > 0) marked.metadata.finalizers = finalizers;
@@ -56,7 +57,7 @@ export class Lifecycle {
 
   /** Removes an object for good, then collects what depended on it. */
   #remove(object: Resource): void {
-    const removed = structuredClone(object);
+    const removed = copyJson(object);
     this.#host.commit('DELETED', removed, object);
     const uid = object.metadata.uid as string;
     this.#host.background(() => this.#collectDependents(uid));
@@ -93,7 +94,7 @@ export class Lifecycle {
     const current = this.#byUid(uid);
     if (!current?.metadata.finalizers?.includes(FOREGROUND_FINALIZER)) return;
     if (this.#dependentsOf(uid).length > 0) return;
-    const released: Resource = structuredClone(current);
+    const released: Resource = copyJson(current);
     const finalizers = current.metadata.finalizers.filter((f) => f !== FOREGROUND_FINALIZER);
     if (finalizers.length > 0) released.metadata.finalizers = finalizers;
     else delete released.metadata.finalizers;
@@ -116,7 +117,7 @@ export class Lifecycle {
   }
 
   #dropOwner(dependent: Resource, uid: string): void {
-    const next: Resource = structuredClone(dependent);
+    const next: Resource = copyJson(dependent);
     const remaining = dependent.metadata.ownerReferences?.filter((r) => r.uid !== uid) ?? [];
     if (remaining.length > 0) next.metadata.ownerReferences = remaining;
     else delete next.metadata.ownerReferences;

@@ -11,9 +11,13 @@ const SERVER_FIELDS = [
   'deletionTimestamp',
 ] as const;
 
-/** RFC 3339 with seconds, as Kubernetes writes timestamps. */
+let lastTimestamp = '';
+
+/** RFC 3339 with seconds, as Kubernetes writes timestamps; one string per second, shared by its objects. */
 export function timestamp(now: Date = new Date()): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const text = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (text !== lastTimestamp) lastTimestamp = text;
+  return lastTimestamp;
 }
 
 /** A copy of `metadata` without the fields the store owns. */
