@@ -3,6 +3,7 @@ import { formatAge } from '../../core/duration.ts';
 import { StraitError, UsageError } from '../../core/errors.ts';
 import { releaseBlock } from '../../platform/local/block-claims.ts';
 import { apiUrl, readClusterConfig } from '../../platform/local/cluster-config.ts';
+import { openClusterStore } from '../../platform/local/cluster-store.ts';
 import {
   controlPlaneStatus,
   startControlPlaneProcess,
@@ -19,6 +20,7 @@ import {
 import { deleteNetworkNamespace } from '../../platform/local/netns.ts';
 import { type Command, type OptionValues, optionalString, requireString } from '../command.ts';
 import { formatDocument, formatTable, outputFormat } from '../output.ts';
+import { type LocalGatewayState, localGatewayState } from './mc-local-gateway.ts';
 
 const clusterOption = {
   cluster: { type: 'string' as const, valueName: 'NAME', description: 'name of the local cluster' },
@@ -142,10 +144,13 @@ export const localStatusCommand: Command = {
     }
     const current = readHomeConfig(home)['current-context'];
     const statuses = await Promise.all(names.map((n) => controlPlaneStatus(clusterDirectory(home, n))));
+    const gateways = await Promise.all(
+      names.map((n, i) => (statuses[i]?.ready ? gatewayOf(clusterDirectory(home, n)) : undefined)),
+    );
     if (format !== 'table') {
       ctx.stdout.write(
         formatDocument(
-          statuses.map((s) => ({
+          statuses.map((s, i) => ({
             name: s.config.name,
             running: s.pid !== undefined,
             ready: s.ready,
@@ -153,6 +158,7 @@ export const localStatusCommand: Command = {
             api: apiUrl(s.config),
             addresses: s.config.cidr,
             current: s.config.name === current,
+            gateway: gateways[i] ?? null,
           })),
           format,
         ),
@@ -162,14 +168,15 @@ export const localStatusCommand: Command = {
     } else {
       ctx.stdout.write(
         formatTable(
-          ['CURRENT', 'CLUSTER', 'STATUS', 'PID', 'API', 'ADDRESSES', 'AGE'],
-          statuses.map((s) => [
+          ['CURRENT', 'CLUSTER', 'STATUS', 'PID', 'API', 'ADDRESSES', 'GATEWAY', 'AGE'],
+          statuses.map((s, i) => [
             s.config.name === current ? '*' : '',
             s.config.name,
             s.ready ? 'Running' : s.pid !== undefined ? 'Starting' : 'Stopped',
             s.pid ?? '',
             apiUrl(s.config),
             s.config.cidr,
+            gatewayColumn(gateways[i]),
             formatAge(Date.now() - Date.parse(s.config.createdAt)),
           ]),
         ),
@@ -179,6 +186,24 @@ export const localStatusCommand: Command = {
     return only !== undefined && stopped > 0 ? 1 : 0;
   },
 };
+
+/** The multi-cluster gateway's state, read from a running cluster (undefined when it has none). */
+async function gatewayOf(dir: string): Promise<LocalGatewayState | undefined> {
+  const store = openClusterStore(dir);
+  try {
+    return await localGatewayState(store);
+  } catch {
+    return undefined;
+  } finally {
+    store.close();
+  }
+}
+
+function gatewayColumn(state: LocalGatewayState | undefined): string {
+  if (!state) return '-';
+  const restarts = state.restarts > 0 ? ` (${state.restarts} restart${state.restarts === 1 ? '' : 's'})` : '';
+  return `${state.ready ? 'Ready' : state.running ? 'Starting' : 'Restarting'}${restarts}`;
+}
 
 export const localUseCommand: Command = {
   name: 'use',

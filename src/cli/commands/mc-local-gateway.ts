@@ -5,8 +5,11 @@ import { describeError } from '../../core/errors.ts';
 import { Kinds } from '../../core/kinds.ts';
 import type { ResourceStore } from '../../core/store.ts';
 import { clusterFiles } from '../../platform/local/cluster-config.ts';
-import { GatewayConfigMap, parseGatewaySpec } from '../../platform/local/multicluster/gateway-spec.ts';
-import { GatewayAnnotations } from '../../platform/local/multicluster/gateway-supervisor.ts';
+import {
+  GatewayAnnotations,
+  GatewayConfigMap,
+  parseGatewaySpec,
+} from '../../platform/local/multicluster/gateway-spec.ts';
 import type { CommandContext } from '../command.ts';
 import type { CheckResult } from '../output.ts';
 

@@ -65,6 +65,9 @@ describe('the gateway supervised by a local control plane', { timeout: 600_000 }
     assert.match(workload?.metadata.annotations?.['local.strait.io/last-exit'] ?? '', /^signal SIGKILL at /);
     assert.ok(processAlive(restarted));
     assert.equal(await probe(), 200);
+    const status = await run(['local', 'status']);
+    assert.match(status, /GATEWAY/);
+    assert.match(status, /east\s+Running\s.*\sReady \(1 restart\)/);
   });
 
   it('replicas "0" stops it, "1" starts it again; an invalid value is refused with an Event', async () => {
@@ -72,6 +75,7 @@ describe('the gateway supervised by a local control plane', { timeout: 600_000 }
     await setGatewayReplicas(home, 'east', 0);
     await gone(pid);
     await assert.rejects(probe());
+    assert.match(await run(['local', 'status']), /east\s+Running\s.*\s-\s/);
     const check = await strait(home, ['mc', 'check', '--context', 'east']);
     assert.match(check.stdout, /✓ this cluster’s gateway runs as configured \(stopped: replicas 0\)/);
 

@@ -7,6 +7,12 @@ import { Multicluster } from '../../../multicluster/link/manifests.ts';
 /** The ConfigMap that says how a local cluster's gateway runs: strait-multicluster/strait-gateway. */
 export const GatewayConfigMap = { namespace: MULTICLUSTER_NAMESPACE, name: Multicluster.gateway } as const;
 
+/** Annotations on the gateway's Workload: how often it was restarted after exiting, and its last exit. */
+export const GatewayAnnotations = {
+  restarts: 'local.strait.io/restarts',
+  lastExit: 'local.strait.io/last-exit',
+} as const;
+
 /** What a local cluster's gateway should be, as read from its ConfigMap. */
 export interface GatewaySpec {
   /** 1 runs the gateway, 0 stops it (the Deployment's field, as on Kubernetes). */

@@ -15,15 +15,9 @@ import { type ClusterConfig, clusterFiles } from '../cluster-config.ts';
 import { processAlive, SUPERVISOR_PID_ANNOTATION } from '../controllers/workload-reaper.ts';
 import { typeMeta } from '../type-meta.ts';
 import { writeGatewayFiles } from './gateway-files.ts';
-import { GatewayConfigMap, type GatewaySpec, parseGatewaySpec } from './gateway-spec.ts';
+import { GatewayAnnotations, GatewayConfigMap, type GatewaySpec, parseGatewaySpec } from './gateway-spec.ts';
 
 const GATEWAY_ENTRY = fileURLToPath(new URL('../../../cmd/gateway.ts', import.meta.url));
-
-/** Annotations on the gateway's Workload: how often it was restarted after exiting, and its last exit. */
-export const GatewayAnnotations = {
-  restarts: 'local.strait.io/restarts',
-  lastExit: 'local.strait.io/last-exit',
-} as const;
 
 const FIELD_MANAGER = 'strait-gateway-supervisor';
 
