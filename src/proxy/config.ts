@@ -5,6 +5,7 @@ import { ProxyConfigError } from './errors.ts';
 import { isLogLevel, type LogLevel } from './log.ts';
 import type { Authentication, Authorization, PortPolicy } from './policy/authorize.ts';
 import { DEFAULT_TRUSTED_FORWARDERS } from './policy/identity-match.ts';
+import { DEFAULT_TAP_CLIENTS } from './tap/authorize.ts';
 
 export interface ListenAddress {
   host: string;
@@ -31,10 +32,15 @@ export interface ProxyConfig {
     identity: string;
     tokenFile: string;
   };
-  inbound: ListenAddress & { appHost: string; appPort?: number };
+  /**
+   * `perRequest`: serve HTTP connections to the application request by request (metrics,
+   * tap, `strait-client-id`); false relays their bytes.
+   */
+  inbound: ListenAddress & { appHost: string; appPort?: number; perRequest: boolean };
   outbound: ListenAddress & { listeners: ServiceListener[] };
   admin: ListenAddress;
-  tap: ListenAddress;
+  /** `clients`: identities admitted to a tap on a non-loopback address (served over mTLS). */
+  tap: ListenAddress & { clients: string[] };
   /** Ports whose traffic is opaque TCP: no detection (server-speaks-first protocols). */
   opaquePorts: number[];
   destination?: { address: string; identity: string };
@@ -73,10 +79,10 @@ export const DEFAULT_OPAQUE_PORTS = [25, 587, 3306, 4444, 5432, 6379, 9300, 1121
 export function defaultProxyConfig(): ProxyConfig {
   return {
     logLevel: 'info',
-    inbound: { host: '0.0.0.0', port: 4143, appHost: '127.0.0.1' },
+    inbound: { host: '0.0.0.0', port: 4143, appHost: '127.0.0.1', perRequest: true },
     outbound: { host: '127.0.0.1', port: 4140, listeners: [] },
     admin: { host: '127.0.0.1', port: 4191 },
-    tap: { host: '127.0.0.1', port: 4190 },
+    tap: { host: '127.0.0.1', port: 4190, clients: [...DEFAULT_TAP_CLIENTS] },
     opaquePorts: [...DEFAULT_OPAQUE_PORTS],
     endpoints: {},
     policy: {},
@@ -155,6 +161,8 @@ export function applyObject(config: ProxyConfig, raw: unknown, source: string): 
     listen(config.inbound, i, at('inbound'));
     if (i.appHost !== undefined) config.inbound.appHost = string(i.appHost, at('inbound.appHost'));
     if (i.appPort !== undefined) config.inbound.appPort = port(i.appPort, at('inbound.appPort'));
+    if (i.perRequest !== undefined)
+      config.inbound.perRequest = boolean(i.perRequest, at('inbound.perRequest'));
   }
   if (o.outbound !== undefined) {
     const i = object(o.outbound, at('outbound'));
@@ -171,7 +179,15 @@ export function applyObject(config: ProxyConfig, raw: unknown, source: string): 
     }
   }
   if (o.admin !== undefined) listen(config.admin, object(o.admin, at('admin')), at('admin'));
-  if (o.tap !== undefined) listen(config.tap, object(o.tap, at('tap')), at('tap'));
+  if (o.tap !== undefined) {
+    const t = object(o.tap, at('tap'));
+    listen(config.tap, t, at('tap'));
+    if (t.clients !== undefined) {
+      config.tap.clients = array(t.clients, at('tap.clients')).map((c, n) =>
+        string(c, at(`tap.clients[${n}]`)),
+      );
+    }
+  }
   if (o.opaquePorts !== undefined) {
     config.opaquePorts = array(o.opaquePorts, at('opaquePorts')).map((p, n) =>
       port(p, at(`opaquePorts[${n}]`)),
@@ -284,6 +300,9 @@ function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
   if (v('HTTP1_OVER_H2') !== undefined)
     config.http1OverH2 = v('HTTP1_OVER_H2') === 'true' || v('HTTP1_OVER_H2') === '1';
   if (v('TRUSTED_FORWARDERS')) config.trustedForwarders = (v('TRUSTED_FORWARDERS') as string).split(',');
+  if (v('TAP_CLIENTS')) config.tap.clients = (v('TAP_CLIENTS') as string).split(',').map((c) => c.trim());
+  if (v('INBOUND_PER_REQUEST') !== undefined)
+    config.inbound.perRequest = v('INBOUND_PER_REQUEST') === 'true' || v('INBOUND_PER_REQUEST') === '1';
 }
 
 function required(value: string | undefined, what: string): string {

@@ -19,6 +19,7 @@ import { ProfileCache } from './outbound/profiles.ts';
 import { createOutboundServer, type OutboundServer } from './outbound/server.ts';
 import { PolicyStore } from './policy/authorize.ts';
 import { identityMatcher } from './policy/identity-match.ts';
+import { isLoopbackHost, tapClientMatcher } from './tap/authorize.ts';
 import { TapHub } from './tap/hub.ts';
 import { createTapServer, portOf } from './tap/server.ts';
 import { Credentials, type IdentityMaterial } from './transport/credentials.ts';
@@ -63,6 +64,8 @@ export async function startProxy(
   if (identityClient) credentials = identityClient.credentials;
   const metrics = new ProxyMetrics();
   const tap = new TapHub();
+  // Made before anything listens: a tap that cannot be served refuses the start.
+  const tapListener = tapServer(tap, config.tap, credentials);
   const abort = new AbortController();
   if (credentials) {
     const expiry = () => metrics.identityExpiry.set('', Math.floor(credentials.notAfter / 1000));
@@ -226,6 +229,7 @@ export async function startProxy(
       handshakeTimeoutMs: config.timeouts.handshakeMs,
       connectTimeoutMs: config.timeouts.connectMs,
       idleTimeoutMs: config.timeouts.idleMs,
+      perRequest: config.inbound.perRequest,
     }),
     config.inbound,
     'inbound',
@@ -264,7 +268,7 @@ export async function startProxy(
     config.admin,
     'admin',
   );
-  const tapPort = await listen(createTapServer(tap), config.tap, 'tap');
+  const tapPort = await listen(tapListener, config.tap, 'tap');
 
   log.info('proxy started', {
     identity: credentials?.identity,
@@ -288,6 +292,18 @@ export async function startProxy(
     close,
     closed,
   };
+}
+
+/** The tap server: plaintext on loopback, else mTLS admitting only `tap.clients`. */
+function tapServer(hub: TapHub, settings: ProxyConfig['tap'], credentials: Credentials | undefined) {
+  if (isLoopbackHost(settings.host)) return createTapServer(hub);
+  if (!credentials) {
+    throw new ProxyConfigError(
+      `tap on ${settings.host} needs mTLS, and the proxy has no identity`,
+      'bind the tap to 127.0.0.1, or configure an identity',
+    );
+  }
+  return createTapServer(hub, { credentials, isAllowed: tapClientMatcher(settings.clients) });
 }
 
 /** The original destination of a redirected connection; undefined when it was addressed to us directly. */

@@ -4,6 +4,7 @@ import { StraitError, UsageError } from '../../core/errors.ts';
 import { type TapEvent, TapService } from '../../gen/strait/tap/v1/tap_pb.js';
 import type { Command } from '../command.ts';
 import { outputFormat } from '../output.ts';
+import { readInput } from './identity-files.ts';
 
 /** One line per request, in the spirit of `linkerd tap`. */
 function formatEvent(event: TapEvent): string {
@@ -24,12 +25,45 @@ function formatEvent(event: TapEvent): string {
   return `${parts.join(' ')}\n`;
 }
 
+/** Plaintext, or mTLS when a client certificate is given. */
+function tapTransport(address: string, values: Record<string, unknown>) {
+  const files = { cert: values.cert, key: values.key, ca: values.ca };
+  const given = Object.entries(files).filter(([, v]) => v !== undefined);
+  if (given.length === 0) return createGrpcTransport({ baseUrl: `http://${address}` });
+  if (given.length !== 3) {
+    throw new UsageError('--cert, --key and --ca go together', 'an mTLS tap needs all three files');
+  }
+  const expected = values['proxy-identity'] as string | undefined;
+  return createGrpcTransport({
+    baseUrl: `https://${address}`,
+    nodeOptions: {
+      cert: readInput(String(files.cert), '--cert'),
+      key: readInput(String(files.key), '--key'),
+      ca: readInput(String(files.ca), '--ca'),
+      minVersion: 'TLSv1.3',
+      ...(expected ? { servername: expected } : {}),
+      // The chain is verified against --ca; the name is the proxy's identity, not the address.
+      checkServerIdentity: (_host, cert) => {
+        const presented = /DNS:([^,\s]+)/.exec(cert.subjectaltname ?? '')?.[1];
+        if (!expected || presented === expected) return undefined;
+        return new StraitError(
+          'E_TAP_IDENTITY',
+          `the tap presented ${presented ?? 'no identity'}, expected ${expected}`,
+        );
+      },
+    },
+  });
+}
+
 export const tapCommand: Command = {
   name: 'tap',
   summary: "Stream live request metadata from a proxy's tap port",
   description:
     'Connects to a proxy tap port (4190 by default) and prints one line per request:\n' +
-    'direction, addresses, identities, method, authority, path, status and latency.',
+    'direction, addresses, identities, method, authority, path, status and latency.\n' +
+    'A tap on a loopback address is plaintext. Elsewhere it is mTLS and admits only\n' +
+    'allowed identities (by default the strait namespace): pass --cert/--key/--ca, e.g.\n' +
+    'from `strait identity issue --identity tap.strait.serviceaccount.identity.<trust domain>`.',
   options: {
     address: {
       type: 'string',
@@ -42,6 +76,18 @@ export const tapCommand: Command = {
     method: { type: 'string', valueName: 'METHOD', description: 'only requests with this method' },
     max: { type: 'string', short: 'n', valueName: 'N', description: 'stop after N requests' },
     output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'json (one object per line)' },
+    cert: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'client certificate chain (PEM), for an mTLS tap',
+    },
+    key: { type: 'string', valueName: 'FILE', description: 'its private key (PEM)' },
+    ca: { type: 'string', valueName: 'FILE', description: 'trust bundle that the proxy chains to (PEM)' },
+    'proxy-identity': {
+      type: 'string',
+      valueName: 'NAME',
+      description: "the proxy's identity, checked when given (else any mesh identity)",
+    },
   },
   async run(ctx) {
     const format = outputFormat(ctx.values.output, ['json']);
@@ -51,7 +97,7 @@ export const tapCommand: Command = {
     }
     const limit = ctx.values.max === undefined ? 0 : Number(ctx.values.max);
     if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`-n "${ctx.values.max}" is not a count`);
-    const client = createClient(TapService, createGrpcTransport({ baseUrl: `http://${address}` }));
+    const client = createClient(TapService, tapTransport(address, ctx.values));
     const abort = new AbortController();
     const stop = () => abort.abort();
     process.once('SIGINT', stop);
