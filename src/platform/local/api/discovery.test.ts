@@ -14,7 +14,7 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
-describe('store API discovery', () => {
+describe('store API for kubectl: discovery, OpenAPI, media types', () => {
   let server: ApiServer;
   let ca: string;
   let token: string;
@@ -162,5 +162,39 @@ describe('store API discovery', () => {
     assert.ok('application/apply-patch+yaml' in (patch?.requestBody.content ?? {}));
     assert.ok(document.components.schemas['multicluster.strait.io.v1alpha1.Link']);
     assert.equal((await get('/openapi/v3/apis/nothing/v1')).status, 404);
+  });
+
+  it('refuses a protobuf body with 415, naming the type', async () => {
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      const request = https.request(
+        `https://127.0.0.1:${server.port}/api/v1/namespaces`,
+        {
+          method: 'POST',
+          ca,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/vnd.kubernetes.protobuf',
+          },
+        },
+        (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => {
+            text += chunk.toString('utf8');
+          });
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              type: String(response.headers['content-type']),
+              body: JSON.parse(text) as Record<string, unknown>,
+            }),
+          );
+        },
+      );
+      request.on('error', reject);
+      request.end(Buffer.from('k8s\u0000'));
+    });
+    assert.equal(answer.status, 415);
+    assert.equal(answer.body.reason, 'UnsupportedMediaType');
+    assert.match(String(answer.body.message), /application\/vnd\.kubernetes\.protobuf/);
   });
 });

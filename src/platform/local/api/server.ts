@@ -357,6 +357,13 @@ async function readBody(request: Request): Promise<Buffer> {
 }
 
 async function readJson(request: Request): Promise<Record<string, unknown>> {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+  if (type !== '' && !type.endsWith('json')) {
+    // kubectl sends protobuf for built-in kinds at first and JSON after a 415.
+    throw new StraitError('E_API_MEDIA_TYPE', `the request body is ${type}; this API takes JSON`, {
+      hint: 'kubectl create <kind> sends protobuf: write the object to a file and kubectl apply -f it',
+    });
+  }
   const text = (await readBody(request)).toString('utf8');
   try {
     const value = JSON.parse(text) as unknown;

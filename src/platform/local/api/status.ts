@@ -58,6 +58,9 @@ export function statusOf(error: unknown): StatusBody {
   if (error instanceof WatchExpiredError) return body(410, 'Expired', error.message);
   if (error instanceof ForbiddenError) return body(403, 'Forbidden', error.message);
   if (error instanceof UnauthorizedError) return body(401, 'Unauthorized', error.message);
+  if (error instanceof StraitError && error.code === 'E_API_MEDIA_TYPE') {
+    return { ...body(415, 'UnsupportedMediaType', error.message), details: { straitCode: error.code } };
+  }
   if (error instanceof StraitError) {
     const status = body(error.code === 'E_API_PATH' ? 404 : 400, 'BadRequest', error.message);
     status.details = { straitCode: error.code };
