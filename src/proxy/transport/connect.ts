@@ -5,6 +5,7 @@ import { ProxyError } from '../errors.ts';
 import type { Credentials } from './credentials.ts';
 import { dnsSan } from './credentials.ts';
 import { encodeTransportHeader, type SessionProtocol, TRANSPORT_ALPN } from './header.ts';
+import { withReusedBuffer } from './reused-buffer.ts';
 
 export interface ConnectOptions {
   credentials: Credentials | undefined;
@@ -21,7 +22,11 @@ export interface ConnectOptions {
  * header naming the real target; any other endpoint gets plain TCP.
  */
 export function connectEndpoint(endpoint: Endpoint, options: ConnectOptions): Promise<net.Socket> {
-  if (!endpoint.tlsIdentity) return connectPlain(endpoint.address, endpoint.port, options.connectTimeoutMs);
+  // Opaque connections are only ever relayed: they read into a reused buffer.
+  const reuseBuffer = options.protocol === 'opaque';
+  if (!endpoint.tlsIdentity) {
+    return connectPlain(endpoint.address, endpoint.port, options.connectTimeoutMs, { reuseBuffer });
+  }
   if (!options.credentials) {
     return Promise.reject(
       new ProxyError(
@@ -41,6 +46,7 @@ export function connectEndpoint(endpoint: Endpoint, options: ConnectOptions): Pr
     credentials: options.credentials,
     header,
     connectTimeoutMs: options.connectTimeoutMs,
+    reuseBuffer,
   });
 }
 
@@ -67,10 +73,23 @@ export function splitAuthority(authority: string, defaultPort: number): { host: 
   return { host, port };
 }
 
-/** Plain TCP with a connect timeout. */
-export function connectPlain(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+/**
+ * Plain TCP with a connect timeout. By default the socket reads into a reused
+ * buffer (see reused-buffer.ts), which `relay` uses without a copy; pass
+ * `reuseBuffer: false` for a socket read by anything else, such as an HTTP client.
+ */
+export function connectPlain(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  options: { reuseBuffer?: boolean } = {},
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const socketOptions = { host, port, allowHalfOpen: true, noDelay: true };
+    const socket =
+      options.reuseBuffer === false
+        ? net.connect(socketOptions)
+        : withReusedBuffer((onread) => net.connect({ ...socketOptions, onread }));
     const timer = setTimeout(() => {
       socket.destroy();
       reject(
@@ -103,13 +122,16 @@ export interface MeshedConnectOptions {
   /** Encoded transport header to send first; when absent, ALPN does not offer it. */
   header: Buffer | undefined;
   connectTimeoutMs: number;
+  /** Read into a reused buffer (for connections that are only relayed). */
+  reuseBuffer?: boolean;
 }
 
 /** mTLS 1.3 to a peer proxy or gateway, checking its identity, then sending the header. */
 export function connectMeshed(options: MeshedConnectOptions): Promise<tls.TLSSocket> {
   const where = `${options.host}:${options.port}`;
   return new Promise((resolve, reject) => {
-    const connectOptions: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
+    // `onread` is passed on to the socket by tls.connect, though @types/node does not list it.
+    const connectOptions: tls.ConnectionOptions & { allowHalfOpen: boolean; onread?: net.OnReadOpts } = {
       host: options.host,
       port: options.port,
       servername: options.identity,
@@ -126,7 +148,12 @@ export function connectMeshed(options: MeshedConnectOptions): Promise<tls.TLSSoc
         );
       },
     };
-    const socket = tls.connect(connectOptions);
+    const socket = options.reuseBuffer
+      ? withReusedBuffer((onread) => {
+          connectOptions.onread = onread;
+          return tls.connect(connectOptions);
+        })
+      : tls.connect(connectOptions);
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { ProxyError } from '../errors.ts';
+import { attachReadSink } from './reused-buffer.ts';
 
 /**
  * Copies bytes both ways between two connected streams, passing half-closes
@@ -10,6 +11,7 @@ import { ProxyError } from '../errors.ts';
 export function relay(a: Duplex, b: Duplex, onClose?: (error?: Error) => void, idleMs = 0): void {
   let done = false;
   let ended = 0;
+  let active = true;
   const close = (error?: Error) => {
     if (done) return;
     done = true;
@@ -17,8 +19,14 @@ export function relay(a: Duplex, b: Duplex, onClose?: (error?: Error) => void, i
     b.destroy();
     onClose?.(error);
   };
+  const onBytes =
+    idleMs > 0
+      ? () => {
+          active = true;
+        }
+      : undefined;
   const oneWay = (from: Duplex, to: Duplex) => {
-    from.pipe(to, { end: false });
+    copy(from, to, onBytes);
     from.once('end', () => {
       to.end();
       if (++ended === 2) close();
@@ -30,12 +38,6 @@ export function relay(a: Duplex, b: Duplex, onClose?: (error?: Error) => void, i
   oneWay(a, b);
   oneWay(b, a);
   if (idleMs > 0) {
-    let active = true;
-    const mark = () => {
-      active = true;
-    };
-    a.on('data', mark);
-    b.on('data', mark);
     const timer = setInterval(() => {
       if (!active) close(new ProxyError('E_IDLE_TIMEOUT', `no bytes either way for ${idleMs} ms`));
       active = false;
@@ -43,4 +45,29 @@ export function relay(a: Duplex, b: Duplex, onClose?: (error?: Error) => void, i
     timer.unref();
     a.once('close', () => clearInterval(timer));
   }
+}
+
+/**
+ * Writes everything `from` reads to `to` with backpressure. A socket reading
+ * into a reused buffer writes straight from it (no Buffer per read); any
+ * other stream is piped.
+ */
+function copy(from: Duplex, to: Duplex, onBytes: (() => void) | undefined): void {
+  const resume = () => from.resume();
+  const direct = attachReadSink(from, (chunk, keep) => {
+    onBytes?.();
+    const ok = to.write(chunk);
+    // Still queued or being written: the buffer must not be reused yet.
+    if (to.writableLength > 0) keep();
+    if (!ok) to.once('drain', resume);
+    return ok;
+  });
+  if (!direct) {
+    if (onBytes) from.on('data', onBytes);
+    from.pipe(to, { end: false });
+    return;
+  }
+  const early = from.read() as Buffer | null;
+  if (early) to.write(early);
+  from.resume();
 }

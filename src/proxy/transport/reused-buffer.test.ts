@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import { relay } from './relay.ts';
+import { attachReadSink, withReusedBuffer } from './reused-buffer.ts';
+
+async function listen(onConnection: (socket: net.Socket) => void): Promise<net.Server> {
+  const server = net.createServer({ allowHalfOpen: true }, onConnection);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+function connectReused(server: net.Server): Promise<net.Socket> {
+  const { port } = server.address() as net.AddressInfo;
+  return new Promise((resolve, reject) => {
+    const socket = withReusedBuffer((onread) =>
+      net.connect({ port, host: '127.0.0.1', allowHalfOpen: true, onread }),
+    );
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Bytes whose every position is checkable: byte i is i mod 251. */
+function pattern(length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) bytes[i] = i % 251;
+  return bytes;
+}
+
+describe('reused-buffer sockets', () => {
+  it('behave as ordinary readable streams until a sink is attached', async () => {
+    const server = await listen((socket) => socket.end('hello, reader'));
+    const socket = await connectReused(server);
+    let got = '';
+    socket.on('data', (d: Buffer) => (got += d));
+    await new Promise((resolve) => socket.once('end', resolve));
+    assert.equal(got, 'hello, reader');
+    assert.equal(
+      attachReadSink(new net.Socket(), () => true),
+      false,
+    );
+    socket.destroy();
+    server.close();
+  });
+
+  it('relay 8 MiB intact to a slow reader, with bytes sent before the relay started', {
+    timeout: 60_000,
+  }, async () => {
+    const payload = pattern(8 * 1024 * 1024);
+    const early = Buffer.from('sent before the relay\n');
+    const source = await listen((socket) => {
+      socket.write(early);
+      // The rest once the relay is surely attached, in many writes.
+      setTimeout(() => {
+        for (let i = 0; i < payload.length; i += 100_000) socket.write(payload.subarray(i, i + 100_000));
+        socket.end();
+      }, 100);
+    });
+    const front = await listen(async (accepted) => {
+      const upstream = await connectReused(source);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      relay(accepted, upstream);
+    });
+    const { port } = front.address() as net.AddressInfo;
+    const reader = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    // Read slowly at first so that the relay has to hold back.
+    reader.pause();
+    setTimeout(() => reader.resume(), 300);
+    reader.on('data', (d: Buffer) => chunks.push(d));
+    await new Promise((resolve) => reader.once('end', resolve));
+    const received = Buffer.concat(chunks);
+    assert.equal(received.length, early.length + payload.length);
+    assert.ok(received.subarray(0, early.length).equals(early));
+    assert.ok(received.subarray(early.length).equals(payload), 'payload bytes arrive unchanged and in order');
+    reader.destroy();
+    front.close();
+    source.close();
+  });
+});

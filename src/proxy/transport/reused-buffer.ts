@@ -1,0 +1,60 @@
+import type net from 'node:net';
+
+/** Bytes read per call into a reused buffer: the size of one default socket read. */
+const BUFFER_BYTES = 64 * 1024;
+
+const kSink = Symbol('strait.readSink');
+const kReused = Symbol('strait.reusedBuffer');
+
+/**
+ * Receives each read of a reused-buffer socket. The bytes are only valid
+ * during the call unless `keep()` is called (e.g. when a write still holds
+ * them), which moves later reads to a fresh buffer. Returning false pauses
+ * reading until the socket's `resume()`.
+ */
+export type ReadSink = (chunk: Buffer, keep: () => void) => boolean;
+
+type Tagged = net.Socket & { [kSink]?: ReadSink; [kReused]?: true };
+
+/**
+ * Builds a socket that reads into one reused buffer instead of a new Buffer
+ * per read, which saves allocation and GC work on relayed connections. Until
+ * a sink is attached (`attachReadSink`), each read is copied and pushed, so
+ * the socket behaves as any other readable stream.
+ */
+export function withReusedBuffer<T extends net.Socket>(create: (onread: net.OnReadOpts) => T): T {
+  let current = Buffer.allocUnsafe(BUFFER_BYTES);
+  let kept = false;
+  const keep = () => {
+    kept = true;
+  };
+  const socket: T & Tagged = create({
+    buffer: () => {
+      if (kept) {
+        current = Buffer.allocUnsafe(BUFFER_BYTES);
+        kept = false;
+      }
+      return current;
+    },
+    callback: (bytes: number) => {
+      const chunk = current.subarray(0, bytes);
+      const sink = socket[kSink];
+      if (sink) return sink(chunk, keep);
+      return socket.push(Buffer.from(chunk));
+    },
+  });
+  socket[kReused] = true;
+  return socket;
+}
+
+/**
+ * Sends every later read of `socket` to `sink` if it was built by
+ * `withReusedBuffer`; returns false, changing nothing, for any other stream.
+ * Bytes pushed before are left in the stream for the caller to read first.
+ */
+export function attachReadSink(socket: object, sink: ReadSink): boolean {
+  const tagged = socket as Tagged;
+  if (!tagged[kReused]) return false;
+  tagged[kSink] = sink;
+  return true;
+}
