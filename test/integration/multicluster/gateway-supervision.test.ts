@@ -102,6 +102,35 @@ describe('the gateway supervised by a local control plane', { timeout: 600_000 }
     await setGatewayReplicas(home, 'east', 1);
   });
 
+  it('a gateway that cannot start is retried with backoff, and mc check says why', async () => {
+    // 192.0.2.1 (TEST-NET-1) is no address of this host: every start fails to bind.
+    const moved = await strait(
+      home,
+      ['local', 'apply', '--context', 'east', '--force', '-f', '-'],
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strait-gateway\n  namespace: strait-multicluster\ndata:\n  address: 192.0.2.1\n',
+    );
+    assert.equal(moved.code, 0, moved.stderr);
+    const failing = await eventually(
+      'two failed starts',
+      async () => {
+        const workload = await gatewayWorkload(home, 'east');
+        const restarts = Number(workload?.metadata.annotations?.['local.strait.io/restarts']);
+        return restarts >= 2 ? workload : undefined;
+      },
+      90_000,
+    );
+    assert.equal(failing.status?.ready, false);
+    assert.match(failing.status?.message ?? '', /^exited \(code 1\); starting again in \d+s$/);
+    assert.match(readFileSync(join(dir, 'multicluster', 'gateway.log'), 'utf8'), /192\.0\.2\.1/);
+    const check = await strait(home, ['mc', 'check', '--context', 'east']);
+    assert.equal(check.code, 1, check.stdout);
+    assert.match(check.stdout, /× this cluster’s gateway runs as configured/);
+    assert.match(check.stdout, /restarts \(last exit: code 1 at /);
+    // Installing again puts the cluster's address back.
+    await run(['mc', 'install', '--context', 'east']);
+    assert.equal(await probe(), 200);
+  });
+
   it('a SIGKILLed control plane leaves no gateway; the next start runs a new one', async () => {
     const pid = (await gatewayWorkload(home, 'east'))?.status?.proxyPid as number;
     const controlPlane = Number(readFileSync(clusterFiles(dir).pid, 'utf8'));

@@ -132,7 +132,14 @@ export class GatewaySupervisor {
       await this.#stopLeftover();
     }
     const { dir, config } = this.#options;
-    const { configFile, notAfter } = writeGatewayFiles(dir, config, spec);
+    let files: ReturnType<typeof writeGatewayFiles>;
+    try {
+      files = writeGatewayFiles(dir, config, spec);
+    } catch (error) {
+      await this.#retryLater(`cannot prepare its certificate: ${describeError(error)}`);
+      return;
+    }
+    const { configFile, notAfter } = files;
     const logFile = join(clusterFiles(dir).multicluster, 'gateway.log');
     const log = createWriteStream(logFile, { flags: 'a' });
     const child = spawn(process.execPath, [GATEWAY_ENTRY], {
@@ -203,12 +210,17 @@ export class GatewaySupervisor {
     const max = this.#options.backoff?.maxMs ?? 30_000;
     // A gateway that ran a while starts again soon; one that keeps failing waits longer each time.
     if (Date.now() - running.startedAt > max) this.#delayMs = initial;
-    const delay = this.#delayMs;
-    this.#delayMs = Math.min(delay * 2, max);
     this.#restarts++;
     const how = code !== null ? `code ${code}` : `signal ${signal}`;
     this.#lastExit = `${how} at ${new Date().toISOString()}`;
-    const message = `exited (${how}); restarting in ${Math.round(delay / 1000)}s`;
+    await this.#retryLater(`exited (${how})`);
+  }
+
+  /** Records why the gateway does not run and starts it again after the backoff. */
+  async #retryLater(reason: string): Promise<void> {
+    const delay = this.#delayMs;
+    this.#delayMs = Math.min(delay * 2, this.#options.backoff?.maxMs ?? 30_000);
+    const message = `${reason}; starting again in ${Math.round(delay / 1000)}s`;
     this.#log(message);
     await this.#record({ phase: 'Pending', ready: false, message });
     clearTimeout(this.#restartTimer);
