@@ -4,6 +4,7 @@ import type { Namespace, Service } from '../../../core/api/core.ts';
 import type { Resource } from '../../../core/resource.ts';
 import { ConflictError, InvalidError } from '../../../core/store.ts';
 import type { ManagedFieldsEntry } from './apply.ts';
+import { applyConfiguration } from './apply.ts';
 import { openLocalStore } from './open.ts';
 
 const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'settings' };
@@ -157,6 +158,36 @@ describe('local store: server-side apply', { timeout: 120_000 }, () => {
         'f:port',
         'f:protocol',
       ]);
+    });
+
+    it('reads ownership of a whole list, recorded before lists merged by key, as ownership of its items', () => {
+      const current: Resource = {
+        ...service([{ name: 'http', port: 80, protocol: 'TCP' }], { app: 'web' }),
+        metadata: {
+          name: 'web',
+          namespace: 'shop',
+          resourceVersion: '7',
+          managedFields: [
+            {
+              manager: 'cli',
+              operation: 'Apply',
+              apiVersion: 'v1',
+              time: '2026-01-01T00:00:00Z',
+              fieldsType: 'FieldsV1',
+              fieldsV1: { 'f:spec': { 'f:ports': {}, 'f:selector': { 'f:app': {} } } },
+            },
+          ],
+        },
+      };
+      const result = applyConfiguration(
+        current,
+        service([{ name: 'http', port: 8080 }], { app: 'web' }),
+        { fieldManager: 'cli' },
+        '2026-01-02T00:00:00Z',
+      );
+      assert.deepEqual(portsOf(result), [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+      const cli = owned(result, 'cli') as { 'f:spec': { 'f:ports': Record<string, unknown> } };
+      assert.deepEqual(Object.keys(cli['f:spec']['f:ports']), ['k:{"port":8080,"protocol":"TCP"}']);
     });
 
     it('rejects a list with two items of one key, naming the item', async () => {

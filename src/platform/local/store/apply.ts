@@ -11,6 +11,7 @@ import {
   fromFieldsV1,
   holds,
   isExistence,
+  itemPaths,
   pathKey,
   removeAt,
   setAt,
@@ -56,7 +57,7 @@ export function applyConfiguration(
   const managers = new Map<string, { entry: ManagedFieldsEntry; paths: FieldPath[] }>();
   for (const entry of (current?.metadata.managedFields ?? []) as ManagedFieldsEntry[]) {
     if (isPlainObject(entry) && typeof entry.manager === 'string') {
-      managers.set(entry.manager, { entry, paths: fromFieldsV1(entry.fieldsV1) });
+      managers.set(entry.manager, { entry, paths: itemPaths(fromFieldsV1(entry.fieldsV1), current, schema) });
     }
   }
   const { paths: wanted, errors } = fieldPaths(applied as Record<string, unknown>, schema);

@@ -94,6 +94,15 @@ export function fieldPaths(
   object: Record<string, unknown>,
   schema: Schema | undefined,
 ): { paths: FieldPath[]; errors: FieldError[] } {
+  return pathsFrom(object, schema, []);
+}
+
+/** fieldPaths of `value`, found at `start` in an object. */
+function pathsFrom(
+  value: unknown,
+  schema: Schema | undefined,
+  start: string[],
+): { paths: FieldPath[]; errors: FieldError[] } {
   const paths: FieldPath[] = [];
   const errors: FieldError[] = [];
   const walk = (value: unknown, at: Schema | undefined, path: string[]) => {
@@ -138,8 +147,37 @@ export function fieldPaths(
       }
     } else paths.push(path);
   };
-  walk(object, schema, []);
+  walk(value, schema, start);
   return { paths, errors };
+}
+
+/** The schema of the field at `path`, if the schema describes it. */
+function schemaAt(schema: Schema | undefined, path: FieldPath): Schema | undefined {
+  let at = schema;
+  for (const [index, element] of path.entries()) {
+    if (element.startsWith('f:')) at = fieldSchema(at, element.slice(2), index === 0);
+    else if (element !== '.') at = at?.items;
+  }
+  return at;
+}
+
+/**
+ * Ownership recorded when a list was still one field (`f:ports` as a leaf),
+ * as ownership of its current items, now that the schema merges it by item:
+ * so a manager that owned the whole list still removes the items it drops.
+ */
+export function itemPaths(
+  paths: readonly FieldPath[],
+  current: unknown,
+  schema: Schema | undefined,
+): FieldPath[] {
+  return paths.flatMap((path) => {
+    const at = schemaAt(schema, path);
+    const value = valueAt(current, path);
+    if (!Array.isArray(value) || !(mapKeys(at) || isSet(at))) return [path];
+    const expanded = pathsFrom(value, at, [...path]);
+    return expanded.errors.length === 0 ? expanded.paths : [path];
+  });
 }
 
 /** `k:{...}` of a map-list item: its key fields, sorted by name. */
