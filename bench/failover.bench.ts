@@ -4,7 +4,10 @@
 //     (a) in process: the operator on the local store in memory, among many managed splits;
 //     (b) across processes: a local cluster's control plane, the operator as its own process,
 //         and this process writing and watching through the cluster's store API (HTTP/2 + TLS);
-//  2. the failback timeline: hold-down, then each ramp step, after the primary recovers.
+//  2. the failback timeline: hold-down, then each ramp step, after the primary recovers;
+//  3. the requests lost while traffic moves: real workloads and the control plane's own operator,
+//     a GET client (retried by its proxy) and a POST client (not retried), the primary's workload
+//     stopped under their load (see failover-traffic.ts).
 // Writes bench/results/failover.json. Run: npm run bench:failover
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,10 +23,12 @@ import { FailoverController } from '../src/multicluster/failover/index.ts';
 import { openClusterStore } from '../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../src/platform/local/home.ts';
 import { openLocalStore } from '../src/platform/local/store/index.ts';
+import { measureSwitchUnderTraffic, type TrafficRound } from './failover-traffic.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 200);
 const PROCESS_ROUNDS = Number(process.env.PROCESS_ROUNDS ?? 100);
 const OTHER_SPLITS = Number(process.env.OTHER_SPLITS ?? 500);
+const TRAFFIC_ROUNDS = Number(process.env.TRAFFIC_ROUNDS ?? 5);
 const ns = 'bench';
 
 const endpoints = (name: string, ready: boolean, rv?: string): Endpoints => ({
@@ -171,19 +176,26 @@ const up = spawnSync(process.execPath, [strait, 'local', 'up', '--cluster', 'ben
 if (up.status !== 0) throw new Error(`strait local up failed: ${up.stderr}`);
 let operator: ChildProcess | undefined;
 let acrossProcesses: { switchMs: number[]; backMs: number[] };
+let traffic: TrafficRound[];
 const api = openClusterStore(clusterDirectory(home, 'bench'));
 try {
   await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   await createSplit(api, 'web', immediate);
-  operator = spawn(process.execPath, [operatorEntry, '--context', 'bench'], {
+  // Its own name: the cluster's control plane runs an operator too, for the default name only.
+  operator = spawn(process.execPath, [operatorEntry, '--context', 'bench', '--name', 'bench'], {
     env,
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   await once(operator.stdout as NodeJS.ReadableStream, 'data');
   acrossProcesses = await switchRounds(api, 'web', PROCESS_ROUNDS);
+  operator.kill('SIGTERM');
+  await once(operator, 'exit');
+  traffic = await measureSwitchUnderTraffic(env, 'bench', api, TRAFFIC_ROUNDS);
 } finally {
-  operator?.kill('SIGTERM');
-  if (operator) await once(operator, 'exit');
+  if (operator && operator.exitCode === null && operator.signalCode === null) {
+    operator.kill('SIGTERM');
+    await once(operator, 'exit');
+  }
   api.close();
   spawnSync(process.execPath, [strait, 'local', 'down', '--cluster', 'bench'], { env });
   rmSync(home, { recursive: true, force: true });
@@ -216,9 +228,29 @@ const result = {
     met: percentile(acrossProcesses.switchMs, 99) <= 1000 && percentile(inProcess.switchMs, 99) <= 1000,
   },
   failbackTimeline: timeline,
-  failedRequestsDuringSwitch: null,
+  failedRequestsDuringSwitch: {
+    setup:
+      'local cluster: workloads web (primary) and web-backup with proxies, the control plane’s failover operator (hold-down 0s), two clients through their proxies calling the apex every 20 ms with at most 4 requests open; each round stops web’s workload (SIGTERM) and restarts it',
+    counted:
+      'requests started from 1 s before the stop until the workload had exited, answered or failed within the clients’ 5 s timeout',
+    rounds: traffic.length,
+    withRetries: {
+      client: 'GET (idempotent: retried once by the caller’s proxy, on another endpoint)',
+      failed: traffic.reduce((sum, r) => sum + r.failedGet, 0),
+      answered: traffic.reduce((sum, r) => sum + r.answeredGet, 0),
+      perRound: traffic.map((r) => r.failedGet),
+    },
+    withoutRetries: {
+      client: 'POST (not retried once it may have reached the server)',
+      failed: traffic.reduce((sum, r) => sum + r.failedPost, 0),
+      answered: traffic.reduce((sum, r) => sum + r.answeredPost, 0),
+      perRound: traffic.map((r) => r.failedPost),
+      boundPerRound: 4,
+    },
+    weightsMovedMs: summary(traffic.map((r) => r.weightsMovedMs)),
+  },
   notes: [
-    'Covers the operator (store event → decision → weight write). The next hop, proxies following the new weights through the destination service, and the failed-request count need proxies that apply TrafficSplit dst_overrides; not measured yet.',
+    'switchToSecondary covers the operator (store event → decision → weight write). failedRequestsDuringSwitch covers the whole path: proxies retry a GET on another endpoint (the secondary’s, of weight 0, included) before the weights move, so the count does not depend on the operator’s speed.',
   ],
 };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

@@ -1,10 +1,15 @@
-// The failover operator process: `node src/cmd/failover.ts [--context NAME]
-// [--metrics URL]... [--resync 5s] [--scrape-interval 5s]`.
+// The failover operator process: `node src/cmd/failover.ts [--context NAME] [--name NAME]
+// [--metrics URL]... [--discover-proxies] [--resync 5s] [--scrape-interval 5s]`.
 import { parseArgs } from 'node:util';
 import { openContextStore } from '../cli/context.ts';
 import { parseDuration } from '../core/duration.ts';
 import { describeError, UsageError } from '../core/errors.ts';
-import { FailoverController, ProxyTargets, ScrapingHealthSource } from '../multicluster/failover/index.ts';
+import {
+  FAILOVER_OPERATOR_NAME,
+  FailoverController,
+  ProxyTargets,
+  ScrapingHealthSource,
+} from '../multicluster/failover/index.ts';
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} failover: ${line}\n`);
 
@@ -46,11 +51,14 @@ async function main(): Promise<void> {
   const controller = new FailoverController({
     store,
     log,
+    name: values.name,
     ...(health ? { health } : {}),
     ...(values.resyncMs === undefined ? {} : { resyncMs: values.resyncMs }),
   });
   await controller.start();
-  log(`watching TrafficSplits in context ${context.name}${health ? ', with health checks' : ''}`);
+  log(
+    `watching TrafficSplits controlled by ${values.name} in context ${context.name}${health ? ', with health checks' : ''}`,
+  );
   process.stdout.write('ready\n');
   const shutdown = async () => {
     health?.close();
@@ -67,6 +75,7 @@ function readFlags() {
   const options = {
     context: { type: 'string' },
     kubeconfig: { type: 'string' },
+    name: { type: 'string' },
     metrics: { type: 'string', multiple: true },
     'discover-proxies': { type: 'boolean' },
     resync: { type: 'string' },
@@ -81,6 +90,7 @@ function readFlags() {
   return {
     context: values.context,
     kubeconfig: values.kubeconfig,
+    name: values.name ?? FAILOVER_OPERATOR_NAME,
     metrics: values.metrics ?? [],
     discoverProxies: values['discover-proxies'] === true,
     resyncMs: values.resync === undefined ? undefined : parseDuration(values.resync, '--resync'),

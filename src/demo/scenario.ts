@@ -92,20 +92,6 @@ function runApp(world: DemoWorld, cluster: string, app: 'frontend' | 'backend', 
 /** West's two back ends. */
 const WEST_BACKENDS = ['backend', 'backend-2'] as const;
 
-async function waitForReady(world: DemoWorld, name: string, logName: string, timeoutMs = 60_000) {
-  await world.print.waitFor(
-    `${name} ready`,
-    async () => {
-      if (world.processes.exited(logName)) {
-        throw new Error(`${name} exited:\n${world.processes.log(logName).slice(-2000)}`);
-      }
-      return /\bready\b/.test(world.processes.log(logName)) ? true : undefined;
-    },
-    world.signal,
-    timeoutMs,
-  );
-}
-
 function workloadAddress(world: DemoWorld, cluster: string, app: string): Promise<string> {
   return world.print.waitFor(
     `${app} ready in ${cluster}`,
@@ -351,15 +337,9 @@ const steps: DemoStep[] = [
     async run(world) {
       world.print.step(
         'Hand the split to the failover operator',
-        'Labelled for the operator, with `backend` as primary: all weight goes to the primary while it is ready.',
+        'West’s control plane runs the operator. Labelled for it, with `backend` as primary,\n' +
+          'the split gets all weight on the primary while it is ready.',
       );
-      background(
-        world,
-        'failover-west',
-        [process.execPath, join(ROOT, 'src/cmd/failover.ts'), '--context', 'west'],
-        'node src/cmd/failover.ts --context west &',
-      );
-      await waitForReady(world, 'the failover operator', 'failover-west');
       await strait(world, [
         'local',
         'apply',

@@ -6,7 +6,7 @@ import type { TrafficSplit } from '../../core/api/traffic.ts';
 import { Kinds } from '../../core/kinds.ts';
 import type { ResourceStore } from '../../core/store.ts';
 import { openLocalStore } from '../../platform/local/store/index.ts';
-import { FailoverController } from './controller.ts';
+import { FAILOVER_OPERATOR_NAME, FailoverController, isFailoverControlled } from './controller.ts';
 import type { HealthSample, HealthSource } from './health.ts';
 
 const ns = 'shop';
@@ -210,6 +210,33 @@ describe('failover controller', () => {
     );
     assert.equal(resumed.status?.failover?.state, 'Failover');
     assert.deepEqual(await weightsOf(store), { web: 0, 'web-east': 100 });
+  });
+
+  it('manages only the splits labelled with its name; the default name takes Linkerd’s too', async () => {
+    const labelled = (value: string, alias = false) =>
+      split({ [`failover.${alias ? 'linkerd' : 'strait'}.io/controlled-by`]: value });
+    assert.ok(isFailoverControlled(labelled('standalone'), 'standalone'));
+    assert.ok(!isFailoverControlled(labelled('standalone'), FAILOVER_OPERATOR_NAME));
+    assert.ok(isFailoverControlled(labelled('linkerd-failover', true), FAILOVER_OPERATOR_NAME));
+    assert.ok(!isFailoverControlled(labelled('linkerd-failover', true), 'standalone'));
+    assert.ok(isFailoverControlled(labelled('anything')), 'without a name, every labelled split');
+
+    await store.create(labelled('standalone'));
+    const own = labelled(FAILOVER_OPERATOR_NAME);
+    own.metadata.name = 'api';
+    await store.create(own);
+    controller = new FailoverController({ store, name: FAILOVER_OPERATOR_NAME });
+    await controller.start();
+    await eventually(
+      () => store.get<TrafficSplit>({ ...Kinds.TrafficSplit, namespace: ns, name: 'api' }),
+      (ts) => ts?.status?.failover?.state === 'Primary',
+      'its own split managed',
+    );
+    assert.equal(
+      (await splitNow(store)).status?.failover,
+      undefined,
+      'the other operator’s split left alone',
+    );
   });
 
   it('counts a mirror whose gateway is dead as not ready', async () => {

@@ -36,13 +36,30 @@ export interface FailoverControllerOptions {
   /** Every split is evaluated again this often; default 5 s with a health source, else 30 s. */
   resyncMs?: number;
   log?: (line: string) => void;
+  /**
+   * Manage only the splits whose controlled-by label has this value (see
+   * `isFailoverControlled`), so that two operators never share a split;
+   * without it, every labelled split.
+   */
+  name?: string;
 }
 
 type FailoverStatus = NonNullable<TrafficSplitStatus['failover']>;
 
-/** True for a TrafficSplit the operator manages (our label or Linkerd's). */
-export function isFailoverControlled(split: TrafficSplit | undefined): boolean {
-  return readWithAlias(split?.metadata.labels, Labels.failoverControlledBy) !== undefined;
+/** The default operator name: the controlled-by value of the splits it manages. */
+export const FAILOVER_OPERATOR_NAME = 'strait-failover';
+/** Linkerd's operator name, taken by an operator of the default name. */
+const LINKERD_OPERATOR_NAME = 'linkerd-failover';
+
+/**
+ * True for a TrafficSplit labelled for a failover operator (our label or
+ * Linkerd's); with `name`, for the operator of that name.
+ */
+export function isFailoverControlled(split: TrafficSplit | undefined, name?: string): boolean {
+  const value = readWithAlias(split?.metadata.labels, Labels.failoverControlledBy);
+  if (value === undefined) return false;
+  if (name === undefined || value === name) return true;
+  return name === FAILOVER_OPERATOR_NAME && value === LINKERD_OPERATOR_NAME;
 }
 
 /** The primary backend: the primary-service annotation (or Linkerd's), else the first backend. */
@@ -68,6 +85,7 @@ export class FailoverController {
   readonly #clock: Clock;
   readonly #resyncMs: number;
   readonly #log: (line: string) => void;
+  readonly #name: string | undefined;
   readonly #abort = new AbortController();
   readonly #splits: SharedInformer<TrafficSplit>;
   readonly #services: SharedInformer<Service>;
@@ -87,11 +105,13 @@ export class FailoverController {
     this.#resyncMs = options.resyncMs ?? (options.health ? 5000 : 30_000);
     const log = options.log ?? (() => {});
     this.#log = log;
+    this.#name = options.name;
+    const owns = (split: TrafficSplit | undefined) => isFailoverControlled(split, this.#name);
     const onError = (what: string) => (error: unknown) => log(`watching ${what}: ${describeError(error)}`);
     this.#splits = new SharedInformer<TrafficSplit>(this.#store, Kinds.TrafficSplit, {
       indexers: {
         [BACKEND_INDEX]: (split) =>
-          isFailoverControlled(split)
+          owns(split)
             ? (split.spec?.backends ?? []).map((b) =>
                 objectKey({ namespace: split.metadata.namespace, name: b.service }),
               )
@@ -119,7 +139,7 @@ export class FailoverController {
     });
     const users = (object: Service | Endpoints) =>
       this.#splits.cache.byIndex(BACKEND_INDEX, keyOf(object)).map(keyOf);
-    this.#controller.watch(this.#splits, (split) => (isFailoverControlled(split) ? keyOf(split) : undefined));
+    this.#controller.watch(this.#splits, (split) => (owns(split) ? keyOf(split) : undefined));
     this.#controller.watch(this.#services, users);
     this.#controller.watch(this.#endpoints, users);
     this.#controller.watch(this.#links, () => this.#controlledKeys());
@@ -147,14 +167,14 @@ export class FailoverController {
   #controlledKeys(): string[] {
     return this.#splits.cache
       .list()
-      .filter((split) => isFailoverControlled(split))
+      .filter((split) => isFailoverControlled(split, this.#name))
       .map(keyOf);
   }
 
   async #reconcile(key: string): Promise<ReconcileResult | undefined> {
     const { namespace = '', name } = splitKey(key);
     const split = await this.#store.get<TrafficSplit>({ ...Kinds.TrafficSplit, namespace, name });
-    if (!split || !isFailoverControlled(split) || !split.spec?.backends.length) {
+    if (!split || !isFailoverControlled(split, this.#name) || !split.spec?.backends.length) {
       this.#memories.delete(key);
       this.#warnings.delete(key);
       return undefined;

@@ -1,5 +1,6 @@
 /** The failover operator: moves TrafficSplit weights from a failed primary to secondaries and back. */
 export {
+  FAILOVER_OPERATOR_NAME,
   FailoverController,
   type FailoverControllerOptions,
   isFailoverControlled,

@@ -13,6 +13,7 @@ import { apiBindAddress, type ClusterConfig, clusterFiles, readClusterConfig } f
 import { ControlPlaneAccounts, servingTls } from './control-plane-identities.ts';
 import { startEndpointsController } from './controllers/endpoints-controller.ts';
 import { startWorkloadReaper } from './controllers/workload-reaper.ts';
+import { startFailoverOperator } from './failover-operator.ts';
 import type { KubernetesTargets } from './multicluster/remote-store.ts';
 import { startMulticlusterComponents } from './multicluster-components.ts';
 import { type LocalStore, openLocalStore } from './store/index.ts';
@@ -34,8 +35,8 @@ const BOOTSTRAP_NAMESPACES = ['default', CONTROL_PLANE_NAMESPACE];
 
 /**
  * Runs a local cluster's control plane in this process: the durable store,
- * the store API, the identity, destination and policy services, and the local
- * controllers (Workload → Endpoints, the workload reaper).
+ * the store API, the identity, destination and policy services, the local
+ * controllers (Workload → Endpoints, the workload reaper) and the failover operator.
  */
 export async function startControlPlane(options: {
   dir: string;
@@ -122,6 +123,7 @@ export async function startControlPlane(options: {
     events,
   });
   startWorkloadReaper(store, { signal: controller.signal, log: (line) => log(`reaper: ${line}`), events });
+  const failover = await startFailoverOperator(store, { log: (line) => log(`failover: ${line}`) });
   const multicluster = await startMulticlusterComponents({
     dir,
     config,
@@ -137,6 +139,7 @@ export async function startControlPlane(options: {
     async close() {
       controller.abort();
       clearInterval(renewal);
+      await failover.close();
       await multicluster.close();
       await Promise.all([api.close(), identity.close(), destination.close(), policy.close()]);
       await store.close();

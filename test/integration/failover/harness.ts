@@ -1,5 +1,5 @@
 // Shared parts of the failover tests with real processes: a local cluster in a temporary
-// STRAIT_HOME, workloads, the operator process and `strait failover status`.
+// STRAIT_HOME, workloads, a standalone operator process and `strait failover status`.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,6 +18,8 @@ import { eventually, outputOf, stopProcess, strait, straitInBackground } from '.
 const OPERATOR = fileURLToPath(new URL('../../../src/cmd/failover.ts', import.meta.url));
 export const APP = fileURLToPath(new URL('./app.mjs', import.meta.url));
 export const CLIENT = fileURLToPath(new URL('./client.mjs', import.meta.url));
+/** The name of the operator process these tests start, and the controlled-by value of its splits. */
+export const STANDALONE_OPERATOR = 'standalone';
 
 /** One row of `strait failover status -o json`. */
 export interface StatusEntry {
@@ -143,8 +145,14 @@ export class FailoverHarness {
     });
   }
 
+  /**
+   * Starts the operator process (`src/cmd/failover.ts`) as `--name standalone`: it manages the
+   * splits labelled `failover.strait.io/controlled-by: standalone`, which the operator in the
+   * cluster's control plane leaves alone.
+   */
   async startOperator(args: string[] = []): Promise<void> {
-    this.#operator = spawn(process.execPath, [OPERATOR, '--context', this.cluster, ...args], {
+    const command = [OPERATOR, '--context', this.cluster, '--name', STANDALONE_OPERATOR, ...args];
+    this.#operator = spawn(process.execPath, command, {
       env: { ...process.env, STRAIT_HOME: this.home },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -35,7 +35,7 @@ kind: TrafficSplit
 metadata:
   name: web
   namespace: shop
-  labels: {failover.strait.io/controlled-by: strait-failover}
+  labels: {failover.strait.io/controlled-by: standalone}
   annotations:
     failover.strait.io/health-window: 3s
     failover.strait.io/min-requests: "10"

@@ -64,7 +64,7 @@ kind: TrafficSplit
 metadata:
   name: web
   namespace: shop
-  labels: {failover.strait.io/controlled-by: strait-failover}
+  labels: {failover.strait.io/controlled-by: standalone}
   annotations:
     failover.strait.io/primary-service: web
     failover.strait.io/hold-down: 1s

@@ -1,25 +1,25 @@
 // The failover scenario across two linked local clusters, every part a real process: west and
-// east control planes sharing a trust anchor, east's gateway, west's service mirror, the link,
-// `web` running in both clusters (east's exported and mirrored into west as `web-east`), and the
-// failover operator in west over a TrafficSplit of `web` and `web-east`.
+// east control planes sharing a trust anchor (east's runs the gateway, west's the service mirror
+// and the failover operator), the link, `web` running in both clusters (east's exported and
+// mirrored into west as `web-east`), a TrafficSplit of `web` and `web-east`, and two steady
+// clients in west.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Endpoints, Event } from '../../../src/core/api/core.ts';
 import type { Workload } from '../../../src/core/api/local.ts';
-import { Ports } from '../../../src/core/api/names.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import type { ResourceStore } from '../../../src/core/store.ts';
-import { createAnchor, issueWorkloadCertificate } from '../../../src/pki/index.ts';
-import { clusterFiles, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
+import { createAnchor } from '../../../src/pki/index.ts';
+import { clusterFiles } from '../../../src/platform/local/cluster-config.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { eventually, strait, straitInBackground } from '../local/cli.ts';
+import { setGatewayReplicas } from '../multicluster/gateway-control.ts';
 import { APP, CLIENT, lastFailback, recordWeights, type StatusEntry } from './harness.ts';
 
 /** Requests each steady client keeps open at most: the bound on what a killed backend can take down. */
@@ -29,9 +29,6 @@ const CLIENT_CONCURRENCY = 4;
 type Answers = [number, string][];
 const answersOf = async (stats: string): Promise<Answers> => (await (await fetch(stats)).json()) as Answers;
 const failures = (answers: Answers) => answers.filter(([, answer]) => answer.startsWith('error:'));
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const GATEWAY_ID = 'strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local';
 
 const WEB = `apiVersion: v1
 kind: Namespace
@@ -69,13 +66,9 @@ spec:
 describe('failover between two linked clusters (real processes)', { timeout: 600_000 }, () => {
   const home = mkdtempSync(join(tmpdir(), 'strait-failover-mc-'));
   const processes: ChildProcess[] = [];
-  let gateway: ChildProcess | undefined;
   let westWeb: ChildProcess | undefined;
-  let mirrorAdmin = '';
   let getStats = '';
   let postStats = '';
-  let operatorLog = '';
-  let startGateway: () => Promise<ChildProcess>;
 
   const run = async (args: string[], input?: string) => {
     const result = await strait(home, args, input);
@@ -118,6 +111,12 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
     );
     return `http://${address}:9000/stats`;
   };
+  /** What west's control plane said as the failover operator. */
+  const operatorLog = () =>
+    readFileSync(clusterFiles(clusterDirectory(home, 'west')).log, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('failover: '))
+      .join('\n');
   const status = async (): Promise<StatusEntry> =>
     (
       JSON.parse(await run(['failover', 'status', '--context', 'west', '-o', 'json'])) as StatusEntry[]
@@ -131,7 +130,7 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
       },
       180_000,
     ).catch((error: Error) => {
-      throw new Error(`${error.message}\noperator log:\n${operatorLog}`);
+      throw new Error(`${error.message}\noperator log:\n${operatorLog()}`);
     });
   const mirrorReady = (ready: boolean) =>
     eventually(
@@ -155,66 +154,8 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
         ...['--trust-anchor-cert', join(home, 'anchor.crt'), '--trust-anchor-key', join(home, 'anchor.key')],
       ]);
     }
+    // East's control plane runs the gateway once installed; west's follows the link with its mirror.
     await run(['mc', 'install', '--context', 'east']);
-
-    const eastDir = clusterDirectory(home, 'east');
-    const east = readClusterConfig(eastDir);
-    const files = clusterFiles(eastDir);
-    const leaf = issueWorkloadCertificate({
-      issuer: {
-        certPem: readFileSync(files.issuerCert, 'utf8'),
-        keyPem: readFileSync(files.issuerKey, 'utf8'),
-      },
-      identity: GATEWAY_ID,
-    });
-    writeFileSync(join(home, 'gateway.crt'), leaf.chainPem);
-    writeFileSync(join(home, 'gateway.key'), leaf.keyPem);
-    writeFileSync(
-      join(home, 'gateway.json'),
-      JSON.stringify({
-        logLevel: 'warn',
-        identity: {
-          certFile: join(home, 'gateway.crt'),
-          keyFile: join(home, 'gateway.key'),
-          trustBundleFile: files.trustAnchor,
-        },
-        inbound: { host: east.controlPlaneAddress, port: 4143 },
-        admin: { host: east.controlPlaneAddress, port: 4191 },
-        destination: {
-          address: `${east.controlPlaneAddress}:${east.ports.destination}`,
-          identity: `strait-destination.${east.controlPlaneNamespace}.serviceaccount.identity.${east.controlPlaneNamespace}.${east.trustDomain}`,
-        },
-      }),
-    );
-    startGateway = async () => {
-      const child = spawn(process.execPath, ['src/cmd/gateway.ts'], {
-        cwd: ROOT,
-        env: { ...process.env, STRAIT_PROXY_CONFIG: join(home, 'gateway.json') },
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-      processes.push(child);
-      let seen = '';
-      for await (const chunk of child.stdout as NodeJS.ReadableStream) {
-        seen += chunk;
-        if (seen.includes('ready')) return child;
-      }
-      throw new Error('the gateway exited before it was ready');
-    };
-    gateway = await startGateway();
-
-    // West's control-plane address belongs to this test's cluster: no other test can take the port.
-    mirrorAdmin = `${readClusterConfig(clusterDirectory(home, 'west')).controlPlaneAddress}:${Ports.mirrorAdmin}`;
-    processes.push(
-      spawn(
-        process.execPath,
-        ['src/cmd/service-mirror.ts', '--context', 'west', '--admin-addr', mirrorAdmin],
-        {
-          cwd: ROOT,
-          env: { ...process.env, STRAIT_HOME: home },
-          stdio: ['ignore', 'ignore', 'ignore'],
-        },
-      ),
-    );
     await run(['mc', 'link', '--context', 'west', '--target-context', 'east', '--cluster-name', 'east']);
     await run(['local', 'apply', '--context', 'east', '-f', '-'], WEB);
     await run(['local', 'apply', '--context', 'west', '-f', '-'], `${WEB}---\n${SPLIT}`);
@@ -225,17 +166,6 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
       runClient('get-client', 'GET'),
       runClient('post-client', 'POST'),
     ]);
-
-    const operator = spawn(process.execPath, ['src/cmd/failover.ts', '--context', 'west'], {
-      cwd: ROOT,
-      env: { ...process.env, STRAIT_HOME: home },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    operator.stderr.on('data', (chunk) => {
-      operatorLog += chunk;
-    });
-    processes.push(operator);
-    await once(operator.stdout, 'data');
   });
 
   after(async () => {
@@ -290,29 +220,29 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
       assert.ok(answers.some(([at, answer]) => at < stoppedAt && answer === 'west'));
       assert.ok(answers.some(([, answer]) => answer === 'east'));
     }
-    // A GET is retried by the client's proxy (on a failed connection or a 502-504 from the
-    // stopping side) on another endpoint, east's through the mirror among them: nothing fails.
+    // Stopping a workload drains it: it leaves west's Endpoints (and the operator moves the
+    // weights) before its application stops. A GET is retried by the client's proxy on another
+    // endpoint, east's through the mirror among them, when it meets the stopping side: nothing
+    // fails. A POST is not retried once it may have reached west's web, so requests open at the
+    // moment the application stops may fail, and the client never has more than
+    // CLIENT_CONCURRENCY open.
     assert.deepEqual(failures(get), [], `GET failures: ${JSON.stringify(failures(get))}`);
-    // A POST is not retried once it may have reached west's web: only those open when it
-    // stopped can fail, and the client never has more than CLIENT_CONCURRENCY open. Later ones
-    // go to endpoints that answer, or fail to connect, which is retried whatever the method.
     assert.ok(
       failures(post).length <= CLIENT_CONCURRENCY,
       `POST failures: ${JSON.stringify(failures(post))} (at most ${CLIENT_CONCURRENCY})`,
     );
 
-    gateway?.kill('SIGTERM');
-    await once(gateway as ChildProcess, 'exit');
+    await setGatewayReplicas(home, 'east', 0);
     await mirrorReady(false);
     await statusWhere('east’s dead gateway in failover status', (s) => s.reason === 'NoReadyBackend');
     assert.match(
       await run(['failover', 'status', '--context', 'west']),
       /^shop\s+web\s+Failover\s+.*NoReadyBackend$/m,
     );
-    const gateways = await run(['mc', 'gateways', '--context', 'west', '--admin-addr', mirrorAdmin]);
+    const gateways = await run(['mc', 'gateways', '--context', 'west']);
     assert.match(gateways, /^east\s+false\s/m);
 
-    gateway = await startGateway();
+    await setGatewayReplicas(home, 'east', 1);
     await mirrorReady(true);
     const again = await statusWhere('east serving again', (s) => s.reason === 'PrimaryNotReady');
     assert.deepEqual(again.weights, { web: 0, 'web-east': 100 });

@@ -1,0 +1,185 @@
+// The failover benchmark's traffic part: real workloads on a local cluster, the operator in its
+// control plane, and two steady clients calling the split's apex through their proxies, a GET one
+// (retried by the proxy) and a POST one (never retried once it may have reached the server). Each
+// round stops the primary's workload and counts what the clients lost while traffic moved.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { Workload } from '../src/core/api/local.ts';
+import type { TrafficSplit } from '../src/core/api/traffic.ts';
+import { Kinds } from '../src/core/kinds.ts';
+import type { ResourceStore } from '../src/core/store.ts';
+
+const STRAIT = fileURLToPath(new URL('../src/cmd/strait.ts', import.meta.url));
+const APP = fileURLToPath(new URL('../test/integration/failover/app.mjs', import.meta.url));
+const CLIENT = fileURLToPath(new URL('../test/integration/failover/client.mjs', import.meta.url));
+/** The clients' request timeout: every request started before a round's end has its answer by then. */
+const CLIENT_TIMEOUT_MS = 5000;
+const CLIENT_CONCURRENCY = 4;
+const CLIENT_INTERVAL_MS = 20;
+
+const manifests = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{port: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-backup, namespace: shop}
+spec:
+  selector: {app: web-backup}
+  ports: [{port: 8080}]
+---
+apiVersion: split.smi-spec.io/v1alpha2
+kind: TrafficSplit
+metadata:
+  name: web
+  namespace: shop
+  labels: {failover.strait.io/controlled-by: strait-failover}
+  annotations:
+    failover.strait.io/hold-down: 0s
+    failover.strait.io/ramp-steps: "100"
+spec:
+  service: web
+  backends:
+  - {service: web, weight: 1}
+  - {service: web-backup, weight: 0}
+`;
+
+type Answers = [number, string][];
+
+export interface TrafficRound {
+  /** Requests that failed, started from 1 s before the stop until the clients' timeout after the switch. */
+  failedGet: number;
+  failedPost: number;
+  /** Requests answered in that time. */
+  answeredGet: number;
+  answeredPost: number;
+  /** From sending the stop to the operator's weights being seen on the split (a 50 ms poll). */
+  weightsMovedMs: number;
+}
+
+/**
+ * Runs `rounds` stops of the primary under steady traffic on the local cluster `cluster` (already
+ * up, with its control plane's failover operator) and reports what the clients saw.
+ */
+export async function measureSwitchUnderTraffic(
+  env: NodeJS.ProcessEnv,
+  cluster: string,
+  store: ResourceStore,
+  rounds: number,
+): Promise<TrafficRound[]> {
+  const children: ChildProcess[] = [];
+  const run = (name: string, port: number, command: string[], readyPath?: string) => {
+    const child = spawn(
+      process.execPath,
+      [
+        STRAIT,
+        ...['local', 'run', '--cluster', cluster, '-n', 'shop', '--name', name, '--port', String(port)],
+        ...(readyPath ? ['--ready-path', readyPath] : []),
+        '--',
+        ...command,
+      ],
+      { env, stdio: 'ignore' },
+    );
+    children.push(child);
+    return child;
+  };
+  const workloadAddress = async (name: string): Promise<string> =>
+    poll(`workload ${name} ready`, async () => {
+      const workload = await store.get<Workload>({ ...Kinds.Workload, namespace: 'shop', name });
+      return workload?.status?.ready ? workload.status.address : undefined;
+    });
+  const split = () => store.get<TrafficSplit>({ ...Kinds.TrafficSplit, namespace: 'shop', name: 'web' });
+  const weightOf = async (service: string) =>
+    (await split())?.spec?.backends.find((b) => b.service === service)?.weight;
+  const answers = async (stats: string, since: number): Promise<Answers> =>
+    (await (await fetch(`${stats}?since=${since}`)).json()) as Answers;
+
+  try {
+    const apply = spawn(process.execPath, [STRAIT, 'local', 'apply', '--context', cluster, '-f', '-'], {
+      env,
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
+    apply.stdin.end(manifests);
+    const [code] = await once(apply, 'exit');
+    if (code !== 0) throw new Error(`strait local apply exited with ${code}`);
+    const app = (answer: string) => ['env', `ANSWER=${answer}`, process.execPath, APP];
+    let primary = run('web', 8080, app('primary'), '/ready');
+    run('web-backup', 8080, app('secondary'), '/ready');
+    const client = (method: string) => [
+      ...[
+        'env',
+        `METHOD=${method}`,
+        `CONCURRENCY=${CLIENT_CONCURRENCY}`,
+        `INTERVAL_MS=${CLIENT_INTERVAL_MS}`,
+      ],
+      ...[process.execPath, CLIENT],
+    ];
+    run('get-client', 9000, client('GET'));
+    run('post-client', 9000, client('POST'));
+    await Promise.all(['web', 'web-backup'].map(workloadAddress));
+    const stats = await Promise.all(
+      ['get-client', 'post-client'].map(async (name) => `http://${await workloadAddress(name)}:9000/stats`),
+    );
+
+    const results: TrafficRound[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const ready = Date.now();
+      for (const url of stats) {
+        await poll('clients answered by the primary', async () =>
+          (await answers(url, ready)).some(([, answer]) => answer === 'primary') ? true : undefined,
+        );
+      }
+      const stoppedAt = Date.now();
+      primary.kill('SIGTERM');
+      await poll('weights on the secondary', async () =>
+        (await weightOf('web-backup')) === 100 ? true : undefined,
+      );
+      const weightsMovedMs = Date.now() - stoppedAt;
+      await once(primary, 'exit');
+      const settled = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, CLIENT_TIMEOUT_MS + 1000));
+      const [get, post] = (await Promise.all(stats.map((url) => answers(url, stoppedAt - 1000)))).map(
+        (seen) => seen.filter(([at]) => at <= settled),
+      ) as [Answers, Answers];
+      const failed = (seen: Answers) => seen.filter(([, answer]) => answer.startsWith('error:')).length;
+      results.push({
+        failedGet: failed(get),
+        failedPost: failed(post),
+        answeredGet: get.length,
+        answeredPost: post.length,
+        weightsMovedMs,
+      });
+      primary = run('web', 8080, app('primary'), '/ready');
+      await workloadAddress('web');
+      await poll('weights back on the primary', async () =>
+        (await weightOf('web')) === 100 ? true : undefined,
+      );
+    }
+    return results;
+  } finally {
+    for (const child of children.reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  }
+}
+
+async function poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
