@@ -34,7 +34,6 @@ export interface GatewaySupervisorOptions {
 
 interface Running {
   child: ChildProcess;
-  spec: GatewaySpec;
   startedAt: number;
   renewal: NodeJS.Timeout;
   exited: Promise<void>;
@@ -167,7 +166,7 @@ export class GatewaySupervisor {
       Math.max(60_000, ((notAfter.getTime() - Date.now()) * 2) / 3),
     );
     renewal.unref();
-    const running: Running = { child, spec, startedAt: Date.now(), renewal, exited };
+    const running: Running = { child, startedAt: Date.now(), renewal, exited };
     this.#running = running;
     this.#follow(child, log, running);
     this.#log(`started (pid ${child.pid}) on ${spec.address}:${spec.port}, probe ${spec.probePort}`);
