@@ -16,7 +16,14 @@ export { type ApiServer, type ApiServerOptions, startApiServer } from './api/ser
 export { ServiceAccountTokens } from './api/service-account-token.ts';
 export { UnauthorizedError } from './api/status.ts';
 export { requestServiceAccountToken } from './api/token-request.ts';
-export { apiUrl, type ClusterConfig, clusterFiles, readClusterConfig } from './cluster-config.ts';
+export {
+  apiUrl,
+  type ClusterConfig,
+  clusterFiles,
+  linkAddress,
+  mirrorAdminAddress,
+  readClusterConfig,
+} from './cluster-config.ts';
 export { apiCredential, openClusterStore } from './cluster-store.ts';
 export { ControlPlaneAccounts, controlPlaneIdentity } from './control-plane-identities.ts';
 export {
@@ -27,4 +34,13 @@ export {
 export { type CreateClusterOptions, createCluster } from './create-cluster.ts';
 export { clusterDirectory, listClusterNames, straitHome } from './home.ts';
 export { type LocalCluster, upCluster } from './local-cluster.ts';
+export {
+  GatewayAnnotations,
+  GatewayConfigMap,
+  type GatewaySpec,
+  GatewaySpecError,
+  gatewayConfigMap,
+  parseGatewaySpec,
+} from './multicluster/gateway-spec.ts';
+export { type KubernetesTargets, linkRemoteStores } from './multicluster/remote-store.ts';
 export { type RunningWorkload, type RunWorkloadOptions, runWorkload } from './workload/run-workload.ts';
