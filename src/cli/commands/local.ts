@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { localDownCommand, localStatusCommand, localUpCommand, localUseCommand } from './local-cluster.ts';
+import { localKubeconfigCommand } from './local-kubeconfig.ts';
 import { localApplyCommand, localDeleteCommand, localGetCommand } from './local-resources.ts';
 import { localRunCommand } from './local-run.ts';
 
@@ -19,5 +20,6 @@ export const localCommand: Command = {
     localApplyCommand,
     localGetCommand,
     localDeleteCommand,
+    localKubeconfigCommand,
   ],
 };

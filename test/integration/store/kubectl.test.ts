@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { Service } from '../../../src/core/api/core.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
@@ -11,6 +12,8 @@ import { formatKubeconfig } from '../../../src/platform/local/api/kubeconfig.ts'
 import { apiCredential } from '../../../src/platform/local/cluster-store.ts';
 import { type LocalCluster, upCluster } from '../../../src/platform/local/local-cluster.ts';
 import { canBuildKubectl, kubectlBinary } from './kubectl-binary.ts';
+
+const STRAIT = fileURLToPath(new URL('../../../src/cmd/strait.ts', import.meta.url));
 
 const SHOP = `apiVersion: v1
 kind: Namespace
@@ -87,7 +90,14 @@ describe('kubectl against a local cluster (real kubectl, real control plane)', {
   before(async () => {
     kubectl = await kubectlBinary();
     cluster = await upCluster({ home: join(dir, 'home'), name: 'kc' });
-    writeFileSync(join(dir, 'kubeconfig'), formatKubeconfig(apiCredential(cluster.dir)), { mode: 0o600 });
+    // The kubeconfig comes from `strait local kubeconfig`, as a user gets it.
+    const printed = spawnSync(process.execPath, [STRAIT, 'local', 'kubeconfig', '--context', 'kc'], {
+      env: { ...process.env, STRAIT_HOME: join(dir, 'home') },
+      encoding: 'utf8',
+    });
+    assert.equal(printed.status, 0, printed.stderr);
+    assert.equal(printed.stdout, formatKubeconfig(apiCredential(cluster.dir)));
+    writeFileSync(join(dir, 'kubeconfig'), printed.stdout, { mode: 0o600 });
   });
 
   after(async () => {
