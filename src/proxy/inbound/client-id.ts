@@ -23,4 +23,6 @@ export interface InboundCaller {
   serverId: string;
   /** Address of the connecting peer. */
   source: string;
+  /** Metric labels of the last authority requested on this connection. */
+  requestLabels?: { authority: string; labels: string };
 }

@@ -32,7 +32,13 @@ export class InboundRecorder {
 
   /** Records the start of a request and returns what its end needs. */
   start(caller: InboundCaller, method: string, path: string, authority: string): InboundRequest {
-    const labels = authority ? `${caller.labels},${formatLabels({ authority })}` : caller.labels;
+    // Requests on one connection nearly always name one authority: format its labels once.
+    let cached = caller.requestLabels;
+    if (cached?.authority !== authority) {
+      const labels = authority ? `${caller.labels},${formatLabels({ authority })}` : caller.labels;
+      cached = caller.requestLabels = { authority, labels };
+    }
+    const labels = cached.labels;
     this.#metrics?.requestTotal.inc(labels);
     return { method, path, authority, started: performance.now(), startedAtMs: Date.now(), labels };
   }

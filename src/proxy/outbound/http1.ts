@@ -270,11 +270,14 @@ export class Http1Forwarder {
         });
         ures.once('error', (error) => fail(502, error));
       });
+      // A request that never got a connection sent nothing: any method may go again.
+      let piped = false;
       upstream.on('error', (error) => {
         if (finished) return;
         h.ewma.abandon();
         h.breaker.failure();
-        if (retryable && attempts <= this.#retryLimit && !res.headersSent && budget.withdraw()) {
+        const again = retryable || !piped;
+        if (again && attempts <= this.#retryLimit && !res.headersSent && budget.withdraw()) {
           failed.add(h.key);
           void attempt();
           return;
@@ -282,7 +285,11 @@ export class Http1Forwarder {
         fail(error instanceof ProxyError && error.code === 'E_CONNECT_TIMEOUT' ? 504 : 502, error);
       });
       if (retryable) upstream.end(body);
-      else req.pipe(upstream);
+      else
+        upstream.once('socket', () => {
+          piped = true;
+          req.pipe(upstream);
+        });
     };
 
     res.once('close', () => {

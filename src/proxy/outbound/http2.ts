@@ -119,6 +119,8 @@ export class Http2Forwarder {
     const log = this.#client.log;
     budget.deposit();
     let attempts = 0;
+    /** Endpoints that already failed this request: another attempt goes elsewhere when it can. */
+    const failed = new Set<string>();
     let handle: EndpointHandle | undefined;
     let current: http2.ClientHttp2Stream | undefined;
     let labels = '';
@@ -147,12 +149,15 @@ export class Http2Forwarder {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (labels) {
-        const failed = error !== '' || isFailureResponse(route, status, grpcStatus);
-        metrics?.responseTotal.inc(
-          `${labels},status_code="${status}",classification="${failed ? 'failure' : 'success'}"`,
-        );
+      if (!labels) {
+        // An answer of the proxy's own before any endpoint was picked: the backend's labels.
+        labels = this.#client.targetLabels(backend, authority);
+        metrics?.requestTotal.inc(labels);
       }
+      const failure = error !== '' || isFailureResponse(route, status, grpcStatus);
+      metrics?.responseTotal.inc(
+        `${labels},status_code="${status}",classification="${failure ? 'failure' : 'success'}"`,
+      );
       record(status, error);
     };
     /** Answers for the proxy (no upstream answer to forward): gRPC as trailers-only. */
@@ -185,6 +190,7 @@ export class Http2Forwarder {
     /** Starts another attempt when the limit, the body and the budget allow one. */
     const retry = (): boolean => {
       if (done || attempts > this.#retryLimit || !body.replayable || !budget.withdraw()) return false;
+      if (handle) failed.add(handle.key);
       body.detach();
       void attempt();
       return true;
@@ -206,7 +212,10 @@ export class Http2Forwarder {
       attempts++;
       let h: EndpointHandle;
       try {
-        h = await this.#client.pick(backend);
+        h =
+          failed.size === 0
+            ? await this.#client.pick(backend)
+            : await this.#client.pickAvoiding([backend, authority], failed);
       } catch (error) {
         answer(503, '14', error);
         return;
