@@ -9,7 +9,7 @@ import {
   startDestinationService,
 } from '../../../src/control-plane/destination/start.ts';
 import type { Endpoints, Service } from '../../../src/core/api/core.ts';
-import type { HTTPRoute } from '../../../src/core/api/traffic.ts';
+import type { HTTPRoute, TrafficSplit } from '../../../src/core/api/traffic.ts';
 import { DestinationService } from '../../../src/gen/strait/destination/v1/destination_pb.js';
 import { issueWorkloadCertificate } from '../../../src/pki/index.ts';
 import { openLocalStore } from '../../../src/platform/local/store/index.ts';
@@ -40,8 +40,8 @@ function endpoints(name: string, port: number): Endpoints {
   };
 }
 
-/** The echo application: fails the next calls with UNAVAILABLE on request, and counts calls. */
-function echoApp() {
+/** An echo application answering as `name`: fails the next calls with UNAVAILABLE on request, and counts calls. */
+function echoApp(name: string) {
   const calls: string[] = [];
   let failuresLeft = 0;
   const routes = (router: ConnectRouter) =>
@@ -52,7 +52,7 @@ function echoApp() {
           failuresLeft--;
           throw new ConnectError('warming up', Code.Unavailable);
         }
-        return { text: `echo ${request.text}` };
+        return { text: `${name} ${request.text}` };
       },
       async wait(request: { text: string }) {
         calls.push(`wait ${request.text}`);
@@ -84,7 +84,8 @@ function echoApp() {
 describe('gRPC following service profiles through two proxies over mTLS', () => {
   const mesh = testMesh();
   const echoId = mesh.identity('echo', 'shop');
-  const app = echoApp();
+  const app = echoApp('echo');
+  const v2 = echoApp('v2');
   const authority = (name: string) => `${name}.shop.svc.cluster.local:80`;
   let store: Awaited<ReturnType<typeof openLocalStore>>;
   let destination: DestinationServiceHandle;
@@ -107,6 +108,17 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
     );
     await store.create(service('plain', {}));
     for (const name of ['echo', 'frugal', 'plain']) await store.create(endpoints(name, appPort));
+    // split: all of its traffic goes to the backend v2.
+    const v2Port = await listen(v2.server as unknown as net.Server);
+    for (const name of ['split', 'v2']) await store.create(service(name, {}));
+    await store.create(endpoints('split', appPort));
+    await store.create(endpoints('v2', v2Port));
+    await store.create({
+      apiVersion: 'split.smi-spec.io/v1alpha2',
+      kind: 'TrafficSplit',
+      metadata: { name: 'split', namespace: 'shop' },
+      spec: { service: 'split', backends: [{ service: 'v2', weight: 1 }] },
+    } satisfies TrafficSplit);
     await store.create({
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'HTTPRoute',
@@ -136,7 +148,7 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
     await new Promise((resolve) => gone.close(resolve));
     const live = { ...meshedEndpoint(server, appPort, echoId), weight: 1 };
     const dead = { ...live, port: gonePort, opaqueTransportPort: gonePort };
-    const names = ['echo', 'frugal', 'plain'];
+    const names = ['echo', 'frugal', 'plain', 'split'];
     const credentials = mesh.credentials('web', 'shop');
     client = await proxyWith(
       {
@@ -145,7 +157,7 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
           port: 0,
           listeners: names.map((name) => ({ port: 0, target: authority(name) })),
         },
-        retries: { limit: 8 },
+        retries: { limit: 1 },
       },
       {
         credentials,
@@ -153,6 +165,8 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
           [authority('echo')]: [live],
           [authority('frugal')]: [live],
           [authority('plain')]: [dead, live],
+          [authority('split')]: [live],
+          [authority('v2')]: [{ ...live, port: v2Port }],
         }),
         profiles: new DestinationResolver(
           createRpcClient(DestinationService, {
@@ -180,6 +194,7 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
     await destination.close();
     await store.close();
     app.server.close();
+    v2.server.close();
   });
 
   const callsOf = (prefix: string) => app.calls.filter((c) => c.startsWith(prefix)).length;
@@ -259,5 +274,12 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
     const plain = clientFor('plain');
     for (let i = 0; i < 6; i++) assert.equal((await plain.say({ text: `p${i}` })).text, `echo p${i}`);
     for (let i = 0; i < 6; i++) assert.equal(callsOf(`say p${i}`), 1, 'each call reached the app once');
+  });
+
+  it("sends a split target's calls to its backend, never to the apex's own endpoints", async () => {
+    const split = clientFor('split');
+    for (let i = 0; i < 5; i++) assert.equal((await split.say({ text: `s${i}` })).text, `v2 s${i}`);
+    assert.equal(callsOf('say s'), 0);
+    assert.equal(v2.calls.length, 5);
   });
 });
