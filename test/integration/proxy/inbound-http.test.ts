@@ -187,3 +187,39 @@ describe('meshed inbound HTTP served request by request', () => {
     assert.equal(metricValue(text, 'response_total', ...labels, 'classification="failure"'), 1);
   });
 });
+
+describe('meshed inbound HTTP with per-request handling switched off', () => {
+  const mesh = testMesh();
+  let app: http.Server;
+  let server: RunningProxy;
+  let client: RunningProxy;
+  let authority: string;
+
+  before(async () => {
+    app = http.createServer((req, res) => res.end(String(req.headers['strait-client-id'] ?? 'none')));
+    const appPort = await listen(app);
+    authority = `app.shop.svc.cluster.local:${appPort}`;
+    server = await proxyWith(
+      { inbound: { host: '127.0.0.1', port: 0, perRequest: false } },
+      { credentials: mesh.credentials('app', 'shop') },
+    );
+    client = await proxyWith(
+      { endpoints: { [authority]: [meshedEndpoint(server, appPort, mesh.identity('app', 'shop'))] } },
+      { credentials: mesh.credentials('web', 'shop') },
+    );
+  });
+
+  after(async () => {
+    await client.close();
+    await server.close();
+    app.close();
+  });
+
+  it('relays the connection as bytes: counted per connection only, no caller header added', async () => {
+    const res = await viaProxy(client.ports.outbound, `http://${authority}/`);
+    assert.equal(res.body, 'none');
+    const text = await scrape(server.ports.admin);
+    assert.equal(metricValue(text, 'request_total', 'direction="inbound"'), 0);
+    assert.ok(metricValue(text, 'tcp_open_total', 'direction="inbound"') >= 1);
+  });
+});
