@@ -55,7 +55,11 @@ spec:
 
 type Answers = [number, string][];
 
+/** How the primary goes: `stop` drains it (SIGTERM to `strait local run`), `kill` SIGKILLs its application. */
+export type StopMode = 'stop' | 'kill';
+
 export interface TrafficRound {
+  mode: StopMode;
   /** Requests that failed, started from 1 s before the stop until the clients' timeout after the switch. */
   failedGet: number;
   failedPost: number;
@@ -67,14 +71,15 @@ export interface TrafficRound {
 }
 
 /**
- * Runs `rounds` stops of the primary under steady traffic on the local cluster `cluster` (already
- * up, with its control plane's failover operator) and reports what the clients saw.
+ * Takes the primary away once per entry of `rounds` under steady traffic on the local cluster
+ * `cluster` (already up, with its control plane's failover operator) and reports what the
+ * clients saw each time.
  */
 export async function measureSwitchUnderTraffic(
   env: NodeJS.ProcessEnv,
   cluster: string,
   store: ResourceStore,
-  rounds: number,
+  rounds: StopMode[],
 ): Promise<TrafficRound[]> {
   const children: ChildProcess[] = [];
   const run = (name: string, port: number, command: string[], readyPath?: string) => {
@@ -131,15 +136,18 @@ export async function measureSwitchUnderTraffic(
     );
 
     const results: TrafficRound[] = [];
-    for (let round = 0; round < rounds; round++) {
+    for (const mode of rounds) {
       const ready = Date.now();
       for (const url of stats) {
         await poll('clients answered by the primary', async () =>
           (await answers(url, ready)).some(([, answer]) => answer === 'primary') ? true : undefined,
         );
       }
+      const pid = (await store.get<Workload>({ ...Kinds.Workload, namespace: 'shop', name: 'web' }))?.status
+        ?.pid;
       const stoppedAt = Date.now();
-      primary.kill('SIGTERM');
+      if (mode === 'stop') primary.kill('SIGTERM');
+      else process.kill(pid as number, 'SIGKILL');
       await poll('weights on the secondary', async () =>
         (await weightOf('web-backup')) === 100 ? true : undefined,
       );
@@ -152,6 +160,7 @@ export async function measureSwitchUnderTraffic(
       ) as [Answers, Answers];
       const failed = (seen: Answers) => seen.filter(([, answer]) => answer.startsWith('error:')).length;
       results.push({
+        mode,
         failedGet: failed(get),
         failedPost: failed(post),
         answeredGet: get.length,

@@ -23,7 +23,7 @@ import { FailoverController } from '../src/multicluster/failover/index.ts';
 import { openClusterStore } from '../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../src/platform/local/home.ts';
 import { openLocalStore } from '../src/platform/local/store/index.ts';
-import { measureSwitchUnderTraffic, type TrafficRound } from './failover-traffic.ts';
+import { measureSwitchUnderTraffic, type StopMode, type TrafficRound } from './failover-traffic.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 200);
 const PROCESS_ROUNDS = Number(process.env.PROCESS_ROUNDS ?? 100);
@@ -143,6 +143,24 @@ const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 };
+function trafficSummary(rounds: TrafficRound[], how: string) {
+  const total = (pick: (r: TrafficRound) => number) => rounds.reduce((sum, r) => sum + pick(r), 0);
+  return {
+    how,
+    rounds: rounds.length,
+    withRetries: {
+      failed: total((r) => r.failedGet),
+      answered: total((r) => r.answeredGet),
+      perRound: rounds.map((r) => r.failedGet),
+    },
+    withoutRetries: {
+      failed: total((r) => r.failedPost),
+      answered: total((r) => r.answeredPost),
+      perRound: rounds.map((r) => r.failedPost),
+    },
+    weightsMovedMs: summary(rounds.map((r) => r.weightsMovedMs)),
+  };
+}
 const summary = (values: number[]) => ({
   samples: values.length,
   p50Ms: round2(percentile(values, 50)),
@@ -190,7 +208,13 @@ try {
   acrossProcesses = await switchRounds(api, 'web', PROCESS_ROUNDS);
   operator.kill('SIGTERM');
   await once(operator, 'exit');
-  traffic = await measureSwitchUnderTraffic(env, 'bench', api, TRAFFIC_ROUNDS);
+  const modes: StopMode[] = ['stop', 'kill'];
+  traffic = await measureSwitchUnderTraffic(
+    env,
+    'bench',
+    api,
+    Array.from({ length: 2 * TRAFFIC_ROUNDS }, (_, i) => modes[i % 2] as StopMode),
+  );
 } finally {
   if (operator && operator.exitCode === null && operator.signalCode === null) {
     operator.kill('SIGTERM');
@@ -230,24 +254,21 @@ const result = {
   failbackTimeline: timeline,
   failedRequestsDuringSwitch: {
     setup:
-      'local cluster: workloads web (primary) and web-backup with proxies, the control plane’s failover operator (hold-down 0s), two clients through their proxies calling the apex every 20 ms with at most 4 requests open; each round stops web’s workload (SIGTERM) and restarts it',
+      'local cluster: workloads web (primary) and web-backup with proxies, the control plane’s failover operator (hold-down 0s), two clients through their proxies calling the apex every 20 ms with at most 4 requests open; rounds alternate between stopping web’s workload and killing its application, then restart it',
     counted:
       'requests started from 1 s before the stop until the workload had exited, answered or failed within the clients’ 5 s timeout',
-    rounds: traffic.length,
-    withRetries: {
-      client: 'GET (idempotent: retried once by the caller’s proxy, on another endpoint)',
-      failed: traffic.reduce((sum, r) => sum + r.failedGet, 0),
-      answered: traffic.reduce((sum, r) => sum + r.answeredGet, 0),
-      perRound: traffic.map((r) => r.failedGet),
+    clients: {
+      withRetries: 'GET (idempotent: retried once by the caller’s proxy, on another endpoint)',
+      withoutRetries: 'POST (not retried once it may have reached the server)',
     },
-    withoutRetries: {
-      client: 'POST (not retried once it may have reached the server)',
-      failed: traffic.reduce((sum, r) => sum + r.failedPost, 0),
-      answered: traffic.reduce((sum, r) => sum + r.answeredPost, 0),
-      perRound: traffic.map((r) => r.failedPost),
-      boundPerRound: 4,
-    },
-    weightsMovedMs: summary(traffic.map((r) => r.weightsMovedMs)),
+    stopped: trafficSummary(
+      traffic.filter((r) => r.mode === 'stop'),
+      'SIGTERM to `strait local run`: the workload drains (not ready, then its application stops a second later)',
+    ),
+    killed: trafficSummary(
+      traffic.filter((r) => r.mode === 'kill'),
+      'SIGKILL to the application: requests reach it until its workload is unregistered',
+    ),
   },
   notes: [
     'switchToSecondary covers the operator (store event → decision → weight write). failedRequestsDuringSwitch covers the whole path: proxies retry a GET on another endpoint (the secondary’s, of weight 0, included) before the weights move, so the count does not depend on the operator’s speed.',
