@@ -4,25 +4,34 @@
 // Figures: HTTP/1.1 capacity and CPU per request, added p50/p99 latency at
 // 1,000 req/s, opaque TCP bulk throughput, proxy RSS idle and under load.
 // Writes bench/results/proxy.json and prints a summary.
-// Run: npm run bench:proxy [-- --seconds 10 --soak-minutes 0]
+// Run: npm run bench:proxy [-- --seconds 10 --soak-minutes 0 --source --node-args="..."]
+// The proxies run as `strait local run` starts them: the compiled build when it is
+// up to date (scripts/build-proxy.ts), with PROXY_NODE_ARGS.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAnchor, createIssuer, issueWorkloadCertificate } from '../src/pki/index.ts';
+import { dataPlaneEntry, PROXY_NODE_ARGS } from '../src/proxy/launch.ts';
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     'soak-minutes': { type: 'string', default: '0' },
     out: { type: 'string', default: new URL('./results/proxy.json', import.meta.url).pathname },
-    // Extra Node flags for the Strait proxies, e.g. --node-args=--max-semi-space-size=2
-    'node-args': { type: 'string', default: '' },
+    // Node flags for the Strait proxies instead of the ones `strait local run` uses (PROXY_NODE_ARGS)
+    'node-args': { type: 'string' },
+    // Run the proxies from the TypeScript source even when an up-to-date compiled build exists
+    source: { type: 'boolean', default: false },
   },
 });
-const NODE_ARGS = (values['node-args'] as string).split(' ').filter((a) => a !== '');
+const NODE_ARGS =
+  values['node-args'] === undefined
+    ? [...PROXY_NODE_ARGS]
+    : (values['node-args'] as string).split(' ').filter((a) => a !== '');
+const loadAtStart = loadavg();
 const SECONDS = Number(values.seconds);
 const dir = mkdtempSync(join(tmpdir(), 'strait-bench-proxy-'));
 const children: ChildProcess[] = [];
@@ -140,7 +149,9 @@ net.createServer((s) => {
 start(process.execPath, [join(dir, 'bulk.mjs')]);
 
 // Strait: two proxy processes.
-const proxyEntry = new URL('../src/cmd/proxy.ts', import.meta.url).pathname;
+const proxyEntry = values.source
+  ? new URL('../src/cmd/proxy.ts', import.meta.url).pathname
+  : dataPlaneEntry('proxy');
 const endpoint = (port: number) => ({
   address: '127.0.0.1',
   port,
@@ -484,6 +495,7 @@ const result = {
     'Everything on one shared machine (load generator, backend, both stacks); ratios are the robust part. ' +
     'Both stacks: one thread per proxy, TLS 1.3 with client certificates between the hops, pooled upstream connections.',
   seconds: SECONDS,
+  proxyEntry: proxyEntry.replace(new URL('..', import.meta.url).pathname, ''),
   proxyNodeArgs: NODE_ARGS,
   figures,
   direct: { p50: round(pct(direct, 0.5), 3), p99: round(pct(direct, 0.99), 3) },
@@ -495,7 +507,7 @@ const result = {
   haproxy: { p50: round(pct(haLat, 0.5), 3), p99: round(pct(haLat, 0.99), 3), requests: haLat.length },
   rssAfterCapacityRun: rssByProcess,
   rssAfterHttp1OverH2Runs: upgraded.rssMb,
-  loadAverage: (await import('node:os')).loadavg(),
+  loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
   soak: soak ?? 'not run (pass --soak-minutes 10)',
 };
 writeFileSync(values.out as string, `${JSON.stringify(result, null, 2)}\n`);

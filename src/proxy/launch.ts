@@ -1,0 +1,34 @@
+import { readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Node flags for proxy processes: a small young generation, about 25 MB less
+ * RSS under load at no measurable CPU cost (bench/results/proxy.json).
+ */
+export const PROXY_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
+
+// src/proxy/ and dist/proxy/ are both two levels below the package root.
+const packageRoot = new URL('../../', import.meta.url);
+
+/**
+ * The file to run for a data-plane process: the JavaScript compiled at install
+ * (dist/, see scripts/build-proxy.ts) while it is newer than every source it
+ * was built from, else the TypeScript source.
+ */
+export function dataPlaneEntry(name: 'proxy' | 'gateway', root: URL = packageRoot): string {
+  const source = fileURLToPath(new URL(`src/cmd/${name}.ts`, root));
+  try {
+    const manifest = JSON.parse(readFileSync(new URL('dist/manifest.json', root), 'utf8')) as {
+      builtAt: number;
+      sources: string[];
+    };
+    for (const file of manifest.sources) {
+      const stat = statSync(new URL(file, root), { throwIfNoEntry: false });
+      if (!stat || stat.mtimeMs > manifest.builtAt) return source;
+    }
+    const compiled = new URL(`dist/cmd/${name}.js`, root);
+    return statSync(compiled, { throwIfNoEntry: false }) ? fileURLToPath(compiled) : source;
+  } catch {
+    return source;
+  }
+}
