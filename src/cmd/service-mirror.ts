@@ -55,6 +55,11 @@ async function main(): Promise<void> {
     { context: flags.context, kubeconfig: flags.kubeconfig },
     process.env,
   );
+  if (context.platform === 'local') {
+    log(
+      `local cluster ${context.name}'s control plane already mirrors its Links; this process does the same work again`,
+    );
+  }
   const metrics = new MirrorMetrics();
   const manager = new LinkManager({
     local: store,
