@@ -135,6 +135,8 @@ describe('kubectl against a local cluster (real kubectl, real control plane)', {
     }
     const all = await ok(['get', 'services', '-A']);
     assert.match(all, /^shop\s+web\s/m);
+    const selected = await ok(['get', 'services', '-A', '--field-selector', 'metadata.namespace=other']);
+    assert.doesNotMatch(selected, /web/);
     const yaml = parseYaml(await ok(['get', 'service', 'web', '-n', 'shop', '-o', 'yaml'])) as Service;
     assert.equal(yaml.kind, 'Service');
     assert.deepEqual(yaml.spec?.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);

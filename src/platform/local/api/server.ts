@@ -8,6 +8,7 @@ import { describeRef, groupOf, type Resource } from '../../../core/resource.ts';
 import { ForbiddenError, NotFoundError, type ResourceStore } from '../../../core/store.ts';
 import { createAuthenticator } from './authenticate.ts';
 import { discoveryDocument } from './discovery.ts';
+import { parseFieldSelector } from './field-selector.ts';
 import { openApiDocument } from './openapi.ts';
 import { type ApiPath, parseApiPath } from './paths.ts';
 import { authorize, type RequestAttributes, type UserInfo } from './rbac.ts';
@@ -120,12 +121,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         return send(response, 200, object);
       }
       case 'list': {
+        const selected = fieldSelection(path, url);
         const result = await store.list(path.kind, listOptions(path, url));
         return send(response, 200, {
           apiVersion: path.kind.apiVersion,
           kind: `${path.kind.kind}List`,
           metadata: { resourceVersion: result.resourceVersion },
-          items: result.items,
+          items: selected ? result.items.filter(selected) : result.items,
         });
       }
       case 'watch':
@@ -177,6 +179,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   }
 
   async function watch(request: Request, response: Response, path: ApiPath, url: URL): Promise<void> {
+    const selected = fieldSelection(path, url);
     const controller = new AbortController();
     request.once('close', () => controller.abort());
     const watchOptions = {
@@ -190,6 +193,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     response.writeHead(200, { 'content-type': 'application/json' });
     try {
       for await (const event of options.store.watch(path.kind, watchOptions)) {
+        if (selected && event.type !== 'BOOKMARK' && !selected(event.object)) continue;
         response.write(`${JSON.stringify(event)}\n`);
       }
     } catch (error) {
@@ -298,6 +302,12 @@ function attributesOf(method: string, path: ApiPath, url: URL): RequestAttribute
   }
   // Namespace-scoped lists of a cluster-scoped kind are meaningless; Kinds already refuse the path.
   return { ...base, ...where, verb };
+}
+
+/** The `fieldSelector` of a list or watch as a predicate, or undefined when there is none. */
+function fieldSelection(path: ApiPath, url: URL): ((object: Resource) => boolean) | undefined {
+  const selector = url.searchParams.get('fieldSelector');
+  return selector ? parseFieldSelector(selector, path.kind) : undefined;
 }
 
 function listOptions(path: ApiPath, url: URL): { namespace?: string; labelSelector?: string } {
