@@ -270,4 +270,36 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
       assert.ok(reasons.includes(reason), `event ${reason} in ${reasons.join(', ')}`);
     }
   });
+
+  it('loses no GET when west’s application is killed instead of stopped', async () => {
+    await statusWhere('Primary on west', (s) => s.state === 'Primary');
+    const backOnWest = Date.now();
+    await eventually('the GET client answered by west', async () =>
+      (await answersOf(getStats)).some(([at, answer]) => at > backOnWest && answer === 'west')
+        ? true
+        : undefined,
+    );
+    const pid = await withWest(
+      async (store) =>
+        (await store.get<Workload>({ ...Kinds.Workload, namespace: 'shop', name: 'web' }))?.status?.pid,
+    );
+    const killedAt = Date.now();
+    process.kill(pid as number, 'SIGKILL');
+    await statusWhere('failover after the kill', (s) => s.state === 'Failover');
+    const switched = Date.now();
+    await eventually(
+      'the GET client answered by east after the kill',
+      async () =>
+        (await answersOf(getStats)).some(([at, answer]) => at > switched + 5000 && answer === 'east')
+          ? true
+          : undefined,
+      60_000,
+    );
+    // Requests meet the dead application until its workload is unregistered; the caller's proxy
+    // retries each GET that fails there on another endpoint (east's, through the mirror).
+    const around = (await answersOf(getStats)).filter(([at]) => at > backOnWest && at < switched);
+    assert.ok(around.some(([at, answer]) => at < killedAt && answer === 'west'));
+    assert.ok(around.some(([, answer]) => answer === 'east'));
+    assert.deepEqual(failures(around), [], `GET failures: ${JSON.stringify(failures(around))}`);
+  });
 });
