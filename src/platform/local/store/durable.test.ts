@@ -105,6 +105,21 @@ describe('local store on disk', { timeout: 120_000 }, () => {
     assert.ok(!names.includes('cm-0'));
   });
 
+  it('writes a snapshot larger than one write chunk, with non-ASCII data, and reads it back whole', async () => {
+    const dir = stateDir();
+    const store = await openLocalStore({ dir, snapshotEvery: 40 });
+    const data = (i: number) => ({ text: `${'é✓'.repeat(16_000)}-${i}` });
+    for (let i = 0; i < 41; i++) await store.create(configMap(`big-${i}`, 'default', data(i)));
+    await store.close();
+    assert.ok(statSync(join(dir, 'snapshot')).size > 3 * 1024 * 1024);
+    const objects = await everything(dir);
+    assert.equal(objects.length, 41);
+    for (const object of objects) {
+      const i = Number(object.metadata.name.slice('big-'.length));
+      assert.deepEqual((object as Resource & { data: unknown }).data, data(i));
+    }
+  });
+
   it('ignores log records a snapshot already holds (a crash between snapshot and log reset)', async () => {
     const dir = stateDir();
     const store = await openLocalStore({ dir, snapshotEvery: 5 });

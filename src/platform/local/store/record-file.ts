@@ -18,13 +18,21 @@ import { StoreCorruptError } from './errors.ts';
  */
 const HEADER = 12;
 
+/** Size of a record header. */
+export const HEADER_BYTES = HEADER;
+
+/** The header of a record whose payload has `length` bytes and CRC-32 `checksum`. */
+export function frameHeader(length: number, checksum: number): Buffer {
+  const header = Buffer.alloc(HEADER);
+  header.writeUInt32BE(length, 0);
+  header.writeUInt32BE(checksum, 4);
+  header.writeUInt32BE(crc32(header.subarray(0, 8)), 8);
+  return header;
+}
+
 /** Frames one payload as a record. */
 export function frame(payload: Buffer): Buffer {
-  const header = Buffer.alloc(HEADER);
-  header.writeUInt32BE(payload.length, 0);
-  header.writeUInt32BE(crc32(payload), 4);
-  header.writeUInt32BE(crc32(header.subarray(0, 8)), 8);
-  return Buffer.concat([header, payload]);
+  return Buffer.concat([frameHeader(payload.length, crc32(payload)), payload]);
 }
 
 export interface ReadResult {
