@@ -50,7 +50,9 @@ export function writeSnapshot(dir: string, snapshot: Snapshot): void {
       if (pendingBytes >= CHUNK_BYTES) write();
     };
     add(`{"format":1,"version":${JSON.stringify(snapshot.version)},"objects":[`);
-    snapshot.objects.forEach((object, index) => add(`${index === 0 ? '' : ','}${JSON.stringify(object)}`));
+    for (const [index, object] of snapshot.objects.entries()) {
+      add(`${index === 0 ? '' : ','}${JSON.stringify(object)}`);
+    }
     add(']}');
     write();
     const header = frameHeader(length, checksum);
