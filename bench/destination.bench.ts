@@ -3,10 +3,11 @@
 // in memory + destination service) runs in a child process so its memory is
 // measured alone; this process holds the streams. Latency is from asking the
 // control plane to change an endpoint to the last affected stream seeing it.
-// Run: npm run bench:destination [-- --services N --streams N --rounds N]
+// Run: npm run bench:destination [-- --services N --streams N --rounds N --durable]
 import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
@@ -19,6 +20,8 @@ import { openLocalStore } from '../src/platform/local/store/index.ts';
 const { values } = parseArgs({
   options: {
     child: { type: 'boolean', default: false },
+    // Keep the store on disk (write-ahead log and snapshots), as a cluster's control plane does.
+    durable: { type: 'boolean', default: false },
     services: { type: 'string', default: '10000' },
     'endpoints-per-service': { type: 'string', default: '3' },
     streams: { type: 'string', default: '1000' },
@@ -103,7 +106,8 @@ async function child(): Promise<void> {
     issuer,
     identity: 'bench.default.serviceaccount.identity.strait.cluster.local',
   });
-  const store = await openLocalStore({});
+  const dir = values.durable ? mkdtempSync(join(tmpdir(), 'strait-bench-store-')) : undefined;
+  const store = await openLocalStore(dir === undefined ? {} : { dir });
   const started = performance.now();
   for (let s = 0; s < SERVICES; s++) {
     const namespace = nsOf(s);
@@ -164,6 +168,7 @@ async function child(): Promise<void> {
     } else {
       await destination.close();
       await store.close();
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
       process.exit(0);
     }
   });
@@ -312,7 +317,7 @@ async function main(): Promise<void> {
       loadSeconds: Math.round(ready.loadMs / 10) / 100,
     },
     controlPlaneMemory: {
-      note: 'one process: local store in memory + destination service, after GC',
+      note: `one process: local store ${values.durable ? 'on disk' : 'in memory'} + destination service, after GC`,
       rssMB: Math.round(memory.rssBytes / 1048576),
       heapTotalMB: Math.round(memory.heapTotalBytes / 1048576),
       heapUsedMB: Math.round(memory.heapUsedBytes / 1048576),
