@@ -158,7 +158,8 @@ export function createHttp2Inbound(options: {
           if (!stream.destroyed) stream.close(code);
         }
       });
-      if (!stream.endAfterHeaders) stream.pipe(up);
+      if (stream.endAfterHeaders) stream.resume();
+      else stream.pipe(up);
     };
     appSession(state)
       .then((app) => {

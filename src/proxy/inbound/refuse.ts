@@ -66,7 +66,11 @@ export function createRefuser() {
     serve(connection: Duplex, protocol: SessionProtocol, refusal: Refusal): void {
       if (protocol === 'http1') {
         (connection as unknown as Tagged)[kRefusal] = refusal;
+        // node:http may read from the handle and miss bytes put back after the header.
+        const head = connection.read() as Buffer | null;
         h1.emit('connection', connection);
+        if (head) connection.emit('data', head);
+        connection.resume();
         return;
       }
       h2.once('session', (session) => {

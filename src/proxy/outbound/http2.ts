@@ -257,8 +257,8 @@ export class Http2Forwarder {
       const retryInstead = (): boolean => {
         if (!retryOnResponse || !body.complete || !isRetryableResponse(route, status, grpcStatus))
           return false;
-        if (isEndpointFailure(status, grpcStatus)) h.breaker.failure();
         if (!retry()) return false;
+        if (isEndpointFailure(status, grpcStatus)) h.breaker.failure();
         over = true;
         request.close(NGHTTP2_CANCEL);
         return true;

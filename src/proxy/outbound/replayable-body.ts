@@ -21,6 +21,8 @@ export class ReplayableBody {
     this.#source = source;
     this.#limit = limit;
     this.#ended = ended;
+    // Nothing will be read from a bodiless request, but it must still end to close.
+    if (ended) source.resume();
   }
 
   /** Every byte read so far is kept: a new attempt can carry the full body. */

@@ -81,11 +81,68 @@ function echoApp(name: string) {
   };
 }
 
+/**
+ * A plain HTTP/2 application: `/slow` answers after 1.5 s, `/unavailable` answers
+ * grpc-status 14 at once without reading the request; `paths` counts requests.
+ */
+function h2App() {
+  const paths: string[] = [];
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    const path = String(headers[':path']);
+    paths.push(path);
+    stream.on('error', () => {});
+    if (path === '/unavailable') {
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14' },
+        { endStream: true },
+      );
+      return;
+    }
+    stream.resume();
+    const timer = setTimeout(() => {
+      stream.respond({ ':status': 200 });
+      stream.end('slow');
+    }, 1_500);
+    stream.once('close', () => clearTimeout(timer));
+  });
+  return { server, paths };
+}
+
+/** One HTTP/2 request through `port`; `finish: false` leaves the request body open. */
+function h2Call(
+  port: number,
+  headers: http2.OutgoingHttpHeaders,
+  finish: boolean,
+): Promise<{ headers: http2.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const stream = session.request(headers);
+    let response: http2.IncomingHttpHeaders = {};
+    let body = '';
+    stream.on('response', (h) => (response = h));
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => (body += chunk));
+    // The answer may end while the request is still open: the readable end is enough.
+    const done = () => {
+      session.destroy();
+      resolve({ headers: response, body });
+    };
+    stream.once('end', done);
+    stream.once('close', done);
+    stream.on('error', () => {});
+    if (finish) stream.end('message');
+    else stream.write('part of a message');
+  });
+}
+
 describe('gRPC following service profiles through two proxies over mTLS', () => {
   const mesh = testMesh();
   const echoId = mesh.identity('echo', 'shop');
   const app = echoApp('echo');
   const v2 = echoApp('v2');
+  const web = h2App();
   const authority = (name: string) => `${name}.shop.svc.cluster.local:80`;
   let store: Awaited<ReturnType<typeof openLocalStore>>;
   let destination: DestinationServiceHandle;
@@ -108,6 +165,12 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
     );
     await store.create(service('plain', {}));
     for (const name of ['echo', 'frugal', 'plain']) await store.create(endpoints(name, appPort));
+    // web: a plain HTTP/2 service whose default route has a timeout and retries.
+    const webPort = await listen(web.server as unknown as net.Server);
+    await store.create(
+      service('web', { 'retry.strait.io/http': '5xx', 'timeout.strait.io/request': '300ms' }),
+    );
+    await store.create(endpoints('web', webPort));
     // split: all of its traffic goes to the backend v2.
     const v2Port = await listen(v2.server as unknown as net.Server);
     for (const name of ['split', 'v2']) await store.create(service(name, {}));
@@ -148,7 +211,7 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
     await new Promise((resolve) => gone.close(resolve));
     const live = { ...meshedEndpoint(server, appPort, echoId), weight: 1 };
     const dead = { ...live, port: gonePort, opaqueTransportPort: gonePort };
-    const names = ['echo', 'frugal', 'plain', 'split'];
+    const names = ['echo', 'frugal', 'plain', 'split', 'web'];
     const credentials = mesh.credentials('web', 'shop');
     client = await proxyWith(
       {
@@ -167,6 +230,7 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
           [authority('plain')]: [dead, live],
           [authority('split')]: [live],
           [authority('v2')]: [{ ...live, port: v2Port }],
+          [authority('web')]: [{ ...live, port: webPort }],
         }),
         profiles: new DestinationResolver(
           createRpcClient(DestinationService, {
@@ -195,6 +259,7 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
     await store.close();
     app.server.close();
     v2.server.close();
+    web.server.close();
   });
 
   const callsOf = (prefix: string) => app.calls.filter((c) => c.startsWith(prefix)).length;
@@ -281,5 +346,37 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
     for (let i = 0; i < 5; i++) assert.equal((await split.say({ text: `s${i}` })).text, `v2 s${i}`);
     assert.equal(callsOf('say s'), 0);
     assert.equal(v2.calls.length, 5);
+  });
+
+  it('answers 504 naming the route when plain HTTP/2 passes a route timeout', async () => {
+    const port = client.ports.listeners[4] as number;
+    const res = await h2Call(
+      port,
+      { ':method': 'GET', ':path': '/slow', ':authority': authority('web') },
+      true,
+    );
+    assert.equal(res.headers[':status'], 504);
+    assert.match(
+      String(res.headers['l5d-proxy-error']),
+      /route default.*E_REQUEST_TIMEOUT|E_REQUEST_TIMEOUT.*route default/,
+    );
+  });
+
+  it('retries a gRPC call only once the client has sent all of it', async () => {
+    const port = client.ports.listeners[4] as number;
+    const call = {
+      ':method': 'POST',
+      ':path': '/unavailable',
+      ':authority': authority('web'),
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    };
+    const count = () => web.paths.filter((p) => p === '/unavailable').length;
+    const open = await h2Call(port, call, false);
+    assert.equal(open.headers['grpc-status'], '14');
+    assert.equal(count(), 1, 'a client stream still open is never retried');
+    const finished = await h2Call(port, call, true);
+    assert.equal(finished.headers['grpc-status'], '14');
+    assert.equal(count(), 3, 'a finished one is retried once (the limit), then its answer is passed on');
   });
 });
