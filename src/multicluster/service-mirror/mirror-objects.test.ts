@@ -126,11 +126,19 @@ describe('mirror objects', () => {
       ],
     );
     assert.deepEqual(
-      endpoints.subsets?.[0]?.addresses?.map((a) => [a.hostname, a.targetRef?.name]),
+      endpoints.subsets?.[0]?.addresses?.map((a) => [a.hostname, a.ip, a.targetRef?.name]),
       [
-        ['web-0', 'web-0-east'],
-        ['web-1', 'web-1-east'],
+        ['web-0', '10.0.0.9', 'web-0-east'],
+        ['web-1', '10.0.0.9', 'web-1-east'],
       ],
+    );
+    // A pod's name resolves to its address here, so it is at the gateway's port.
+    assert.deepEqual(endpoints.subsets?.[0]?.ports, [{ name: 'web', port: 4143, protocol: 'TCP' }]);
+    const down = buildMirror(headless, pods, { ...context, gatewayAlive: false }).endpoints;
+    assert.equal(down.subsets?.[0]?.addresses, undefined);
+    assert.deepEqual(
+      down.subsets?.[0]?.notReadyAddresses?.map((a) => a.hostname),
+      ['web-0', 'web-1'],
     );
   });
 });

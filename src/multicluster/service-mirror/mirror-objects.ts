@@ -79,15 +79,25 @@ export function buildMirror(
     };
     return { service: podService, endpoints: gatewayEndpoints(podService, false, context) };
   });
-  // Each pod is reached through its endpoint mirror, so the headless mirror's
-  // addresses are always ready; readiness is carried by the endpoint mirrors.
-  const addresses: EndpointAddress[] = endpointMirrors.map((m, i) => ({
-    hostname: hosts[i] as string,
-    ip: context.gatewayIps[0] ?? '0.0.0.0',
-    targetRef: { kind: 'Service', name: m.service.metadata.name, namespace },
-  }));
+  // `<pod>.<svc>-<cluster>` resolves to the headless mirror's address with that
+  // hostname, so each pod's address sits at the gateway (port and readiness as
+  // the endpoint mirror's) and points at its endpoint mirror.
   const endpoints = endpointsShell(service);
-  endpoints.subsets = [{ addresses, ports: ports.map((p) => endpointPort(p, p.port)) }];
+  if (context.gatewayIps.length > 0) {
+    const addresses: EndpointAddress[] = endpointMirrors.flatMap((m, i) =>
+      context.gatewayIps.map((ip) => ({
+        ip,
+        hostname: hosts[i] as string,
+        targetRef: { kind: 'Service', name: m.service.metadata.name, namespace },
+      })),
+    );
+    const gatewayPorts = ports.map((p) => endpointPort(p, config.gatewayPort));
+    endpoints.subsets = [
+      context.gatewayAlive
+        ? { addresses, ports: gatewayPorts }
+        : { notReadyAddresses: addresses, ports: gatewayPorts },
+    ];
+  }
   return { service, endpoints, endpointMirrors };
 }
 
