@@ -24,6 +24,12 @@ export interface TestClusters {
    * run so parallel runs on one machine do not share addresses.
    */
   podNetworks: { west: string; east: string };
+  /**
+   * Per cluster, where a Service answers for the pods its node runs, by the
+   * `host:port` cluster DNS gives it (there is no DNS or kube-proxy): a suite
+   * that runs a component outside the cluster registers its address here.
+   */
+  serviceAddresses: { west: Map<string, string>; east: Map<string, string> };
   /** A transport to the named cluster, as the admin. */
   client(name: 'west' | 'east'): KubeClient;
   /**
@@ -78,6 +84,7 @@ export async function startTestClusters(): Promise<TestClusters> {
       return new KubeClient(config);
     };
     const clusters = { west: west as TestCluster, east: east as TestCluster };
+    const serviceAddresses = { west: new Map<string, string>(), east: new Map<string, string>() };
     const node = (name: 'west' | 'east') => {
       let pending = nodes.get(name);
       if (!pending) {
@@ -86,14 +93,18 @@ export async function startTestClusters(): Promise<TestClusters> {
           client: client(name),
           name: `${name}-node`,
           podNetwork: podNetworks[name],
-          runtime: processRuntime(join(clusters[name].dir, 'pods')),
+          runtime: processRuntime({
+            dir: join(clusters[name].dir, 'pods'),
+            client: client(name),
+            services: serviceAddresses[name],
+          }),
         });
         pending = harnessNode.start().then(() => harnessNode);
         nodes.set(name, pending);
       }
       return pending;
     };
-    return { ...clusters, podNetworks, kubeconfig, client, node, stop };
+    return { ...clusters, podNetworks, serviceAddresses, kubeconfig, client, node, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -44,6 +44,7 @@ interface RunningPod {
 export class HarnessNode {
   readonly #options: HarnessNodeOptions;
   readonly #running = new Map<string, RunningPod>();
+  readonly #failures = new Map<string, string>();
   readonly #reflector: Reflector<Pod>;
   #nextHost = 2;
 
@@ -102,6 +103,11 @@ export class HarnessNode {
     return this.#running.get(`${namespace}/${name}`)?.ip;
   }
 
+  /** Why the node could not start a pod's processes, if it could not. */
+  podFailure(namespace: string, name: string): string | undefined {
+    return this.#failures.get(`${namespace}/${name}`);
+  }
+
   /** Flips a running pod's Ready condition, as a failing or recovering readiness probe would. */
   async setReady(namespace: string, name: string, ready: boolean): Promise<void> {
     const running = this.#running.get(`${namespace}/${name}`);
@@ -138,14 +144,22 @@ export class HarnessNode {
       });
       return;
     }
-    if (nodeName !== this.name || this.#running.has(key)) return;
+    if (nodeName !== this.name || this.#running.has(key) || this.#failures.has(key)) return;
     const ip = `${this.#options.podNetwork}.${this.#nextHost++}`;
     let stop = async () => {};
     const runtime = this.#options.runtime;
     if (runtime) {
       // Processes listen on the pod address, so it must be local to this machine.
       await addLoopbackAddress(ip);
-      const stopProcesses = await runtime.start(pod, ip);
+      let stopProcesses: () => Promise<void>;
+      try {
+        stopProcesses = await runtime.start(pod, ip);
+      } catch (error) {
+        // Kept, not retried: the pod stays Pending, as a kubelet leaves a pod it cannot start.
+        await removeLoopbackAddress(ip);
+        this.#failures.set(key, (error as Error).message);
+        return;
+      }
       stop = async () => {
         await stopProcesses();
         await removeLoopbackAddress(ip);
@@ -157,6 +171,7 @@ export class HarnessNode {
 
   async #forget(pod: Pod): Promise<void> {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    this.#failures.delete(key);
     const running = this.#running.get(key);
     if (!running) return;
     this.#running.delete(key);

@@ -1,54 +1,89 @@
 import { mkdir } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { KubeClient } from '../../../src/platform/kubernetes/client.ts';
+import { APP_DIR } from '../../../src/platform/kubernetes/manifests/settings.ts';
 import type { Pod, PodRuntime } from './node.ts';
+import { containerEnvironment, type EnvVar } from './pod-environment.ts';
+import { fillVolumes } from './pod-volumes.ts';
+import { type Probe, waitForProbe } from './probes.ts';
 import { type GroupProcess, startGroupProcess } from './processes.ts';
+
+/** This checkout: the image keeps the same files under APP_DIR. */
+const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 
 /** The container fields the runtime reads. */
 interface Container {
   name: string;
   command?: string[];
   args?: string[];
-  env?: { name: string; value?: string }[];
-  readinessProbe?: { tcpSocket?: { port: number } };
+  env?: EnvVar[];
+  volumeMounts?: { name: string; mountPath: string }[];
+  readinessProbe?: Probe;
+}
+
+export interface ProcessRuntimeOptions {
+  /** Where pods' logs and volumes go. */
+  dir: string;
+  /** Fills projected tokens and ConfigMap volumes. */
+  client: KubeClient;
+  /** `host:port` of a Service as cluster DNS names it → where it answers (no DNS, no kube-proxy here). */
+  services?: ReadonlyMap<string, string>;
+  readyTimeoutMs?: number;
 }
 
 /**
- * Runs each container that has a `command` as a local process (`node` means
- * this Node binary), with the container's env plus POD_IP, POD_NAME and
- * POD_NAMESPACE, and waits for a `tcpSocket` readiness probe on the pod
- * address when there is one. Logs go to `<logDir>/<namespace>_<pod>_<container>.log`.
+ * Runs each container that has a `command` as a local process, in order,
+ * waiting for each one's readiness probe (TCP or HTTP GET on the pod address)
+ * before the next, as an injected proxy's postStart hook makes a kubelet do.
+ * `node` means this Node binary and paths under the image's APP_DIR mean this
+ * checkout. The environment is the container's (see containerEnvironment) plus
+ * POD_IP, POD_NAME and POD_NAMESPACE; volumes are filled under
+ * `<dir>/<namespace>_<pod>/`. Init containers do not run: the node gives pods
+ * no network namespace of their own, so proxy-init has nothing to set up.
+ * Logs go to `<dir>/<namespace>_<pod>_<container>.log`.
  */
-export function processRuntime(logDir: string, readyTimeoutMs = 60_000): PodRuntime {
+export function processRuntime(options: ProcessRuntimeOptions): PodRuntime {
+  const { dir, client, services = new Map(), readyTimeoutMs = 60_000 } = options;
+  const inCheckout = (arg: string) =>
+    arg.startsWith(`${APP_DIR}/`) ? CHECKOUT + arg.slice(APP_DIR.length) : arg;
   return {
     async start(pod: Pod, ip: string) {
-      await mkdir(logDir, { recursive: true });
       const started: GroupProcess[] = [];
       const stop = async () => {
         await Promise.all(started.map((child) => child.stop(5_000)));
       };
       const { namespace = '', name } = pod.metadata;
       try {
-        for (const container of (pod.spec?.containers ?? []) as Container[]) {
+        await mkdir(dir, { recursive: true });
+        const containers = (pod.spec?.containers ?? []) as Container[];
+        const volumes = containers.some((c) => c.command)
+          ? await fillVolumes(client, pod, ip, join(dir, `${namespace}_${name}`))
+          : new Map<string, string>();
+        for (const container of containers) {
           const [command, ...commandArgs] = container.command ?? [];
           if (!command) continue;
+          const mounts = new Map<string, string>();
+          for (const mount of container.volumeMounts ?? []) {
+            const filled = volumes.get(mount.name);
+            if (filled) mounts.set(mount.mountPath, filled);
+          }
           const env: NodeJS.ProcessEnv = {
             PATH: process.env.PATH,
             POD_IP: ip,
             POD_NAME: name,
             POD_NAMESPACE: namespace,
+            ...containerEnvironment(container.env ?? [], { pod, ip, mounts, services }),
           };
-          for (const variable of container.env ?? []) env[variable.name] = variable.value ?? '';
           const child = startGroupProcess(
             `${namespace}/${name}/${container.name}`,
-            command === 'node' ? process.execPath : command,
-            [...commandArgs, ...(container.args ?? [])],
-            { logFile: join(logDir, `${namespace}_${name}_${container.name}.log`), env },
+            command === 'node' ? process.execPath : inCheckout(command),
+            [...commandArgs, ...(container.args ?? [])].map(inCheckout),
+            { logFile: join(dir, `${namespace}_${name}_${container.name}.log`), env },
           );
           started.push(child);
-          const port = container.readinessProbe?.tcpSocket?.port;
-          if (port !== undefined) await waitForPort(child, ip, port, readyTimeoutMs);
+          const probe = container.readinessProbe;
+          if (probe?.tcpSocket || probe?.httpGet) await waitForProbe(child, ip, probe, readyTimeoutMs);
         }
       } catch (error) {
         await stop();
@@ -57,28 +92,4 @@ export function processRuntime(logDir: string, readyTimeoutMs = 60_000): PodRunt
       return stop;
     },
   };
-}
-
-async function waitForPort(
-  child: GroupProcess,
-  host: string,
-  port: number,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.done)
-      throw new Error(`${child.name} exited before ${host}:${port} was ready:\n${child.tail()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host, port }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    // Connected, but to our process? A crash (say EADDRINUSE) shows as an exit.
-    if (open && !child.done) return;
-    await sleep(100);
-  }
-  throw new Error(`${child.name}: ${host}:${port} was not ready after ${timeoutMs} ms:\n${child.tail()}`);
 }
