@@ -6,10 +6,13 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { goInstalled, kubeBinaries } from './harness/binaries.ts';
 import { startTestClusters, type TestClusters } from './harness/clusters.ts';
+import { controlPlaneShutdownTests, controlPlaneTests } from './suites/control-plane.ts';
 import { controllerTests } from './suites/controller.ts';
 import { crdTests } from './suites/crds.ts';
 import { failoverTests } from './suites/failover.ts';
 import { harnessNodeTests } from './suites/harness-node.ts';
+import { injectorTests } from './suites/injector.ts';
+import { installTests } from './suites/install.ts';
 import { multiclusterTests } from './suites/multicluster.ts';
 import { reflectorTests } from './suites/reflector.ts';
 import { storeTests } from './suites/store.ts';
@@ -47,6 +50,13 @@ test('Kubernetes: real west and east clusters', { timeout: 2 * HOUR }, async (t)
   await crdTests(t, clusters);
   await multiclusterTests(t, clusters);
   await failoverTests(t, clusters);
+  // After the suites that need east's CRDs: the uninstall removes them.
+  await installTests(t, clusters);
+  const controlPlane = await controlPlaneTests(t, clusters);
+  if (controlPlane) {
+    await injectorTests(t, clusters, controlPlane);
+    await controlPlaneShutdownTests(t, controlPlane);
+  }
 
   await t.test('harness: stopping the clusters leaves no process and no files behind', async () => {
     const processes = [...clusters.west.processes, ...clusters.east.processes];

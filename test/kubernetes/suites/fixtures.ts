@@ -1,8 +1,11 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kinds } from '../../../src/core/kinds.ts';
 import type { Resource } from '../../../src/core/resource.ts';
+import type { KubeClient } from '../../../src/platform/kubernetes/client.ts';
 import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
+import { apiPrefix } from '../../../src/platform/kubernetes/paths.ts';
 import { KubernetesStore, type KubernetesStoreOptions } from '../../../src/platform/kubernetes/store.ts';
 import type { TestClusters } from '../harness/clusters.ts';
 
@@ -63,4 +66,28 @@ export function configMap(
     metadata: { name, namespace, ...(labels ? { labels } : {}) },
     data,
   };
+}
+
+/** The API path of a resource's collection, or of the resource itself when `named`. */
+export function resourcePath(resource: Resource, named = false): string {
+  const ns = resource.metadata.namespace ? `/namespaces/${resource.metadata.namespace}` : '';
+  const name = named ? `/${resource.metadata.name}` : '';
+  return `${apiPrefix(resource.apiVersion)}${ns}/${resource.kind.toLowerCase()}s${name}`;
+}
+
+/** Creates each object, or replaces it when it exists (what `kubectl apply` does for these). */
+export async function applyAsKubectl(client: KubeClient, resources: Resource[]): Promise<void> {
+  for (const resource of resources) {
+    let response = await client.request({ method: 'POST', path: resourcePath(resource), body: resource });
+    if (response.status === 409) {
+      const current = await client.request({ method: 'GET', path: resourcePath(resource, true) });
+      const resourceVersion = (current.body as Resource).metadata.resourceVersion;
+      const body = { ...resource, metadata: { ...resource.metadata, resourceVersion } };
+      response = await client.request({ method: 'PUT', path: resourcePath(resource, true), body });
+    }
+    assert.ok(
+      response.status < 300,
+      `${resource.kind} ${resource.metadata.name}: ${JSON.stringify(response.body)}`,
+    );
+  }
 }
