@@ -1,5 +1,5 @@
-// What the demo reads to show its evidence: workloads and endpoints from a cluster's store, the
-// front end's counts, and the caller identities a back end's proxy has seen.
+// What the demo reads to show its evidence: workloads and endpoints from a cluster's store, and
+// the front end's counts and calls (with the caller identity the back end saw).
 import type { Endpoints } from '../core/api/core.ts';
 import type { Workload } from '../core/api/local.ts';
 import { Kinds } from '../core/kinds.ts';
@@ -7,6 +7,7 @@ import type { ResourceStore } from '../core/store.ts';
 import { openClusterStore } from '../platform/local/cluster-store.ts';
 import { clusterDirectory } from '../platform/local/home.ts';
 import { NAMESPACE } from './manifests.ts';
+import { getInCluster } from './reach.ts';
 
 /** Uses the admin store of a demo cluster for one operation. */
 export async function withCluster<T>(
@@ -54,42 +55,47 @@ export function endpointAddresses(
 /** Answers per cluster (and `error`) for each protocol, as the front end counts them. */
 export type CallCounts = Record<'http' | 'grpc', Record<string, number>>;
 
-/** The front end's counts of calls started at or after `since` (ms since the epoch). */
-export async function frontendStats(address: string, since: number): Promise<CallCounts> {
-  const response = await fetch(`http://${address}:8080/stats?since=${since}`);
-  return (await response.json()) as CallCounts;
+/** Where the front end at `address` serves its counts of calls started at or after `since`. */
+export function statsUrl(address: string, since: number): string {
+  return `http://${address}:8080/stats?since=${since}`;
 }
 
-/** One HTTP and one gRPC call from the front end to `service`. */
+/** The front end's counts of calls started at or after `since` (ms since the epoch). */
+export async function frontendStats(
+  home: string,
+  cluster: string,
+  address: string,
+  since: number,
+): Promise<CallCounts> {
+  return JSON.parse(await getInCluster(home, cluster, statsUrl(address, since))) as CallCounts;
+}
+
+/** One HTTP or gRPC call from the front end, as it reports it. */
 export interface CallAnswer {
   ok: boolean;
   cluster?: string;
   workload?: string;
+  /** The caller identity the back end got from its proxy (`strait-client-id`). */
+  caller?: string;
   error?: string;
 }
 
+/** Where the front end at `address` makes one HTTP and one gRPC call to `service`. */
+export function callUrl(address: string, service: string): string {
+  return `http://${address}:8080/call?service=${encodeURIComponent(service)}`;
+}
+
+/** One HTTP and one gRPC call from the front end of `cluster` to `service`. */
 export async function callThroughFrontend(
+  home: string,
+  cluster: string,
   address: string,
   service: string,
 ): Promise<{ http: CallAnswer; grpc: CallAnswer }> {
-  const response = await fetch(`http://${address}:8080/call?service=${encodeURIComponent(service)}`);
-  return (await response.json()) as { http: CallAnswer; grpc: CallAnswer };
-}
-
-/**
- * The client identities a proxy's inbound side has verified, with the connections each opened,
- * from its `/metrics` (`tcp_open_total` by `client_id`).
- */
-export async function inboundClientIdentities(address: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://${address}:4191/metrics`)).text();
-  const seen = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('tcp_open_total{') || !line.includes('direction="inbound"')) continue;
-    const id = /client_id="([^"]*)"/.exec(line)?.[1];
-    if (!id) continue;
-    seen.set(id, (seen.get(id) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return seen;
+  return JSON.parse(await getInCluster(home, cluster, callUrl(address, service))) as {
+    http: CallAnswer;
+    grpc: CallAnswer;
+  };
 }
 
 /** `west: 31 (100% ok)`-style rows: per protocol, each cluster's share and the errors. */

@@ -2,8 +2,10 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError } from '../core/errors.ts';
 import { listClusterNames, straitHome } from '../platform/local/home.ts';
+import { networkNamespacesSupported } from '../platform/local/netns.ts';
 import { DemoPrinter } from './printer.ts';
 import { DemoProcesses, processesOfHome, stopProcessGroup } from './processes.ts';
+import { clusterNamespace } from './reach.ts';
 import { demoSteps } from './scenario.ts';
 import { runStrait } from './strait.ts';
 
@@ -21,6 +23,8 @@ export interface DemoOptions {
   ci: boolean;
   /** Aborted on Ctrl-C: the current step stops and everything is cleaned up. */
   signal: AbortSignal;
+  /** Loopback blocks even where network namespaces are possible. */
+  loopback: boolean;
 }
 
 /**
@@ -48,6 +52,7 @@ export async function demoDown(
 }
 
 function lookAround(home: string): string {
+  const namespaces = listClusterNames(home).flatMap((cluster) => clusterNamespace(home, cluster) ?? []);
   return [
     '',
     'The demo is still running. To look around:',
@@ -59,6 +64,12 @@ function lookAround(home: string): string {
     '  strait local get workloads -n strait-multicluster --context east',
     '  strait mc check --context west',
     '  strait failover status --context west',
+    ...(namespaces.length > 0
+      ? [
+          `Its clusters run in the network namespaces ${namespaces.join(' and ')}; to reach a workload`,
+          `from the host: ip netns exec ${namespaces[0]} curl -s http://ADDRESS:8080/`,
+        ]
+      : []),
     `Logs are in ${join(home, 'logs')}. To stop it and remove its state: strait demo down`,
   ].join('\n');
 }
@@ -82,7 +93,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
   mkdirSync(home, { recursive: true });
   const processes = new DemoProcesses(home);
-  const world = { home, env, print, processes, signal: options.signal };
+  const netns = !options.loopback && networkNamespacesSupported();
+  const networkReason = netns
+    ? 'running as root, with iproute2'
+    : options.loopback
+      ? '--loopback'
+      : 'network namespaces need root and iproute2';
+  const world = { home, env, print, processes, signal: options.signal, netns, networkReason };
   print.line(`Strait demo: two clusters on this machine, kept in ${home}.`);
   print.line(`To type the commands yourself, first: export STRAIT_HOME=${home}`);
 

@@ -21,7 +21,8 @@ export const demoCommand: Command = {
   name: 'demo',
   summary: 'Play the multi-cluster scenario on this machine: link, call across, split, fail over, fail back',
   description:
-    'Brings up two local clusters, west and east, sharing one trust anchor, runs a small application\n' +
+    'Brings up two local clusters, west and east, sharing one trust anchor (each in its own network\n' +
+    'namespace when run as root with iproute2, else on its own loopback block), runs a small application\n' +
     'in both and walks through linking, calling across, a 50/50 split, failover and failback, showing\n' +
     'each command and its evidence. State lives in $STRAIT_DEMO_HOME (default $STRAIT_HOME/demo), never\n' +
     'in your own clusters. Ctrl-C stops everything it started.',
@@ -33,6 +34,10 @@ export const demoCommand: Command = {
     ci: {
       type: 'boolean',
       description: 'non-interactive: no progress redraws, a summary line, exit 1 on failure',
+    },
+    loopback: {
+      type: 'boolean',
+      description: 'run the clusters on loopback blocks even as root (default: network namespaces when root)',
     },
   },
   subcommands: [demoDownCommand],
@@ -50,6 +55,7 @@ export const demoCommand: Command = {
         out: ctx.stdout,
         keep: ctx.values.keep === true,
         ci: ctx.values.ci === true,
+        loopback: ctx.values.loopback === true,
         signal: abort.signal,
       });
     } finally {

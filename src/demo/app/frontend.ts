@@ -2,9 +2,12 @@
 // (the proxy as HTTP_PROXY) and once over gRPC (HTTP/2 to the proxy, the service in :authority),
 // and serves on PORT what it saw:
 //   GET /stats?since=MS      answers per protocol and cluster since a time (ms since the epoch)
-//   GET /call?service=NAME   one HTTP and one gRPC call to NAME.<namespace>, answered as JSON
+//   GET /call?service=NAME   one HTTP and one gRPC call to NAME.<namespace>, answered as JSON; these
+//                            claim a made-up identity in `strait-client-id`, which the back end's
+//                            proxy replaces with the one it verified
 import http from 'node:http';
 import http2 from 'node:http2';
+import { CLIENT_ID_HEADER, FORGED_CALLER } from './caller.ts';
 import { frame, GRPC_CONTENT_TYPE, HELLO_PATH, unframe } from './grpc.ts';
 
 const proxy = new URL(process.env.HTTP_PROXY ?? 'http://127.0.0.1:4140');
@@ -13,19 +16,21 @@ const target = process.env.TARGET_SERVICE ?? 'backend';
 const interval = Number(process.env.INTERVAL_MS ?? 100);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-type Answer = { cluster?: string; workload?: string };
+type Answer = { cluster?: string; workload?: string; caller?: string };
 /** [time, protocol, cluster or `error`] for every call of the steady loop. */
 const seen: [number, 'http' | 'grpc', string][] = [];
 
 const authority = (service: string, port: number) => `${service}.${namespace}.svc.cluster.local:${port}`;
+const forged = { [CLIENT_ID_HEADER]: FORGED_CALLER };
 
-function callHttp(service: string): Promise<Answer> {
+function callHttp(service: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const request = http.request(
       {
         host: proxy.hostname,
         port: Number(proxy.port),
         path: `http://${authority(service, 8080)}/`,
+        headers,
         agent,
         timeout: 5000,
       },
@@ -60,7 +65,7 @@ function grpcSession(): http2.ClientHttp2Session {
   return session;
 }
 
-function callGrpc(service: string): Promise<Answer> {
+function callGrpc(service: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const stream = grpcSession().request({
       ':method': 'POST',
@@ -68,6 +73,7 @@ function callGrpc(service: string): Promise<Answer> {
       ':authority': authority(service, 9090),
       'content-type': GRPC_CONTENT_TYPE,
       te: 'trailers',
+      ...headers,
     });
     const chunks: Buffer[] = [];
     let status: string | undefined;
@@ -132,7 +138,10 @@ http
     if (url.pathname === '/stats') body = stats(Number(url.searchParams.get('since') ?? 0));
     else if (url.pathname === '/call') {
       const service = url.searchParams.get('service') ?? target;
-      body = { http: await settle(callHttp(service)), grpc: await settle(callGrpc(service)) };
+      body = {
+        http: await settle(callHttp(service, forged)),
+        grpc: await settle(callGrpc(service, forged)),
+      };
     }
     response.setHeader('content-type', 'application/json');
     response.end(JSON.stringify(body));

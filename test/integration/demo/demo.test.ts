@@ -1,5 +1,7 @@
 // `strait demo` as a user runs it: a real process playing the whole scenario, interrupted with
-// Ctrl-C (SIGINT) or killed outright, and cleaned up afterwards.
+// Ctrl-C (SIGINT) or killed outright, and cleaned up afterwards. As root the clusters run in
+// network namespaces (and, with --loopback, on loopback blocks): neither mode leaves a process,
+// a directory, a namespace or a veth link behind.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -7,7 +9,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { networkNamespacesSupported } from '../../../src/platform/local/netns.ts';
 import { STRAIT, strait } from '../local/cli.ts';
+
+/** As root with iproute2 the demo puts each cluster in its own network namespace. */
+const NETNS = networkNamespacesSupported();
+const CALLER = 'frontend.shop.serviceaccount.identity.strait.cluster.local';
 
 interface Demo {
   child: ChildProcess;
@@ -55,9 +62,40 @@ function leftovers(home: string): string[] {
   return found;
 }
 
-function assertNothingLeft(home: string): void {
+/** The network namespaces a demo's output says its clusters run in (`strait-N-west`, …). */
+function namespacesIn(output: string): string[] {
+  return [...output.matchAll(/in network namespace (strait-\d+-\w+)/g)].map((match) => match[1] as string);
+}
+
+function namespaceExists(name: string): boolean {
+  return existsSync(`/run/netns/${name}`);
+}
+
+/** The host's end of a namespace's veth link (`sthN` for `strait-N-…`). */
+function vethExists(namespace: string): boolean {
+  return existsSync(`/sys/class/net/sth${namespace.split('-')[1]}`);
+}
+
+function assertNothingLeft(home: string, namespaces: string[] = []): void {
   assert.deepEqual(leftovers(home), []);
   assert.equal(existsSync(join(home, 'demo')), false, 'the demo home is removed');
+  for (const namespace of namespaces) {
+    assert.equal(namespaceExists(namespace), false, `network namespace ${namespace} is removed`);
+    assert.equal(vethExists(namespace), false, `the veth link of ${namespace} is removed`);
+  }
+}
+
+/** Checks the first step's word on where the clusters run; returns their namespaces. */
+function clusterNetwork(output: string, netns: boolean): string[] {
+  const namespaces = namespacesIn(output);
+  if (netns) {
+    assert.match(output, /Each cluster gets its own network namespace/);
+    assert.equal(namespaces.length, 2, output);
+  } else {
+    assert.match(output, /Each cluster gets its own loopback block/);
+    assert.deepEqual(namespaces, []);
+  }
+  return namespaces;
 }
 
 describe('strait demo (real processes)', { timeout: 900_000 }, () => {
@@ -78,11 +116,13 @@ describe('strait demo (real processes)', { timeout: 900_000 }, () => {
     const home = newHome();
     const interrupted = startDemo(home, ['--ci']);
     await outputReaches(interrupted, /\[3\/10\]/);
+    const interruptedNamespaces = clusterNetwork(interrupted.output(), NETNS);
+    for (const namespace of interruptedNamespaces) assert.ok(namespaceExists(namespace), namespace);
     interrupted.child.kill('SIGINT');
     assert.equal(await interrupted.exited, 130, interrupted.output());
     assert.match(interrupted.output(), /Interrupted: stopping everything/);
     assert.match(interrupted.output(), /^demo: interrupted after \d+\/10 steps/m);
-    assertNothingLeft(home);
+    assertNothingLeft(home, interruptedNamespaces);
 
     const run = startDemo(home, ['--ci']);
     const code = await run.exited;
@@ -94,9 +134,15 @@ describe('strait demo (real processes)', { timeout: 900_000 }, () => {
     assert.match(output, /^\s+east\s+true\s+1\s/m);
     assert.match(output, /"http":\{"ok":true,"cluster":"east"/);
     assert.match(output, /"grpc":\{"ok":true,"cluster":"east"/);
+    // East's back end answers with the caller its proxy verified: west's front end, carried by
+    // east's gateway, whatever the front end claimed in strait-client-id.
     assert.match(
       output,
-      /the call from west added \d+ connections? verified as frontend\.shop\.serviceaccount\.identity\.strait\.cluster\.local/,
+      new RegExp(`✓ http: east’s back end saw caller ${CALLER.replaceAll('.', '\\.')}$`, 'm'),
+    );
+    assert.match(
+      output,
+      new RegExp(`✓ grpc: east’s back end saw caller ${CALLER.replaceAll('.', '\\.')}$`, 'm'),
     );
     assert.match(output, /shop\s+backend\s+Failover\s+backend-east\s+backend=0,backend-east=100/);
     assert.match(
@@ -107,13 +153,14 @@ describe('strait demo (real processes)', { timeout: 900_000 }, () => {
       output,
       /shop\s+backend\s+Primary\s+backend\s+backend=100,backend-east=0\s+\S+\s+RampCompleted/,
     );
-    assertNothingLeft(home);
+    assertNothingLeft(home, clusterNetwork(output, NETNS));
   });
 
   it('strait demo down removes what a killed demo left behind', async () => {
     const home = newHome();
     const killed = startDemo(home, ['--ci']);
     await outputReaches(killed, /\[3\/10\]/);
+    const namespaces = clusterNetwork(killed.output(), NETNS);
     killed.child.kill('SIGKILL');
     await killed.exited;
     // Give the background processes started just before the kill a moment to appear.
@@ -123,6 +170,17 @@ describe('strait demo (real processes)', { timeout: 900_000 }, () => {
     const down = await strait(home, ['demo', 'down']);
     assert.equal(down.code, 0, down.stderr);
     assert.match(down.stdout, /demo removed/);
+    assertNothingLeft(home, namespaces);
+  });
+
+  it('with --loopback: loopback blocks even as root, and Ctrl-C still leaves nothing', async () => {
+    const home = newHome();
+    const demo = startDemo(home, ['--ci', '--loopback']);
+    await outputReaches(demo, /\[3\/10\]/);
+    clusterNetwork(demo.output(), false);
+    assert.match(demo.output(), /loopback block \(--loopback\)/);
+    demo.child.kill('SIGINT');
+    assert.equal(await demo.exited, 130, demo.output());
     assertNothingLeft(home);
   });
 });
