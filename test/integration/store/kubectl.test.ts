@@ -134,7 +134,8 @@ describe('kubectl against a local cluster (real kubectl, real control plane)', {
       store.close();
     }
     const all = await ok(['get', 'services', '-A']);
-    assert.match(all, /^shop\s+web\s/m);
+    assert.match(all, /^NAMESPACE\s+NAME\s+TYPE\s+CLUSTER-IP\s+PORTS\s+AGE$/m);
+    assert.match(all, /^shop\s+web\s+ClusterIP\s+\S+\s+8080\/TCP\s/m);
     const selected = await ok(['get', 'services', '-A', '--field-selector', 'metadata.namespace=other']);
     assert.doesNotMatch(selected, /web/);
     const yaml = parseYaml(await ok(['get', 'service', 'web', '-n', 'shop', '-o', 'yaml'])) as Service;
@@ -147,7 +148,7 @@ describe('kubectl against a local cluster (real kubectl, real control plane)', {
       await ok(['apply', '--server-side', '-f', '-'], LINK),
       /link.multicluster.strait.io\/east serverside-applied/,
     );
-    assert.match(await ok(['get', 'links', '-n', 'strait-multicluster']), /^east\s/m);
+    assert.match(await ok(['get', 'links', '-n', 'strait-multicluster']), /^east\s+east\s+127\.0\.1\.1\s/m);
     const link = JSON.parse(
       await ok(['get', 'link', 'east', '-n', 'strait-multicluster', '-o', 'json', '--show-managed-fields']),
     ) as {

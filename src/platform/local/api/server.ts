@@ -15,6 +15,7 @@ import { authorize, type RequestAttributes, type UserInfo } from './rbac.ts';
 import { MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS, type ServiceAccountTokens } from './service-account-token.ts';
 import { statusOf } from './status.ts';
 import { patchStrategically } from './strategic-patch.ts';
+import { tableOf, wantsTable } from './table.ts';
 
 type Request = http2.Http2ServerRequest;
 type Response = http2.Http2ServerResponse;
@@ -118,16 +119,21 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       case 'get': {
         const object = await store.get(objectRef);
         if (!object) throw new NotFoundError(describeRef(objectRef));
+        if (wantsTable(request.headers.accept)) return send(response, 200, tableOf(path.kind, [object]));
         return send(response, 200, object);
       }
       case 'list': {
         const selected = fieldSelection(path, url);
         const result = await store.list(path.kind, listOptions(path, url));
+        const items = selected ? result.items.filter(selected) : result.items;
+        if (wantsTable(request.headers.accept)) {
+          return send(response, 200, tableOf(path.kind, items, { resourceVersion: result.resourceVersion }));
+        }
         return send(response, 200, {
           apiVersion: path.kind.apiVersion,
           kind: `${path.kind.kind}List`,
           metadata: { resourceVersion: result.resourceVersion },
-          items: selected ? result.items.filter(selected) : result.items,
+          items,
         });
       }
       case 'watch':
@@ -192,9 +198,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     };
     response.writeHead(200, { 'content-type': 'application/json' });
     try {
+      const table = wantsTable(request.headers.accept);
+      let withColumns = true;
       for await (const event of options.store.watch(path.kind, watchOptions)) {
         if (selected && event.type !== 'BOOKMARK' && !selected(event.object)) continue;
-        response.write(`${JSON.stringify(event)}\n`);
+        if (table && event.type !== 'BOOKMARK') {
+          const rows = tableOf(path.kind, [event.object], { withColumns });
+          withColumns = false;
+          response.write(`${JSON.stringify({ type: event.type, object: rows })}\n`);
+        } else response.write(`${JSON.stringify(event)}\n`);
       }
     } catch (error) {
       if (!controller.signal.aborted)
