@@ -305,8 +305,8 @@ const steps: DemoStep[] = [
         'Call backend-east from west',
         'West’s front end calls `backend-east` by name; its proxy opens mTLS to east’s gateway, which\n' +
           'forwards to east’s back end with the caller’s verified identity. The back end answers with the\n' +
-          `caller its proxy handed it in \`strait-client-id\`; the front end claims to be ${FORGED_CALLER.split('.')[0]} there,\n` +
-          'and the proxy replaces that with the identity it verified.',
+          'caller its proxy handed it in `strait-client-id`. The front end claims to be\n' +
+          `${FORGED_CALLER} there; the proxy replaces that.`,
       );
       const frontend = await workloadAddress(world, 'west', 'frontend');
       world.print.command(curlCommand(world.home, 'west', callUrl(frontend, 'backend-east')));
