@@ -141,7 +141,7 @@ function fieldValidation() {
   return {
     name: 'fieldValidation',
     in: 'query',
-    description: 'Accepted for kubectl; unknown and duplicate fields are always refused.',
+    description: 'Accepted for kubectl; unknown fields are always refused.',
     schema: { type: 'string', uniqueItems: true },
   };
 }
