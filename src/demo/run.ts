@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeError } from '../core/errors.ts';
+import { describeError, StraitError } from '../core/errors.ts';
 import { listClusterNames, straitHome } from '../platform/local/home.ts';
 import { networkNamespacesSupported } from '../platform/local/netns.ts';
 import { DemoPrinter } from './printer.ts';
@@ -112,7 +112,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       passed++;
     } catch (error) {
       failure = options.signal.aborted ? 'interrupted' : `${step.title}: ${describeError(error)}`;
-      if (!options.signal.aborted) print.fail(describeError(error));
+      if (!options.signal.aborted) {
+        print.fail(describeError(error));
+        if (error instanceof StraitError && error.hint) print.line(`    hint: ${error.hint}`);
+      }
       break;
     }
   }

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TrafficSplit } from '../core/api/traffic.ts';
+import { StraitError } from '../core/errors.ts';
 import { Kinds } from '../core/kinds.ts';
 import { linkAddress, readClusterConfig } from '../platform/local/cluster-config.ts';
 import { clusterDirectory } from '../platform/local/home.ts';
@@ -176,11 +177,19 @@ const steps: DemoStep[] = [
       const pki = join(world.home, 'anchor');
       await strait(world, ['identity', 'anchor', '--out', pki]);
       for (const cluster of CLUSTERS) {
-        await strait(world, [
-          ...['local', 'up', '--cluster', cluster],
-          ...['--trust-anchor-cert', join(pki, 'ca.crt'), '--trust-anchor-key', join(pki, 'ca.key')],
-          ...(netns ? ['--netns'] : []),
-        ]);
+        try {
+          await strait(world, [
+            ...['local', 'up', '--cluster', cluster],
+            ...['--trust-anchor-cert', join(pki, 'ca.crt'), '--trust-anchor-key', join(pki, 'ca.key')],
+            ...(netns ? ['--netns'] : []),
+          ]);
+        } catch (error) {
+          // Root is not always enough: a container may forbid new network namespaces.
+          if (!netns) throw error;
+          throw new StraitError('E_DEMO_NETNS', (error as Error).message, {
+            hint: 'run `strait demo --loopback` to put the clusters on loopback blocks instead',
+          });
+        }
       }
     },
   },
