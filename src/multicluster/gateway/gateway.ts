@@ -8,6 +8,7 @@ import type { OutboundClient } from '../../proxy/outbound/client.ts';
 import type { Credentials } from '../../proxy/transport/credentials.ts';
 import { relay } from '../../proxy/transport/relay.ts';
 import { type GatewayAuthorization, gatewayAuthorization } from './authorization.ts';
+import { createProbeServer } from './probe-server.ts';
 import { GatewayRefusedError, gatewayTarget } from './target.ts';
 
 export interface GatewayOptions {
@@ -29,7 +30,7 @@ export interface GatewayListenOptions {
   host?: string;
   /** Data port; default 4143. */
   port?: number;
-  /** Probe and admin port (/ready /live /metrics); default 4191. */
+  /** Probe and admin port: plain /ready /live /metrics, and the mTLS probe (see probe-server.ts); default 4191. */
   adminPort?: number;
 }
 
@@ -37,6 +38,8 @@ export interface GatewayListenOptions {
 export interface GatewayCounters {
   forwarded: number;
   refused: Record<string, number>;
+  /** Authenticated probe requests, by the prober's identity. */
+  probes: Record<string, number>;
 }
 
 /** A multi-cluster gateway: mTLS in, authorization, target check, mTLS out. */
@@ -64,7 +67,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     log,
     ...(options.handshakeTimeoutMs ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
   });
-  const counters: GatewayCounters = { forwarded: 0, refused: {} };
+  const counters: GatewayCounters = { forwarded: 0, refused: {}, probes: {} };
   const sockets = new Set<net.Socket>();
   let ready = false;
 
@@ -152,6 +155,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics: () => renderMetrics(counters),
     shutdown: () => void close(),
   });
+  const probe = createProbeServer({
+    credentials,
+    admin,
+    ready: () => ready,
+    onProbe: (client) => {
+      counters.probes[client] = (counters.probes[client] ?? 0) + 1;
+    },
+    ...(options.handshakeTimeoutMs ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
+  });
 
   const listenOn = (target: net.Server, host: string, port: number) =>
     new Promise<number>((resolve, reject) => {
@@ -168,8 +180,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     admin.closeAllConnections();
     await Promise.all([
       new Promise((resolve) => server.close(resolve)),
-      new Promise((resolve) => admin.close(resolve)),
+      new Promise((resolve) => probe.close(resolve)),
     ]);
+    admin.close();
   }
 
   return {
@@ -177,7 +190,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     async listen(listen = {}) {
       const host = listen.host ?? '0.0.0.0';
       const port = await listenOn(server, host, listen.port ?? 4143);
-      const adminPort = await listenOn(admin, host, listen.adminPort ?? 4191);
+      const adminPort = await listenOn(probe, host, listen.adminPort ?? 4191);
       ready = true;
       log.info('gateway listening', { host, port, adminPort, identity: credentials.identity });
       return { port, adminPort };
@@ -194,6 +207,13 @@ function renderMetrics(counters: GatewayCounters): string {
   ];
   for (const [code, count] of Object.entries(counters.refused)) {
     lines.push(`gateway_connections_total{outcome="refused",reason="${code}"} ${count}`);
+  }
+  lines.push(
+    '# HELP gateway_probes_total Probe requests over mutual TLS, by the prober’s identity.',
+    '# TYPE gateway_probes_total counter',
+  );
+  for (const [client, count] of Object.entries(counters.probes)) {
+    lines.push(`gateway_probes_total{client_id="${client}"} ${count}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -32,6 +32,11 @@ export function gatewayIdentity(controlPlaneNamespace: string, trustDomain: stri
   return `${Multicluster.gateway}.${Multicluster.namespace}.serviceaccount.identity.${controlPlaneNamespace}.${trustDomain}`;
 }
 
+/** The identity a cluster's service mirror probes linked gateways with. */
+export function serviceMirrorIdentity(controlPlaneNamespace: string, trustDomain: string): string {
+  return `strait-service-mirror.${Multicluster.namespace}.serviceaccount.identity.${controlPlaneNamespace}.${trustDomain}`;
+}
+
 export interface InstallOptions {
   controlPlaneNamespace: string;
   trustDomain: string;

@@ -5,6 +5,7 @@ import { Labels } from '../../core/api/names.ts';
 import { describeError } from '../../core/errors.ts';
 import { Kinds } from '../../core/kinds.ts';
 import type { ResourceStore } from '../../core/store.ts';
+import type { IdentityMaterial } from '../../proxy/transport/credentials.ts';
 import { MirrorController, type MirrorControllerOptions, removeMirrors } from './controller.ts';
 import { recordLinkEvent } from './link-status.ts';
 import type { MirrorMetrics } from './metrics.ts';
@@ -32,6 +33,12 @@ export interface LinkManagerOptions {
   metrics?: MirrorMetrics;
   /** Probe the gateways (default true). */
   probe?: boolean;
+  /**
+   * This cluster's identity for the probes (see `issuedProbeIdentity`): with
+   * it each gateway is probed over mutual TLS and must answer as the Link's
+   * gateway identity; without it, plain HTTP.
+   */
+  probeIdentity?: () => IdentityMaterial;
   /** Passed to each MirrorController. */
   controller?: Pick<MirrorControllerOptions, 'repairPeriodMs' | 'retryMs' | 'concurrency' | 'resolve'>;
   /** Delay before trying again to start a Link whose credentials failed; default 5 s. */
@@ -174,10 +181,14 @@ export class LinkManager {
       probe = new ProbeWorker({
         config: controller.config,
         onChange: (alive) => {
-          this.#log(`gateway of ${controller.config.targetClusterName} is ${alive ? 'alive' : 'not alive'}`);
+          const why = alive ? '' : ` (${probe?.lastFailure ?? 'no answer'})`;
+          this.#log(
+            `gateway of ${controller.config.targetClusterName} is ${alive ? 'alive' : 'not alive'}${why}`,
+          );
           controller.setGatewayAlive(alive);
         },
         ...(linkMetrics ? { metrics: linkMetrics } : {}),
+        ...(this.#options.probeIdentity ? { identity: this.#options.probeIdentity } : {}),
         ...(this.#options.controller?.resolve ? { resolve: this.#options.controller.resolve } : {}),
       });
     }

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import type { EventRecorder } from '../../control-plane/runtime/index.ts';
 import type { ResourceStore } from '../../core/store.ts';
-import { type ClusterConfig, mirrorAdminAddress } from './cluster-config.ts';
+import { serviceMirrorIdentity } from '../../multicluster/link/manifests.ts';
+import { issuedProbeIdentity } from '../../multicluster/service-mirror/probe-identity.ts';
+import { type ClusterConfig, clusterFiles, mirrorAdminAddress } from './cluster-config.ts';
 import { GatewaySupervisor } from './multicluster/gateway-supervisor.ts';
 import type { KubernetesTargets } from './multicluster/remote-store.ts';
 import { startLocalServiceMirror } from './multicluster/service-mirror.ts';
@@ -25,9 +28,18 @@ export async function startMulticlusterComponents(options: {
   kubernetes?: KubernetesTargets;
 }): Promise<MulticlusterComponents> {
   const { dir, config, store, log } = options;
+  const files = clusterFiles(dir);
   const mirror = await startLocalServiceMirror({
     store,
     admin: mirrorAdminAddress(config),
+    probeIdentity: issuedProbeIdentity({
+      identity: serviceMirrorIdentity(config.controlPlaneNamespace, config.trustDomain),
+      issuer: () => ({
+        certPem: readFileSync(files.issuerCert, 'utf8'),
+        keyPem: readFileSync(files.issuerKey, 'utf8'),
+      }),
+      trustBundle: () => readFileSync(files.trustAnchor, 'utf8'),
+    }),
     log: (line) => log(`service-mirror: ${line}`),
     ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
   });

@@ -4,6 +4,7 @@ import { StraitError } from '../../../core/errors.ts';
 import type { ResourceStore } from '../../../core/store.ts';
 import { LinkManager } from '../../../multicluster/service-mirror/link-manager.ts';
 import { MirrorMetrics } from '../../../multicluster/service-mirror/metrics.ts';
+import type { IdentityMaterial } from '../../../proxy/transport/credentials.ts';
 import type { KubernetesTargets } from './remote-store.ts';
 import { linkRemoteStores } from './remote-store.ts';
 
@@ -25,6 +26,8 @@ export async function startLocalServiceMirror(options: {
   log: (line: string) => void;
   kubernetes?: KubernetesTargets;
   repairPeriodMs?: number;
+  /** The cluster's identity for mTLS gateway probes (see issuedProbeIdentity). */
+  probeIdentity?: () => IdentityMaterial;
 }): Promise<LocalServiceMirror> {
   const { store, log } = options;
   const metrics = new MirrorMetrics();
@@ -37,6 +40,7 @@ export async function startLocalServiceMirror(options: {
       ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
     }),
     metrics,
+    ...(options.probeIdentity ? { probeIdentity: options.probeIdentity } : {}),
     controller: { repairPeriodMs: options.repairPeriodMs ?? 60_000 },
     log,
   });
