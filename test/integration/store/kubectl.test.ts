@@ -105,7 +105,7 @@ describe('kubectl against a local cluster (real kubectl, real control plane)', {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('reads the server version and every kind with its short names', async () => {
+  it('reads the server version, every kind with its short names, and the kinds’ schemas', async () => {
     const version = JSON.parse(await ok(['version', '-o', 'json'])) as {
       serverVersion: { major: string; minor: string };
     };
@@ -120,6 +120,9 @@ describe('kubectl against a local cluster (real kubectl, real control plane)', {
     assert.deepEqual(row('links'), ['links', 'multicluster.strait.io/v1alpha1', 'true', 'Link']);
     assert.deepEqual(row('namespaces'), ['namespaces', 'ns', 'v1', 'false', 'Namespace']);
     assert.deepEqual(row('servers'), ['servers', 'srv', 'policy.strait.io/v1beta1', 'true', 'Server']);
+    const explained = await ok(['explain', 'links.spec']);
+    assert.match(explained, /KIND:\s+Link/);
+    assert.match(explained, /targetClusterName\s+<string> -required-/);
   });
 
   it('applies (client-side), changes a port on a second apply, and gets services in every namespace', async () => {

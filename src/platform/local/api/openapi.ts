@@ -124,7 +124,7 @@ function groupVersionDocument(apiVersion: string, kinds: KindInfo[]) {
       },
     };
     const name = Object.entries(Kinds).find(([, k]) => k === info)?.[0] as keyof typeof Schemas;
-    schemas[schemaName(info)] = { ...Schemas[name] };
+    schemas[schemaName(info)] = { ...Schemas[name], 'x-kubernetes-group-version-kind': [gvk] };
   }
   return {
     openapi: '3.0.0',
