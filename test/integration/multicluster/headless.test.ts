@@ -145,6 +145,14 @@ describe(`a headless service across linked clusters (real processes${NETNS ? ', 
     });
   }
 
+  it('west’s service mirror probes east’s gateway over mTLS as its own identity', async () => {
+    const metrics = await (await fetch(`http://${eastGateway()}:4191/metrics`)).text();
+    assert.match(
+      metrics,
+      /gateway_probes_total\{client_id="strait-service-mirror\.strait-multicluster\.serviceaccount\.identity\.strait\.cluster\.local"\} [1-9]/,
+    );
+  });
+
   it('a pod that leaves east loses its endpoint mirror; the other pod still answers', async () => {
     await stopProcess(processes[1]);
     await eventually(
