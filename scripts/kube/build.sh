@@ -6,38 +6,15 @@
 #   STRAIT_KUBE_CACHE  cache root (default ~/.cache/strait/kube)
 # Progress goes to stderr; the binary directory is the only line on stdout.
 set -euo pipefail
-export PATH="/usr/local/go/bin:$PATH" GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
 here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/lib.sh"
+require_go build.sh
 
-if ! command -v go >/dev/null 2>&1; then
-  echo "build.sh: Go is not installed (looked in PATH and /usr/local/go/bin)" >&2
-  exit 3
-fi
-
-module_version() { sed -n "s#^require $2 \(v[^ ]*\).*#\1#p" "$1/go.mod"; }
 kube_version="$(module_version "$here/kubernetes" k8s.io/kubernetes)"
 etcd_version="$(module_version "$here/etcd" go.etcd.io/etcd/server/v3)"
 pins="$(cat "$here/kubernetes/go.sum" "$here/etcd/go.sum" | sha256sum | cut -c1-12)"
-cache_root="${STRAIT_KUBE_CACHE:-$HOME/.cache/strait/kube}"
 dir="$cache_root/kube-$kube_version-etcd-$etcd_version-$pins"
-marker="$dir/built.json"
-
-if [ -f "$marker" ]; then
-  echo "$dir"
-  exit 0
-fi
-
-mkdir -p "$cache_root"
-exec 9>"$cache_root/build.lock"
-echo "build.sh: waiting for the build lock ($cache_root/build.lock)" >&2
-flock 9
-if [ -f "$marker" ]; then
-  echo "$dir"
-  exit 0
-fi
-
-staging="$(mktemp -d "$cache_root/.building.XXXXXX")"
-trap 'rm -rf "$staging"' EXIT
+claim_cache build.sh "$dir" "$dir"
 
 # Prints a progress line every 25 compiled packages (go build -v names each one).
 progress() {
@@ -66,13 +43,8 @@ build() {
   timings+=("\"$label\": $((SECONDS - started))")
 }
 
-minor="$(echo "$kube_version" | cut -d. -f2)"
 build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-kube_ldflags="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  kube_ldflags+=" -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  kube_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
-done
+kube_ldflags="$(version_ldflags "$kube_version" "$build_date")"
 
 timings=()
 echo "build.sh: Kubernetes $kube_version and etcd $etcd_version into $dir (first build takes a while)" >&2
@@ -84,7 +56,4 @@ build kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-m
 joined="$(IFS=,; echo "${timings[*]}")"
 printf '{"kubernetes": "%s", "etcd": "%s", "go": "%s", "builtAt": "%s", "seconds": {%s}}\n' \
   "$kube_version" "$etcd_version" "$(go env GOVERSION)" "$build_date" "$joined" >"$staging/built.json"
-rm -rf "$dir"
-mv "$staging" "$dir"
-trap - EXIT
-echo "$dir"
+publish_cache "$dir" "$dir"
