@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -10,7 +10,9 @@ import type { Link } from '../../../src/core/api/multicluster.ts';
 import { Annotations, Labels } from '../../../src/core/api/names.ts';
 import type { TrafficSplit } from '../../../src/core/api/traffic.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
+import type { Resource } from '../../../src/core/resource.ts';
 import { FailoverAnnotations } from '../../../src/multicluster/failover/index.ts';
+import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
 import { type CliResult, strait } from '../../integration/local/cli.ts';
 import type { TestClusters } from '../harness/clusters.ts';
 import { startGroupProcess } from '../harness/processes.ts';
@@ -21,6 +23,10 @@ const OPERATOR = fileURLToPath(new URL('../../../src/cmd/failover.ts', import.me
 const PORT = 10_000 + randomInt(20_000);
 const SERVE =
   "require('node:net').createServer((s) => s.end('web')).listen(Number(process.env.PORT), process.env.POD_IP)";
+
+interface EndpointSlice extends Resource {
+  endpoints?: { conditions?: { ready?: boolean }; targetRef?: { name: string } }[];
+}
 
 interface SplitState {
   state: string;
@@ -177,10 +183,16 @@ export async function failoverTests(t: TestContext, clusters: TestClusters): Pro
         env: { PATH: process.env.PATH, STRAIT_HOME: home },
       },
     );
-    await eventually('the operator to watch TrafficSplits', async () => {
-      assert.ok(!operator?.done, `the operator exited:\n${operator?.tail()}`);
-      return /watching TrafficSplits in context west/.test(operator?.tail() ?? '');
-    });
+    await eventually(
+      'the operator to be ready',
+      async () => {
+        assert.ok(!operator?.done, `the operator exited:\n${operator?.tail()}`);
+        const log = await readFile(operator?.logFile as string, 'utf8');
+        // The operator prints `ready` once its informers have listed.
+        return /^ready$/m.test(log);
+      },
+      120_000,
+    );
     const primary = await stateWhere('Primary with web-0 ready', (s) => s.reason === 'PrimaryReady');
     assert.equal(primary.state, 'Primary');
     assert.deepEqual(primary.weights, { web: 100, 'web-east': 0 });
@@ -188,6 +200,17 @@ export async function failoverTests(t: TestContext, clusters: TestClusters): Pro
 
   await t.test('failover: web-0 turning not ready moves every weight to web-east', async () => {
     await node.setReady(namespace, 'web-0', false);
+    // KCM, not the test, takes the address out of the ready endpoints.
+    await eventually('web-0 not ready in the EndpointSlice', async () => {
+      const slices = await west.list<EndpointSlice>(KubernetesKinds.EndpointSlice, {
+        namespace,
+        labelSelector: { matchLabels: { 'kubernetes.io/service-name': 'web' } },
+      });
+      const endpoint = slices.items
+        .flatMap((s) => s.endpoints ?? [])
+        .find((e) => e.targetRef?.name === 'web-0');
+      return endpoint?.conditions?.ready === false;
+    });
     const failover = await stateWhere('Failover', (s) => s.state === 'Failover');
     assert.equal(failover.reason, 'PrimaryNotReady');
     assert.deepEqual(failover.weights, { web: 0, 'web-east': 100 });
