@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { describeError, StraitError } from '../core/errors.ts';
 import { listClusterNames, straitHome } from '../platform/local/home.ts';
 import { networkNamespacesSupported } from '../platform/local/netns.ts';
+import { readyWorkloadAddress, statsUrl } from './observe.ts';
 import { DemoPrinter } from './printer.ts';
 import { DemoProcesses, processesOfHome, stopProcessGroup } from './processes.ts';
-import { clusterNamespace } from './reach.ts';
+import { clusterNamespace, curlCommand } from './reach.ts';
 import { demoSteps } from './scenario.ts';
 import { runStrait } from './strait.ts';
 
@@ -51,8 +52,12 @@ export async function demoDown(
   rmSync(home, { recursive: true, force: true });
 }
 
-function lookAround(home: string): string {
-  const namespaces = listClusterNames(home).flatMap((cluster) => clusterNamespace(home, cluster) ?? []);
+async function lookAround(home: string): Promise<string> {
+  const clusters = ['west', 'east'].filter((cluster) => listClusterNames(home).includes(cluster));
+  const namespaces = clusters.flatMap((cluster) => clusterNamespace(home, cluster) ?? []);
+  const frontend = clusters.includes('west')
+    ? await readyWorkloadAddress(home, 'west', 'frontend').catch(() => undefined)
+    : undefined;
   return [
     '',
     'The demo is still running. To look around:',
@@ -65,11 +70,16 @@ function lookAround(home: string): string {
     '  strait mc check --context west',
     '  strait failover status --context west',
     ...(namespaces.length > 0
-      ? [
-          `Its clusters run in the network namespaces ${namespaces.join(' and ')}; to reach a workload`,
-          `from the host: ip netns exec ${namespaces[0]} curl -s http://ADDRESS:8080/`,
-        ]
+      ? [`West and east run in the network namespaces ${namespaces.join(' and ')}; the host reaches`]
       : []),
+    ...(frontend
+      ? [
+          `${namespaces.length > 0 ? 'their workloads from inside them, e.g.' : 'For example,'} west’s front end’s counts since it started:`,
+          `  ${curlCommand(home, 'west', statsUrl(frontend, 0))}`,
+        ]
+      : namespaces.length > 0
+        ? ['their workloads from inside them: ip netns exec NAMESPACE curl …']
+        : []),
     `Logs are in ${join(home, 'logs')}. To stop it and remove its state: strait demo down`,
   ].join('\n');
 }
@@ -121,7 +131,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   const keep = options.keep && !options.signal.aborted;
-  if (keep) print.line(lookAround(home));
+  if (keep) print.line(await lookAround(home));
   else {
     print.line();
     print.line(
