@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Endpoints, Event } from '../../../src/core/api/core.ts';
+import type { Event } from '../../../src/core/api/core.ts';
 import type { Workload } from '../../../src/core/api/local.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import { createApiStore } from '../../../src/platform/local/api/client.ts';
@@ -12,71 +11,30 @@ import { requestServiceAccountToken } from '../../../src/platform/local/api/toke
 import { apiUrl, clusterFiles, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
-import { eventually, stopProcess, strait, straitInBackground } from './cli.ts';
+import { eventually } from '../../fixtures/eventually.ts';
+import { LocalClusters } from '../../fixtures/local-clusters.ts';
+import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
+import { stopProcess, strait } from '../../fixtures/strait-cli.ts';
 
 const APP = fileURLToPath(new URL('./echo-app.mjs', import.meta.url));
 
-const MANIFEST = `apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: shop
-spec:
-  selector:
-    app: web
-  ports:
-    - name: http
-      port: 80
-      targetPort: 8080
-`;
+const MANIFEST = joinManifests(
+  namespaceManifest('shop'),
+  serviceManifest({ name: 'web', namespace: 'shop', ports: [{ name: 'http', port: 80, targetPort: 8080 }] }),
+);
 
 describe('local clusters (real processes)', { timeout: 900_000 }, () => {
-  const home = mkdtempSync(join(tmpdir(), 'strait-local-'));
-  const readyEndpoints = async (cluster: string) => {
-    const store = openClusterStore(clusterDirectory(home, cluster));
-    try {
-      const endpoints = await store.get<Endpoints>({ ...Kinds.Endpoints, namespace: 'shop', name: 'web' });
-      return (endpoints?.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip));
-    } finally {
-      store.close();
-    }
-  };
-  const workloads = async (cluster: string) => {
-    const store = openClusterStore(clusterDirectory(home, cluster));
-    try {
-      return (await store.list<Workload>(Kinds.Workload, { namespace: 'shop' })).items;
-    } finally {
-      store.close();
-    }
-  };
+  const clusters = new LocalClusters('strait-local-');
+  const home = clusters.home;
+  const readyEndpoints = (cluster: string) => clusters.endpointAddresses(cluster, 'shop', 'web');
+  const workloads = (cluster: string) =>
+    clusters.withStore(
+      cluster,
+      async (store) => (await store.list<Workload>(Kinds.Workload, { namespace: 'shop' })).items,
+    );
 
-  before(async () => {
-    const west = await strait(home, ['local', 'up', '--cluster', 'west']);
-    assert.equal(west.code, 0, west.stderr);
-    const pki = join(clusterDirectory(home, 'west'), 'pki');
-    const east = await strait(home, [
-      'local',
-      'up',
-      '--cluster',
-      'east',
-      '--trust-anchor-cert',
-      join(pki, 'trust-anchor.crt'),
-      '--trust-anchor-key',
-      join(pki, 'trust-anchor.key'),
-    ]);
-    assert.equal(east.code, 0, east.stderr);
-  });
-
-  after(async () => {
-    for (const cluster of ['west', 'east'])
-      await strait(home, ['local', 'down', '--cluster', cluster, '--delete']);
-    rmSync(home, { recursive: true, force: true });
-  });
+  before(() => clusters.up(['west', 'east']));
+  after(() => clusters.down());
 
   it('runs two clusters on one host, each on its own loopback block', async () => {
     const status = await strait(home, ['local', 'status', '-o', 'json']);
@@ -180,7 +138,7 @@ describe('local clusters (real processes)', { timeout: 900_000 }, () => {
   });
 
   it('registers a running workload, fills Endpoints, and unregisters it when it exits', async () => {
-    const run = straitInBackground(home, [
+    const run = clusters.start([
       'local',
       'run',
       '--cluster',
@@ -218,7 +176,7 @@ describe('local clusters (real processes)', { timeout: 900_000 }, () => {
   });
 
   it('unregisters a workload whose supervisor was killed, and stops its application', async () => {
-    const run = straitInBackground(home, [
+    const run = clusters.start([
       'local',
       'run',
       '--cluster',
@@ -265,7 +223,7 @@ describe('local clusters (real processes)', { timeout: 900_000 }, () => {
 
   it('gives workloads started at the same moment distinct addresses', async () => {
     const runs = ['one', 'two', 'three'].map((name) =>
-      straitInBackground(home, [
+      clusters.start([
         'local',
         'run',
         '--cluster',

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Endpoints } from '../../../src/core/api/core.ts';
-import { Kinds } from '../../../src/core/kinds.ts';
 import { clusterFiles, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
-import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import {
   ControlPlaneAccounts,
   controlPlaneIdentity,
@@ -15,46 +10,32 @@ import {
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { createWorkloadTokenKeys, WorkloadTokenIssuer } from '../../../src/platform/local/workload-token.ts';
 import { requestCredentials } from '../../../src/proxy/identity/index.ts';
-import { eventually, stopProcess, strait, straitInBackground } from './cli.ts';
+import { eventually } from '../../fixtures/eventually.ts';
+import { LocalClusters } from '../../fixtures/local-clusters.ts';
+import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
+import { strait } from '../../fixtures/strait-cli.ts';
 
 const ECHO = fileURLToPath(new URL('./echo-app.mjs', import.meta.url));
 const CALL = fileURLToPath(new URL('./call-app.mjs', import.meta.url));
 
-const SERVICE = `apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: backend
-  namespace: shop
-spec:
-  selector:
-    app: backend
-  ports:
-    - name: http
-      port: 80
-      targetPort: http
-`;
+const SERVICE = joinManifests(
+  namespaceManifest('shop'),
+  serviceManifest({
+    name: 'backend',
+    namespace: 'shop',
+    ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+  }),
+);
 
 describe('workloads in the mesh (real processes)', { timeout: 900_000 }, () => {
-  const home = mkdtempSync(join(tmpdir(), 'strait-mesh-'));
-  let backend: ReturnType<typeof straitInBackground> | undefined;
+  const clusters = new LocalClusters('strait-mesh-');
+  const home = clusters.home;
 
   before(async () => {
-    const up = await strait(home, ['local', 'up', '--cluster', 'mesh']);
-    assert.equal(up.code, 0, up.stderr);
-    const applied = await strait(home, ['local', 'apply', '--context', 'mesh', '-f', '-'], SERVICE);
-    assert.equal(applied.code, 0, applied.stderr);
+    await clusters.up(['mesh']);
+    await clusters.apply('mesh', SERVICE);
   });
-
-  after(async () => {
-    await stopProcess(backend);
-    await strait(home, ['local', 'down', '--cluster', 'mesh', '--delete']);
-    rmSync(home, { recursive: true, force: true });
-  });
+  after(() => clusters.down());
 
   it('the cluster identity service certifies workload tokens of this cluster only', async () => {
     const dir = clusterDirectory(home, 'mesh');
@@ -114,7 +95,7 @@ describe('workloads in the mesh (real processes)', { timeout: 900_000 }, () => {
   });
 
   it('one workload calls another by service name over mTLS through their proxies', async () => {
-    backend = straitInBackground(home, [
+    clusters.start([
       'local',
       'run',
       '--cluster',
@@ -135,19 +116,7 @@ describe('workloads in the mesh (real processes)', { timeout: 900_000 }, () => {
     ]);
     const address = await eventually(
       'the backend to be ready',
-      async () => {
-        const store = openClusterStore(clusterDirectory(home, 'mesh'));
-        try {
-          const endpoints = await store.get<Endpoints>({
-            ...Kinds.Endpoints,
-            namespace: 'shop',
-            name: 'backend',
-          });
-          return endpoints?.subsets?.[0]?.addresses?.[0]?.ip;
-        } finally {
-          store.close();
-        }
-      },
+      async () => (await clusters.endpointAddresses('mesh', 'shop', 'backend'))[0],
       180_000,
     );
 

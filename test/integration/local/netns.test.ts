@@ -1,52 +1,35 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Endpoints } from '../../../src/core/api/core.ts';
-import { Kinds } from '../../../src/core/kinds.ts';
 import { apiUrl, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
-import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { networkNamespacesSupported } from '../../../src/platform/local/netns.ts';
-import { eventually, stopProcess, strait, straitInBackground } from './cli.ts';
+import { eventually } from '../../fixtures/eventually.ts';
+import { LocalClusters } from '../../fixtures/local-clusters.ts';
+import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
+import { stopProcess, strait } from '../../fixtures/strait-cli.ts';
 
 const ECHO = fileURLToPath(new URL('./echo-app.mjs', import.meta.url));
 const CALL = fileURLToPath(new URL('./call-app.mjs', import.meta.url));
 
-const SERVICE = `apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: backend
-  namespace: shop
-spec:
-  selector:
-    app: backend
-  ports:
-    - port: 80
-      targetPort: 8080
-`;
+const SERVICE = joinManifests(
+  namespaceManifest('shop'),
+  serviceManifest({ name: 'backend', namespace: 'shop', ports: [{ port: 80, targetPort: 8080 }] }),
+);
 
 // Network namespaces need root (CI runs as root); elsewhere this suite cannot run.
 const unsupported = networkNamespacesSupported() ? false : 'network namespaces need root and iproute2';
 
 describe('local clusters in network namespaces', { timeout: 900_000, skip: unsupported }, () => {
-  const home = mkdtempSync(join(tmpdir(), 'strait-netns-'));
-  let backend: ReturnType<typeof straitInBackground> | undefined;
+  const clusters = new LocalClusters('strait-netns-');
+  const home = clusters.home;
 
   before(async () => {
-    for (const cluster of ['west', 'east']) {
-      const up = await strait(home, ['local', 'up', '--cluster', cluster, '--netns']);
-      assert.equal(up.code, 0, up.stderr);
-    }
-    assert.equal((await strait(home, ['local', 'apply', '--context', 'east', '-f', '-'], SERVICE)).code, 0);
-    backend = straitInBackground(home, [
+    await clusters.up(['west', 'east'], { flags: ['--netns'], ownAnchors: true });
+    await clusters.apply('east', SERVICE);
+    clusters.start([
       'local',
       'run',
       '--cluster',
@@ -64,30 +47,12 @@ describe('local clusters in network namespaces', { timeout: 900_000, skip: unsup
       ECHO,
     ]);
   });
-
-  after(async () => {
-    await stopProcess(backend);
-    for (const cluster of ['west', 'east'])
-      await strait(home, ['local', 'down', '--cluster', cluster, '--delete']);
-    rmSync(home, { recursive: true, force: true });
-  });
+  after(() => clusters.down());
 
   it('serves each cluster API on its link and calls within a cluster over mTLS', async () => {
     const address = await eventually(
       'the backend to be ready',
-      async () => {
-        const store = openClusterStore(clusterDirectory(home, 'east'));
-        try {
-          const endpoints = await store.get<Endpoints>({
-            ...Kinds.Endpoints,
-            namespace: 'shop',
-            name: 'backend',
-          });
-          return endpoints?.subsets?.[0]?.addresses?.[0]?.ip;
-        } finally {
-          store.close();
-        }
-      },
+      async () => (await clusters.endpointAddresses('east', 'shop', 'backend'))[0],
       180_000,
     );
     assert.match(
@@ -138,7 +103,7 @@ describe('local clusters in network namespaces', { timeout: 900_000, skip: unsup
 
   it('reaches across clusters only what listens on a cluster link address', async () => {
     const link = readClusterConfig(clusterDirectory(home, 'east')).externalAddress as string;
-    const edge = straitInBackground(home, [
+    const edge = clusters.start([
       'local',
       'run',
       '--cluster',

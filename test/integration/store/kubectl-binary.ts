@@ -1,32 +1,19 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { goInstalled, runKubeBuild } from '../../fixtures/kube-build.ts';
 
-const buildScript = new URL('../../../scripts/kube/build-kubectl.sh', import.meta.url).pathname;
-
-/** Whether Go is there to build kubectl with (scripts/kube/build-kubectl.sh looks in the same places). */
+/** Whether kubectl is given (STRAIT_KUBECTL) or Go is there to build it with. */
 export function canBuildKubectl(): boolean {
-  if (process.env.STRAIT_KUBECTL) return true;
-  if (existsSync('/usr/local/go/bin/go')) return true;
-  return spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0;
+  return Boolean(process.env.STRAIT_KUBECTL) || goInstalled();
 }
 
 /**
  * The path of kubectl at the pinned Kubernetes version: STRAIT_KUBECTL when
  * set, else built once into the kube cache (progress on stderr).
  */
-export function kubectlBinary(): Promise<string> {
-  if (process.env.STRAIT_KUBECTL) return Promise.resolve(process.env.STRAIT_KUBECTL);
-  return new Promise((resolve, reject) => {
-    const child = spawn(buildScript, [], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const path = out.trim().split('\n').at(-1);
-      if (code === 0 && path && existsSync(path)) resolve(path);
-      else reject(new Error(`scripts/kube/build-kubectl.sh failed (exit ${code}); its output is above`));
-    });
-  });
+export async function kubectlBinary(): Promise<string> {
+  if (process.env.STRAIT_KUBECTL) return process.env.STRAIT_KUBECTL;
+  const path = await runKubeBuild('build-kubectl.sh');
+  if (!existsSync(path))
+    throw new Error(`scripts/kube/build-kubectl.sh printed ${path}, which does not exist`);
+  return path;
 }

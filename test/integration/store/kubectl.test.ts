@@ -1,37 +1,25 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { Service } from '../../../src/core/api/core.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import { formatKubeconfig } from '../../../src/platform/local/api/kubeconfig.ts';
 import { apiCredential } from '../../../src/platform/local/cluster-store.ts';
 import { type LocalCluster, upCluster } from '../../../src/platform/local/local-cluster.ts';
+import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
+import { runProcess } from '../../fixtures/process.ts';
+import { strait } from '../../fixtures/strait-cli.ts';
 import { canBuildKubectl, kubectlBinary } from './kubectl-binary.ts';
 
-const STRAIT = fileURLToPath(new URL('../../../src/cmd/strait.ts', import.meta.url));
-
-const SHOP = `apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: shop
-spec:
-  selector:
-    app: web
-  ports:
-    - name: http
-      port: PORT
-`;
+/** The namespace `shop` and its Service `web` with one port. */
+const shop = (port: number) =>
+  joinManifests(
+    namespaceManifest('shop'),
+    serviceManifest({ name: 'web', namespace: 'shop', ports: [{ name: 'http', port }] }),
+  );
 
 const LINK = `apiVersion: v1
 kind: Namespace
@@ -63,24 +51,13 @@ describe('kubectl against a local cluster (real kubectl, real control plane)', {
   let cluster: LocalCluster;
 
   const run = (args: string[], input?: string) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(
-        kubectl,
-        ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args],
-        { stdio: ['pipe', 'pipe', 'pipe'] },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString('utf8');
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString('utf8');
-      });
-      child.on('error', reject);
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+    runProcess(
+      kubectl,
+      ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args],
+      {
+        input,
+      },
+    );
   const ok = async (args: string[], input?: string) => {
     const result = await run(args, input);
     assert.equal(result.code, 0, `kubectl ${args.join(' ')}: ${result.stderr}`);
@@ -91,11 +68,8 @@ describe('kubectl against a local cluster (real kubectl, real control plane)', {
     kubectl = await kubectlBinary();
     cluster = await upCluster({ home: join(dir, 'home'), name: 'kc' });
     // The kubeconfig comes from `strait local kubeconfig`, as a user gets it.
-    const printed = spawnSync(process.execPath, [STRAIT, 'local', 'kubeconfig', '--context', 'kc'], {
-      env: { ...process.env, STRAIT_HOME: join(dir, 'home') },
-      encoding: 'utf8',
-    });
-    assert.equal(printed.status, 0, printed.stderr);
+    const printed = await strait(join(dir, 'home'), ['local', 'kubeconfig', '--context', 'kc']);
+    assert.equal(printed.code, 0, printed.stderr);
     assert.equal(printed.stdout, formatKubeconfig(apiCredential(cluster.dir)));
     writeFileSync(join(dir, 'kubeconfig'), printed.stdout, { mode: 0o600 });
   });
@@ -126,9 +100,9 @@ describe('kubectl against a local cluster (real kubectl, real control plane)', {
   });
 
   it('applies (client-side), changes a port on a second apply, and gets services in every namespace', async () => {
-    assert.match(await ok(['apply', '-f', '-'], SHOP.replace('PORT', '80')), /service\/web created/);
-    assert.match(await ok(['apply', '-f', '-'], SHOP.replace('PORT', '80')), /service\/web unchanged/);
-    assert.match(await ok(['apply', '-f', '-'], SHOP.replace('PORT', '8080')), /service\/web configured/);
+    assert.match(await ok(['apply', '-f', '-'], shop(80)), /service\/web created/);
+    assert.match(await ok(['apply', '-f', '-'], shop(80)), /service\/web unchanged/);
+    assert.match(await ok(['apply', '-f', '-'], shop(8080)), /service\/web configured/);
     const store = cluster.openStore();
     try {
       const web = await store.get<Service>({ ...Kinds.Service, namespace: 'shop', name: 'web' });
@@ -164,7 +138,7 @@ describe('kubectl against a local cluster (real kubectl, real control plane)', {
   });
 
   it('shows the store’s refusal of an invalid object and keeps what is stored', async () => {
-    const result = await run(['apply', '-f', '-'], SHOP.replace('PORT', '70000'));
+    const result = await run(['apply', '-f', '-'], shop(70000));
     assert.equal(result.code, 1);
     assert.match(result.stderr, /spec\.ports\[0\]\.port/);
     assert.match(
