@@ -460,13 +460,9 @@ const steps: DemoStep[] = [
       world.print.evidence(weights.join('\n'));
       await strait(world, ['failover', 'status', '--context', 'west']);
       const after = await observe(world, 3000);
-      if (!after.http.west || after.http.east) throw new Error('HTTP calls are not all back on west');
-      // Known: the caller's proxy does not yet reconnect HTTP/2 to a back end restarted at the
-      // same address (docs/demo.md); the demo shows it rather than hiding it.
-      if (!after.grpc.west || after.grpc.east || after.grpc.error) {
-        world.print.line(
-          '  note: gRPC calls to the restarted back ends are not answered yet (see docs/demo.md)',
-        );
+      for (const protocol of ['http', 'grpc'] as const) {
+        if (!after[protocol].west || after[protocol].east)
+          throw new Error(`${protocol} calls are not all back on west`);
       }
     },
   },

@@ -3,9 +3,9 @@
 // network namespaces (and, with --loopback, on loopback blocks): neither mode leaves a process,
 // a directory, a namespace or a veth link behind.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -62,40 +62,92 @@ function leftovers(home: string): string[] {
   return found;
 }
 
-/** The network namespaces a demo's output says its clusters run in (`strait-N-west`, …). */
-function namespacesIn(output: string): string[] {
-  return [...output.matchAll(/in network namespace (strait-\d+-\w+)/g)].map((match) => match[1] as string);
+/**
+ * A cluster's network namespace and the host's end of its veth link (`sthN` for `strait-N-…`),
+ * by identity: the namespace's inode and the link's ifindex, so that a namespace of the same name
+ * made meanwhile by another run on this machine is not taken for a leftover.
+ */
+interface ClusterNetwork {
+  namespace: string;
+  inode: number;
+  ifindex: number;
 }
 
-function namespaceExists(name: string): boolean {
-  return existsSync(`/run/netns/${name}`);
-}
-
-/** The host's end of a namespace's veth link (`sthN` for `strait-N-…`). */
-function vethExists(namespace: string): boolean {
-  return existsSync(`/sys/class/net/sth${namespace.split('-')[1]}`);
-}
-
-function assertNothingLeft(home: string, namespaces: string[] = []): void {
-  assert.deepEqual(leftovers(home), []);
-  assert.equal(existsSync(join(home, 'demo')), false, 'the demo home is removed');
-  for (const namespace of namespaces) {
-    assert.equal(namespaceExists(namespace), false, `network namespace ${namespace} is removed`);
-    assert.equal(vethExists(namespace), false, `the veth link of ${namespace} is removed`);
+function namespaceInode(name: string): number | undefined {
+  try {
+    return statSync(`/run/netns/${name}`).ino;
+  } catch {
+    return undefined;
   }
 }
 
-/** Checks the first step's word on where the clusters run; returns their namespaces. */
-function clusterNetwork(output: string, netns: boolean): string[] {
-  const namespaces = namespacesIn(output);
-  if (netns) {
-    assert.match(output, /Each cluster gets its own network namespace/);
-    assert.equal(namespaces.length, 2, output);
-  } else {
+function vethIndex(namespace: string): number | undefined {
+  try {
+    return Number(readFileSync(`/sys/class/net/sth${namespace.split('-')[1]}/ifindex`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks the first step's word on where the clusters run (the demo has passed it) and, in network
+ * namespaces, that both exist with their links; returns them.
+ */
+function clusterNetworks(output: string, netns: boolean): ClusterNetwork[] {
+  const namespaces = [...output.matchAll(/in network namespace (strait-\d+-\w+)/g)].map(
+    (match) => match[1] as string,
+  );
+  if (!netns) {
     assert.match(output, /Each cluster gets its own loopback block/);
     assert.deepEqual(namespaces, []);
+    return [];
   }
-  return namespaces;
+  assert.match(output, /Each cluster gets its own network namespace/);
+  assert.equal(namespaces.length, 2, output);
+  return namespaces.map((namespace) => {
+    const inode = namespaceInode(namespace);
+    const ifindex = vethIndex(namespace);
+    assert.ok(inode !== undefined && ifindex !== undefined, `${namespace} and its link exist`);
+    return { namespace, inode, ifindex };
+  });
+}
+
+/** Whether a process of another Strait home runs in the namespace (within a few seconds). */
+async function takenByAnotherHome(namespace: string, home: string): Promise<boolean> {
+  const ours = `STRAIT_HOME=${join(home, 'demo')}`;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let pids: string[] = [];
+    try {
+      pids = execFileSync('ip', ['netns', 'pids', namespace], { encoding: 'utf8' }).split('\n');
+    } catch {
+      return false;
+    }
+    for (const pid of pids.filter(Boolean)) {
+      try {
+        const theirs = readFileSync(`/proc/${pid}/environ`, 'utf8')
+          .split('\0')
+          .find((entry) => entry.startsWith('STRAIT_HOME='));
+        if (theirs && theirs !== ours) return true;
+      } catch {
+        // exited meanwhile
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
+async function assertNothingLeft(home: string, networks: ClusterNetwork[] = []): Promise<void> {
+  assert.deepEqual(leftovers(home), []);
+  assert.equal(existsSync(join(home, 'demo')), false, 'the demo home is removed');
+  for (const { namespace, inode, ifindex } of networks) {
+    // Link indexes are not reused at once; namespace inodes may be, so a namespace of the same
+    // name is another run's only when another home's processes run in it.
+    assert.notEqual(vethIndex(namespace), ifindex, `the veth link of ${namespace} is removed`);
+    if (namespaceInode(namespace) === inode && !(await takenByAnotherHome(namespace, home))) {
+      assert.fail(`network namespace ${namespace} is left behind`);
+    }
+  }
 }
 
 describe('strait demo (real processes)', { timeout: 900_000 }, () => {
@@ -116,15 +168,16 @@ describe('strait demo (real processes)', { timeout: 900_000 }, () => {
     const home = newHome();
     const interrupted = startDemo(home, ['--ci']);
     await outputReaches(interrupted, /\[3\/10\]/);
-    const interruptedNamespaces = clusterNetwork(interrupted.output(), NETNS);
-    for (const namespace of interruptedNamespaces) assert.ok(namespaceExists(namespace), namespace);
+    const interruptedNetworks = clusterNetworks(interrupted.output(), NETNS);
     interrupted.child.kill('SIGINT');
     assert.equal(await interrupted.exited, 130, interrupted.output());
     assert.match(interrupted.output(), /Interrupted: stopping everything/);
     assert.match(interrupted.output(), /^demo: interrupted after \d+\/10 steps/m);
-    assertNothingLeft(home, interruptedNamespaces);
+    await assertNothingLeft(home, interruptedNetworks);
 
     const run = startDemo(home, ['--ci']);
+    await outputReaches(run, /\[3\/10\]/);
+    const networks = clusterNetworks(run.output(), NETNS);
     const code = await run.exited;
     const output = run.output();
     assert.equal(code, 0, output);
@@ -153,14 +206,14 @@ describe('strait demo (real processes)', { timeout: 900_000 }, () => {
       output,
       /shop\s+backend\s+Primary\s+backend\s+backend=100,backend-east=0\s+\S+\s+RampCompleted/,
     );
-    assertNothingLeft(home, clusterNetwork(output, NETNS));
+    await assertNothingLeft(home, networks);
   });
 
   it('strait demo down removes what a killed demo left behind', async () => {
     const home = newHome();
     const killed = startDemo(home, ['--ci']);
     await outputReaches(killed, /\[3\/10\]/);
-    const namespaces = clusterNetwork(killed.output(), NETNS);
+    const networks = clusterNetworks(killed.output(), NETNS);
     killed.child.kill('SIGKILL');
     await killed.exited;
     // Give the background processes started just before the kill a moment to appear.
@@ -170,17 +223,17 @@ describe('strait demo (real processes)', { timeout: 900_000 }, () => {
     const down = await strait(home, ['demo', 'down']);
     assert.equal(down.code, 0, down.stderr);
     assert.match(down.stdout, /demo removed/);
-    assertNothingLeft(home, namespaces);
+    await assertNothingLeft(home, networks);
   });
 
   it('with --loopback: loopback blocks even as root, and Ctrl-C still leaves nothing', async () => {
     const home = newHome();
     const demo = startDemo(home, ['--ci', '--loopback']);
     await outputReaches(demo, /\[3\/10\]/);
-    clusterNetwork(demo.output(), false);
+    clusterNetworks(demo.output(), false);
     assert.match(demo.output(), /loopback block \(--loopback\)/);
     demo.child.kill('SIGINT');
     assert.equal(await demo.exited, 130, demo.output());
-    assertNothingLeft(home);
+    await assertNothingLeft(home);
   });
 });
