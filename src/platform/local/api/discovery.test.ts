@@ -18,11 +18,17 @@ describe('store API for kubectl: discovery, OpenAPI, media types', () => {
   let server: ApiServer;
   let ca: string;
   let token: string;
-  const get = (path: string, headers: Record<string, string> = {}, bearer = token) =>
+  /** One HTTPS request to the server; `bearer` '' sends no credential. */
+  const request = (
+    path: string,
+    options: { method?: string; headers?: Record<string, string>; bearer?: string; body?: Buffer } = {},
+  ) =>
     new Promise<Answer>((resolve, reject) => {
-      const request = https.get(
+      const bearer = options.bearer ?? token;
+      const headers = { ...options.headers, ...(bearer !== '' ? { authorization: `Bearer ${bearer}` } : {}) };
+      const sent = https.request(
         `https://127.0.0.1:${server.port}${path}`,
-        { ca, headers: { ...headers, ...(bearer !== '' ? { authorization: `Bearer ${bearer}` } : {}) } },
+        { method: options.method ?? 'GET', ca, headers },
         (response) => {
           let text = '';
           response.on('data', (chunk: Buffer) => {
@@ -37,8 +43,11 @@ describe('store API for kubectl: discovery, OpenAPI, media types', () => {
           );
         },
       );
-      request.on('error', reject);
+      sent.on('error', reject);
+      sent.end(options.body);
     });
+  const get = (path: string, headers: Record<string, string> = {}, bearer = token) =>
+    request(path, { headers, bearer });
 
   before(async () => {
     const certificates = await createApiCertificates({
@@ -165,33 +174,10 @@ describe('store API for kubectl: discovery, OpenAPI, media types', () => {
   });
 
   it('refuses a protobuf body with 415, naming the type', async () => {
-    const answer = await new Promise<Answer>((resolve, reject) => {
-      const request = https.request(
-        `https://127.0.0.1:${server.port}/api/v1/namespaces`,
-        {
-          method: 'POST',
-          ca,
-          headers: {
-            authorization: `Bearer ${token}`,
-            'content-type': 'application/vnd.kubernetes.protobuf',
-          },
-        },
-        (response) => {
-          let text = '';
-          response.on('data', (chunk: Buffer) => {
-            text += chunk.toString('utf8');
-          });
-          response.on('end', () =>
-            resolve({
-              status: response.statusCode ?? 0,
-              type: String(response.headers['content-type']),
-              body: JSON.parse(text) as Record<string, unknown>,
-            }),
-          );
-        },
-      );
-      request.on('error', reject);
-      request.end(Buffer.from('k8s\u0000'));
+    const answer = await request('/api/v1/namespaces', {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.kubernetes.protobuf' },
+      body: Buffer.from('k8s\u0000'),
     });
     assert.equal(answer.status, 415);
     assert.equal(answer.body.reason, 'UnsupportedMediaType');
