@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { serviceEndpointSet } from '../../control-plane/destination/endpoint-set.ts';
+import { DestinationState } from '../../control-plane/destination/state.ts';
 import type { Endpoints, Service } from '../../core/api/core.ts';
 import type { Link } from '../../core/api/multicluster.ts';
 import { linkConfig } from '../link/link-config.ts';
@@ -140,6 +142,61 @@ describe('mirror objects', () => {
       down.subsets?.[0]?.notReadyAddresses?.map((a) => a.hostname),
       ['web-0', 'web-1'],
     );
+  });
+});
+
+describe('what destination makes of a headless mirror', () => {
+  const headless: Service = { ...backend, spec: { clusterIP: 'None', ports: [{ name: 'web', port: 80 }] } };
+  const pods: Endpoints = {
+    ...ready,
+    subsets: [
+      {
+        addresses: [
+          { ip: '10.1.0.4', hostname: 'web-0' },
+          { ip: '10.1.0.5', hostname: 'web-1' },
+        ],
+        ports: [{ name: 'web', port: 80 }],
+      },
+    ],
+  };
+  const resolve = (hostname: string | undefined, mirrorContext = context) => {
+    const { service, endpoints } = buildMirror(headless, pods, mirrorContext);
+    const target = { kind: 'service', namespace: 'shop', name: 'backend-east', port: 80 } as const;
+    const set = serviceEndpointSet(
+      hostname ? { ...target, hostname } : target,
+      service,
+      endpoints,
+      new DestinationState({ trustDomain: 'cluster.local', controlPlaneNamespace: 'strait' }),
+    );
+    return [...set.addrs.values()].map((a) => ({
+      at: `${a.ip}:${a.port}`,
+      identity: a.tlsIdentity,
+      override: a.authorityOverride,
+      transport: a.opaqueTransportPort,
+    }));
+  };
+
+  it('<pod>.<svc>-<cluster> is the gateway, with that pod’s remote name as the authority', () => {
+    assert.deepEqual(resolve('web-1'), [
+      {
+        at: '10.0.0.9:4143',
+        identity: GATEWAY_ID,
+        override: 'web-1.backend.shop.svc.east.local:80',
+        transport: 4143,
+      },
+    ]);
+  });
+
+  it('the headless mirror itself is the gateway, with the remote service’s name', () => {
+    assert.deepEqual(
+      resolve(undefined).map((a) => [a.at, a.override]),
+      [['10.0.0.9:4143', 'backend.shop.svc.east.local:80']],
+    );
+  });
+
+  it('an unknown pod or a gateway that is down resolves to nothing', () => {
+    assert.deepEqual(resolve('web-7'), []);
+    assert.deepEqual(resolve('web-0', { ...context, gatewayAlive: false }), []);
   });
 });
 
