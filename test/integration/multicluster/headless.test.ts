@@ -145,6 +145,15 @@ describe(`a headless service across linked clusters (real processes${NETNS ? ', 
     });
   }
 
+  it('a west workload calling the headless mirror web-east gets one of east’s pods', async () => {
+    const stdout = await run([
+      ...['local', 'run', '--cluster', 'west', '-n', 'shop', '--service-account', 'caller'],
+      ...['--name', 'caller-any', '--', process.execPath, CALL],
+      'http://web-east.shop.svc.cluster.local:80/',
+    ]);
+    assert.match(stdout, /^200 hello from web-[01]\n$/);
+  });
+
   it('west’s service mirror probes east’s gateway over mTLS as its own identity', async () => {
     const metrics = await (await fetch(`http://${eastGateway()}:4191/metrics`)).text();
     assert.match(
