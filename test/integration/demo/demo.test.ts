@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { networkNamespacesSupported } from '../../../src/platform/local/netns.ts';
-import { STRAIT, strait } from '../local/cli.ts';
+import { STRAIT, strait } from '../../fixtures/strait-cli.ts';
 
 /** As root with iproute2 the demo puts each cluster in its own network namespace. */
 const NETNS = networkNamespacesSupported();
