@@ -5,57 +5,44 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Endpoints } from '../../../src/core/api/core.ts';
-import type { TrafficSplit } from '../../../src/core/api/traffic.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
-import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
-import { clusterDirectory } from '../../../src/platform/local/home.ts';
-import { eventually } from '../local/cli.ts';
-import { FailoverHarness, recordWeights } from './harness.ts';
+import { eventually } from '../../fixtures/eventually.ts';
+import {
+  failoverSplitManifest,
+  joinManifests,
+  namespaceManifest,
+  serviceManifest,
+} from '../../fixtures/manifests.ts';
+import { FailoverHarness } from './harness.ts';
 
 /** With three quick flaps the hold-down is 3 s × 2², far from the plain 3 s. */
 const HOLD_DOWN_MS = 3000;
 const DAMPED_HOLD_DOWN_MS = 4 * HOLD_DOWN_MS;
 
-const backend = (name: string, ip: string) => `
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: shop}
-spec:
-  ports: [{port: 8080}]
----
-apiVersion: v1
+/** A Service without a selector, and its Endpoints as a platform's endpoints controller writes them. */
+const backend = (name: string, ip: string) =>
+  joinManifests(
+    serviceManifest({ name, namespace: 'shop', selector: false, ports: [{ port: 8080 }] }),
+    `apiVersion: v1
 kind: Endpoints
 metadata: {name: ${name}, namespace: shop}
 subsets:
 - addresses: [{ip: ${ip}}]
-  ports: [{port: 8080}]
-`;
+  ports: [{port: 8080}]`,
+  );
 
-const manifests = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-${backend('web', '127.0.0.60')}
----
-${backend('web-backup', '127.0.0.61')}
----
-apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: web
-  namespace: shop
-  labels: {failover.strait.io/controlled-by: standalone}
-  annotations:
-    failover.strait.io/hold-down: ${HOLD_DOWN_MS}ms
-    failover.strait.io/flap-half-life: 1h
-    failover.strait.io/ramp-steps: "100"
-spec:
-  service: web
-  backends:
-  - {service: web, weight: 1}
-  - {service: web-backup, weight: 0}
-`;
+const manifests = joinManifests(
+  namespaceManifest('shop'),
+  backend('web', '127.0.0.60'),
+  backend('web-backup', '127.0.0.61'),
+  failoverSplitManifest({
+    namespace: 'shop',
+    primary: 'web',
+    secondary: 'web-backup',
+    controlledBy: 'standalone',
+    settings: { 'hold-down': `${HOLD_DOWN_MS}ms`, 'flap-half-life': '1h', 'ramp-steps': '100' },
+  }),
+);
 
 describe('flap damping across an operator restart', { timeout: 600_000 }, () => {
   const cluster = new FailoverHarness('west');
@@ -69,12 +56,7 @@ describe('flap damping across an operator restart', { timeout: 600_000 }, () => 
         subsets: [{ ...(ready ? { addresses } : { notReadyAddresses: addresses }), ports: [{ port: 8080 }] }],
       });
     });
-  const storedFlap = () =>
-    cluster.withStore(
-      async (store) =>
-        (await store.get<TrafficSplit>({ ...Kinds.TrafficSplit, namespace: 'shop', name: 'web' }))?.status
-          ?.failover?.flap,
-    );
+  const storedFlap = async () => (await cluster.split())?.status?.failover?.flap;
 
   before(async () => {
     await cluster.up(manifests);
@@ -85,8 +67,7 @@ describe('flap damping across an operator restart', { timeout: 600_000 }, () => 
   it('holds a flapping primary out longer, and still does after a restart mid-hold-down', async () => {
     await cluster.statusWhere('Primary', (s) => s.state === 'Primary' && s.reason === 'PrimaryReady');
     // Each state lasts only as long as the hold-down: they are read from a watch, not polled.
-    const store = openClusterStore(clusterDirectory(cluster.home, cluster.cluster));
-    const recorded = recordWeights(store);
+    const recorded = cluster.recordWeights();
     const seen = (what: string, reason: string, count: number) =>
       eventually(
         what,
@@ -102,19 +83,13 @@ describe('flap damping across an operator restart', { timeout: 600_000 }, () => 
       await seen(`flap ${flap}: holding down`, 'HoldingDown', flap);
     }
     recorded.stop();
-    store.close();
     const before = await storedFlap();
     assert.equal(Math.round(Number(before?.score)), 3, JSON.stringify(before));
 
     assert.equal(await cluster.stopOperator(), 0);
     await cluster.startOperator();
     const restartedAt = Date.now();
-    const failover = () =>
-      cluster.withStore(
-        async (api) =>
-          (await api.get<TrafficSplit>({ ...Kinds.TrafficSplit, namespace: 'shop', name: 'web' }))?.status
-            ?.failover,
-      );
+    const failover = async () => (await cluster.split())?.status?.failover;
     const held = await failover();
     assert.equal(held?.state, 'Failover', `${JSON.stringify(held)}\n${cluster.operatorLog}`);
     assert.equal(Math.round(Number(held?.flap?.score)), 3, 'the score survives the restart');

@@ -3,9 +3,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Workload } from '../../../src/core/api/local.ts';
 import type { TrafficSplit } from '../../../src/core/api/traffic.ts';
@@ -13,7 +10,9 @@ import { Kinds } from '../../../src/core/kinds.ts';
 import type { ResourceStore } from '../../../src/core/store.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
-import { eventually, outputOf, stopProcess, strait, straitInBackground } from '../local/cli.ts';
+import { eventually } from '../../fixtures/eventually.ts';
+import { LocalClusters } from '../../fixtures/local-clusters.ts';
+import { strait } from '../../fixtures/strait-cli.ts';
 
 const OPERATOR = fileURLToPath(new URL('../../../src/cmd/failover.ts', import.meta.url));
 export const APP = fileURLToPath(new URL('./app.mjs', import.meta.url));
@@ -83,9 +82,9 @@ export function lastFailback(history: Record<string, number>[], secondary: strin
 }
 
 export class FailoverHarness {
-  readonly home = mkdtempSync(join(tmpdir(), 'strait-failover-'));
+  readonly #clusters = new LocalClusters('strait-failover-');
+  readonly home = this.#clusters.home;
   readonly cluster: string;
-  readonly #processes: ChildProcess[] = [];
   #operator: ChildProcess | undefined;
   operatorLog = '';
 
@@ -94,37 +93,44 @@ export class FailoverHarness {
   }
 
   async up(manifests: string): Promise<void> {
-    const up = await strait(this.home, ['local', 'up', '--cluster', this.cluster]);
-    assert.equal(up.code, 0, up.stderr);
-    const applied = await strait(
-      this.home,
-      ['local', 'apply', '--context', this.cluster, '-f', '-'],
-      manifests,
-    );
-    assert.equal(applied.code, 0, applied.stderr);
+    await this.#clusters.up([this.cluster]);
+    await this.#clusters.apply(this.cluster, manifests);
   }
 
   /** Runs a store operation against the cluster through its API. */
-  async withStore<T>(use: (store: ResourceStore) => Promise<T>): Promise<T> {
+  withStore<T>(use: (store: ResourceStore) => Promise<T>): Promise<T> {
+    return this.#clusters.withStore(this.cluster, use);
+  }
+
+  /** The TrafficSplit `shop/web` as stored now. */
+  split(): Promise<TrafficSplit | undefined> {
+    return this.withStore((store) =>
+      store.get<TrafficSplit>({ ...Kinds.TrafficSplit, namespace: 'shop', name: 'web' }),
+    );
+  }
+
+  /** `recordWeights` through a store client of its own, which `stop` closes. */
+  recordWeights(): ReturnType<typeof recordWeights> {
     const store = openClusterStore(clusterDirectory(this.home, this.cluster));
-    try {
-      return await use(store);
-    } finally {
-      store.close();
-    }
+    const recorder = recordWeights(store);
+    return {
+      ...recorder,
+      stop: () => {
+        recorder.stop();
+        store.close();
+      },
+    };
   }
 
   /** `strait local run` of a workload; env is passed to the application. */
   run(name: string, port: number, command: string[], options: { proxy?: boolean; readyPath?: string } = {}) {
-    const child = straitInBackground(this.home, [
+    return this.#clusters.start([
       ...['local', 'run', '--cluster', this.cluster, '-n', 'shop', '--name', name, '--port', String(port)],
       ...(options.readyPath ? ['--ready-path', options.readyPath] : []),
       ...(options.proxy === false ? ['--no-proxy'] : []),
       '--',
       ...command,
     ]);
-    this.#processes.push(child);
-    return child;
   }
 
   /** The address a ready workload runs at. */
@@ -138,10 +144,7 @@ export class FailoverHarness {
         }),
       180_000,
     ).catch((error: Error) => {
-      const output = this.#processes.map(
-        (child) => `${child.spawnargs.slice(2, 12).join(' ')}\n${outputOf(child)}`,
-      );
-      throw new Error(`${error.message}\nworkload supervisors:\n${output.join('\n')}`);
+      throw new Error(`${error.message}\nworkload supervisors:\n${this.#clusters.processOutput()}`);
     });
   }
 
@@ -196,8 +199,6 @@ export class FailoverHarness {
 
   async down(): Promise<void> {
     await this.stopOperator();
-    await Promise.all(this.#processes.map(stopProcess));
-    await strait(this.home, ['local', 'down', '--cluster', this.cluster, '--delete']);
-    rmSync(this.home, { recursive: true, force: true });
+    await this.#clusters.down();
   }
 }

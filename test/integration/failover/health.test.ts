@@ -6,49 +6,34 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Event } from '../../../src/core/api/core.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
-import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
-import { clusterDirectory } from '../../../src/platform/local/home.ts';
-import { eventually } from '../local/cli.ts';
-import { APP, CLIENT, FailoverHarness, lastFailback, recordWeights } from './harness.ts';
+import { eventually } from '../../fixtures/eventually.ts';
+import {
+  failoverSplitManifest,
+  joinManifests,
+  namespaceManifest,
+  serviceManifest,
+} from '../../fixtures/manifests.ts';
+import { APP, CLIENT, FailoverHarness, lastFailback } from './harness.ts';
 
-const manifests = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {app: web}
-  ports: [{port: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web-backup, namespace: shop}
-spec:
-  selector: {app: web-backup}
-  ports: [{port: 8080}]
----
-apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: web
-  namespace: shop
-  labels: {failover.strait.io/controlled-by: standalone}
-  annotations:
-    failover.strait.io/health-window: 3s
-    failover.strait.io/min-requests: "10"
-    failover.strait.io/min-success-rate: "0.9"
-    failover.strait.io/hold-down: 5s
-    failover.strait.io/ramp-steps: "50,100"
-    failover.strait.io/ramp-step-interval: 2s
-spec:
-  service: web
-  backends:
-  - {service: web, weight: 1}
-  - {service: web-backup, weight: 0}
-`;
+const manifests = joinManifests(
+  namespaceManifest('shop'),
+  serviceManifest({ name: 'web', namespace: 'shop', ports: [{ port: 8080 }] }),
+  serviceManifest({ name: 'web-backup', namespace: 'shop', ports: [{ port: 8080 }] }),
+  failoverSplitManifest({
+    namespace: 'shop',
+    primary: 'web',
+    secondary: 'web-backup',
+    controlledBy: 'standalone',
+    settings: {
+      'health-window': '3s',
+      'min-requests': '10',
+      'min-success-rate': '0.9',
+      'hold-down': '5s',
+      'ramp-steps': '50,100',
+      'ramp-step-interval': '2s',
+    },
+  }),
+);
 
 describe('health-based failover from the proxies’ metrics', { timeout: 600_000 }, () => {
   const cluster = new FailoverHarness('west');
@@ -80,8 +65,7 @@ describe('health-based failover from the proxies’ metrics', { timeout: 600_000
   it('fails over when callers see the primary fail, and back through the ramp when it heals', async () => {
     await cluster.statusWhere('Primary', (s) => s.state === 'Primary' && s.reason === 'PrimaryReady');
 
-    const store = openClusterStore(clusterDirectory(cluster.home, cluster.cluster));
-    const weights = recordWeights(store);
+    const weights = cluster.recordWeights();
     await fetch(`http://${web}:8080/fail`, { method: 'POST' });
     // With no traffic left on web its health looks good again, so Failover may last only seconds:
     // it is read from the recorded states, not polled.
@@ -105,7 +89,6 @@ describe('health-based failover from the proxies’ metrics', { timeout: 600_000
     await fetch(`http://${web}:8080/heal`, { method: 'POST' });
     const back = await cluster.statusWhere('failback complete', (s) => s.state === 'Primary');
     weights.stop();
-    store.close();
     assert.equal(back.reason, 'RampCompleted');
     assert.deepEqual(lastFailback(weights.history, 'web-backup'), [
       { web: 0, 'web-backup': 100 },

@@ -8,36 +8,26 @@ import { after, before, describe, it } from 'node:test';
 import type { Event } from '../../../src/core/api/core.ts';
 import type { Link } from '../../../src/core/api/multicluster.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
-import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
-import { clusterDirectory } from '../../../src/platform/local/home.ts';
-import { APP, FailoverHarness, lastFailback, recordWeights } from './harness.ts';
+import {
+  failoverSplitManifest,
+  joinManifests,
+  namespaceManifest,
+  serviceManifest,
+} from '../../fixtures/manifests.ts';
+import { APP, FailoverHarness, lastFailback } from './harness.ts';
 
-const manifests = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: strait-multicluster}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {app: web}
-  ports: [{port: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web-east
-  namespace: shop
-  labels: {mirror.strait.io/mirrored-service: "true", mirror.strait.io/cluster-name: east}
-spec:
-  ports: [{port: 8080}]
----
-apiVersion: v1
+const manifests = joinManifests(
+  namespaceManifest('shop'),
+  namespaceManifest('strait-multicluster'),
+  serviceManifest({ name: 'web', namespace: 'shop', ports: [{ port: 8080 }] }),
+  serviceManifest({
+    name: 'web-east',
+    namespace: 'shop',
+    labels: { 'mirror.strait.io/mirrored-service': 'true', 'mirror.strait.io/cluster-name': 'east' },
+    selector: false,
+    ports: [{ port: 8080 }],
+  }),
+  `apiVersion: v1
 kind: Endpoints
 metadata:
   name: web-east
@@ -57,25 +47,20 @@ spec:
   gatewayAddress: 127.0.0.50
   gatewayPort: 4143
   gatewayIdentity: strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local
-  probeSpec: {path: /ready, port: 4191, period: 3s, failureThreshold: 3, timeout: 2s}
----
-apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: web
-  namespace: shop
-  labels: {failover.strait.io/controlled-by: standalone}
-  annotations:
-    failover.strait.io/primary-service: web
-    failover.strait.io/hold-down: 1s
-    failover.strait.io/ramp-steps: "50,100"
-    failover.strait.io/ramp-step-interval: 1s
-spec:
-  service: web
-  backends:
-  - {service: web, weight: 1}
-  - {service: web-east, weight: 0}
-`;
+  probeSpec: {path: /ready, port: 4191, period: 3s, failureThreshold: 3, timeout: 2s}`,
+  failoverSplitManifest({
+    namespace: 'shop',
+    primary: 'web',
+    secondary: 'web-east',
+    controlledBy: 'standalone',
+    settings: {
+      'primary-service': 'web',
+      'hold-down': '1s',
+      'ramp-steps': '50,100',
+      'ramp-step-interval': '1s',
+    },
+  }),
+);
 
 describe('failover operator process on a local cluster', { timeout: 600_000 }, () => {
   const cluster = new FailoverHarness('west');
@@ -131,12 +116,10 @@ describe('failover operator process on a local cluster', { timeout: 600_000 }, (
     );
     await setGateway(true);
 
-    const store = openClusterStore(clusterDirectory(cluster.home, cluster.cluster));
-    const weights = recordWeights(store);
+    const weights = cluster.recordWeights();
     startBackend();
     const back = await cluster.statusWhere('failback complete', (s) => s.state === 'Primary');
     weights.stop();
-    store.close();
     assert.equal(back.reason, 'RampCompleted');
     assert.deepEqual(lastFailback(weights.history, 'web-east'), [
       { web: 0, 'web-east': 100 },
