@@ -1,12 +1,13 @@
 // The proxy injector's process: serves the mutating admission webhook over
 // HTTPS with the certificate in STRAIT_INJECTOR_TLS_DIR (tls.crt, tls.key),
-// reading namespaces' annotations from the cluster it runs in.
+// reading namespaces' annotations and the control plane's trust anchors from
+// the cluster it runs in.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describeError } from '../core/errors.ts';
 import { KubeClient } from '../platform/kubernetes/client.ts';
-import { startInjectorWebhook } from '../platform/kubernetes/injector/index.ts';
+import { readTrustAnchors, startInjectorWebhook } from '../platform/kubernetes/injector/index.ts';
 import { defaultMeshSettings } from '../platform/kubernetes/manifests/settings.ts';
 
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -46,6 +47,7 @@ try {
         (response.body as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations ?? {}
       );
     },
+    trustAnchors: () => readTrustAnchors(client, settings.controlPlaneNamespace),
     log,
   });
   log(`proxy injector serving on ${webhook.url}`);

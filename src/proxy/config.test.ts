@@ -61,4 +61,26 @@ describe('proxy configuration', () => {
       /cannot read config file/,
     );
   });
+
+  it('takes the identity service trust anchors inline, refusing text that holds no certificate', () => {
+    const service = {
+      STRAIT_PROXY_IDENTITY_ADDR: 'strait-identity.strait.svc.cluster.local:8080',
+      STRAIT_PROXY_IDENTITY_SERVER_NAME:
+        'strait-identity.strait.serviceaccount.identity.strait.cluster.local',
+      STRAIT_PROXY_IDENTITY: 'web.shop.serviceaccount.identity.strait.cluster.local',
+      STRAIT_PROXY_TOKEN_FILE: '/var/run/strait/identity/token/token',
+    };
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const inline = loadProxyConfig({ ...service, STRAIT_PROXY_TRUST_BUNDLE: pem });
+    assert.equal(inline.identityService?.trustBundlePem, pem);
+    assert.equal(inline.identityService?.trustBundleFile, undefined);
+    const file = loadProxyConfig({ ...service, STRAIT_PROXY_TRUST_BUNDLE_FILE: '/roots/ca-bundle.crt' });
+    assert.equal(file.identityService?.trustBundleFile, '/roots/ca-bundle.crt');
+    assert.throws(
+      () => loadProxyConfig({ ...service, STRAIT_PROXY_TRUST_BUNDLE: 'not a bundle' }),
+      (e: unknown) =>
+        e instanceof ProxyConfigError && /STRAIT_PROXY_TRUST_BUNDLE holds no PEM/.test(e.message),
+    );
+    assert.throws(() => loadProxyConfig(service), /STRAIT_PROXY_TRUST_BUNDLE_FILE is required/);
+  });
 });

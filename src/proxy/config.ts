@@ -27,7 +27,10 @@ export interface ProxyConfig {
     address: string;
     /** The service's own identity (TLS server name). */
     serverIdentity: string;
-    trustBundleFile: string;
+    /** A file holding the trust anchors (PEM); `trustBundlePem` instead carries them inline. */
+    trustBundleFile?: string;
+    /** The trust anchors themselves (PEM), as an injected pod's environment carries them. */
+    trustBundlePem?: string;
     /** The workload identity to request. */
     identity: string;
     tokenFile: string;
@@ -264,7 +267,7 @@ function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
     config.identityService = {
       address: v('IDENTITY_ADDR') as string,
       serverIdentity: required(v('IDENTITY_SERVER_NAME'), 'STRAIT_PROXY_IDENTITY_SERVER_NAME'),
-      trustBundleFile: required(bundle, 'STRAIT_PROXY_TRUST_BUNDLE_FILE'),
+      ...trustBundle(v('TRUST_BUNDLE'), bundle),
       identity: required(v('IDENTITY'), 'STRAIT_PROXY_IDENTITY'),
       tokenFile: required(v('TOKEN_FILE'), 'STRAIT_PROXY_TOKEN_FILE'),
     };
@@ -303,6 +306,21 @@ function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
   if (v('TAP_CLIENTS')) config.tap.clients = (v('TAP_CLIENTS') as string).split(',').map((c) => c.trim());
   if (v('INBOUND_PER_REQUEST') !== undefined)
     config.inbound.perRequest = v('INBOUND_PER_REQUEST') === 'true' || v('INBOUND_PER_REQUEST') === '1';
+}
+
+// The identity service's trust anchors: inline PEM (STRAIT_PROXY_TRUST_BUNDLE) wins over a file.
+function trustBundle(
+  pem: string | undefined,
+  file: string | undefined,
+): { trustBundlePem: string } | { trustBundleFile: string } {
+  if (pem === undefined) return { trustBundleFile: required(file, 'STRAIT_PROXY_TRUST_BUNDLE_FILE') };
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ProxyConfigError(
+      'STRAIT_PROXY_TRUST_BUNDLE holds no PEM certificate',
+      'set it to the trust anchors, "-----BEGIN CERTIFICATE-----…"',
+    );
+  }
+  return { trustBundlePem: pem };
 }
 
 function required(value: string | undefined, what: string): string {

@@ -359,7 +359,7 @@ async function startIdentityClient(
   log: Logger,
 ): Promise<{ credentials: Credentials; close(): void }> {
   const { IdentityClient, tokenFromFile } = await import('./identity/index.ts');
-  const trustBundle = readFileSync(settings.trustBundleFile, 'utf8');
+  const trustBundle = settings.trustBundlePem ?? readFileSync(settings.trustBundleFile as string, 'utf8');
   const client = new IdentityClient({
     address: settings.address,
     serverIdentity: settings.serverIdentity,

@@ -1,12 +1,16 @@
 import { parseAllDocuments } from 'yaml';
 import { StraitError, UsageError } from '../../core/errors.ts';
+import { KubeClient } from '../../platform/kubernetes/client.ts';
 import {
   type InjectReport,
   injectManifest,
   type ManifestValue,
+  readTrustAnchors,
 } from '../../platform/kubernetes/injector/index.ts';
-import type { Command } from '../command.ts';
+import { loadKubeConfig } from '../../platform/kubernetes/open.ts';
+import { type Command, optionalString } from '../command.ts';
 import { outputFormat } from '../output.ts';
+import { readInput } from './identity-files.ts';
 import { meshSettingsFrom } from './install.ts';
 import { straitVersion } from './version.ts';
 
@@ -53,6 +57,8 @@ export const injectCommand: Command = {
     'Read Kubernetes YAML (Deployments, StatefulSets, DaemonSets, Jobs, Pods, Lists…) on stdin and\n' +
     'write it to stdout with the proxy and proxy-init added to every pod template, as the proxy\n' +
     'injector would. The workloads are marked strait.io/inject: enabled unless --manual-only.\n' +
+    "The proxy carries the control plane's trust anchors, read from the cluster (--context) unless\n" +
+    '--identity-trust-anchors-file names them.\n' +
     'Example: kubectl get deploy -n shop -o yaml | strait inject - | kubectl apply -f -',
   options: {
     'manual-only': {
@@ -60,6 +66,11 @@ export const injectCommand: Command = {
       description: 'inject only objects already annotated strait.io/inject: enabled',
     },
     image: { type: 'string', valueName: 'IMAGE', description: 'the Strait image for the proxy' },
+    'identity-trust-anchors-file': {
+      type: 'string',
+      valueName: 'FILE',
+      description: "PEM trust anchors instead of the installed control plane's",
+    },
     'control-plane-namespace': { type: 'string', valueName: 'NAME', description: 'default strait' },
     'identity-trust-domain': { type: 'string', valueName: 'DOMAIN', description: 'default cluster.local' },
     'cluster-domain': { type: 'string', valueName: 'DOMAIN', description: 'default cluster.local' },
@@ -71,10 +82,23 @@ export const injectCommand: Command = {
     }
     const format = outputFormat(ctx.values.output ?? 'yaml');
     const settings = meshSettingsFrom(ctx.values);
+    const text = await readAll(ctx.stdin);
+    const anchorsFile = optionalString(ctx.values, 'identity-trust-anchors-file');
+    const trustAnchorsPem = anchorsFile
+      ? readInput(anchorsFile, '--identity-trust-anchors-file')
+      : await readTrustAnchors(
+          new KubeClient(
+            loadKubeConfig({
+              kubeconfig: optionalString(ctx.values, 'kubeconfig'),
+              context: optionalString(ctx.values, 'context'),
+            }),
+          ),
+          settings.controlPlaneNamespace,
+        );
     const reports: InjectReport[] = [];
     const objects = injectText(
-      await readAll(ctx.stdin),
-      { settings, version: straitVersion, force: ctx.values['manual-only'] !== true },
+      text,
+      { settings, version: straitVersion, trustAnchorsPem, force: ctx.values['manual-only'] !== true },
       reports,
     );
     if (format === 'json') {

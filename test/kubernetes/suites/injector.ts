@@ -18,7 +18,7 @@ import { createRpcClient } from '../../../src/rpc/client.ts';
 import type { TestClusters } from '../harness/clusters.ts';
 import { startGroupProcess } from '../harness/processes.ts';
 import { identityToken, type WestControlPlane } from './control-plane.ts';
-import { type ConfigMap, configMap, eventually, storeOn } from './fixtures.ts';
+import { eventually, storeOn } from './fixtures.ts';
 
 const INJECTOR = fileURLToPath(new URL('../../../src/cmd/injector.ts', import.meta.url));
 const WEBHOOKS = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
@@ -157,8 +157,9 @@ async function readAll(socket: NodeJS.ReadableStream): Promise<string> {
 }
 
 /**
- * An injected pod run by the west node: the proxy container's own command with
- * its projected token and trust-roots volume, talking to the control-plane
+ * An injected pod in a fresh namespace, run by the west node: the proxy
+ * container's own command with its projected token and the trust anchors the
+ * injector inlined, talking to the control-plane
  * processes; the pod turns Ready on the proxy's readiness; destination gives
  * it an identity, and a meshed connection (mTLS with a transport header, as a
  * peer proxy makes) reaches the app through the proxy.
@@ -194,14 +195,11 @@ async function injectedPodTests(
         { data: { 'ca-bundle.crt': controlPlane.anchorsPem } },
       );
       const node = await clusters.node('west');
-      // The proxy mounts the trust roots ConfigMap from its own namespace, and the install
-      // publishes it only in the control-plane namespace: the copy stands in for that step.
-      const roots = await store.get<ConfigMap>({
-        ...Kinds.ConfigMap,
-        namespace: settings.controlPlaneNamespace,
-        name: 'strait-identity-trust-roots',
-      });
-      await store.create(configMap(namespace, 'strait-identity-trust-roots', roots?.data ?? {}));
+      // The namespace is fresh: nothing but the pod carries the trust anchors into it.
+      assert.equal(
+        await store.get({ ...Kinds.ConfigMap, namespace, name: 'strait-identity-trust-roots' }),
+        undefined,
+      );
       await store.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web', namespace } });
       await store.create({
         apiVersion: 'v1',
@@ -225,10 +223,18 @@ async function injectedPodTests(
             },
           ],
         },
-      } as Resource)) as Resource & { spec?: { containers: { name: string }[] } };
+      } as Resource)) as Resource & {
+        spec?: { containers: { name: string; env?: { name: string; value?: string }[] }[] };
+      };
       assert.deepEqual(
         created.spec?.containers.map((c) => c.name),
         ['strait-proxy', 'web'],
+      );
+      // The injector read the bundle at the pod's creation, so the rotated one is inlined.
+      const proxyEnv = created.spec?.containers[0]?.env ?? [];
+      assert.equal(
+        proxyEnv.find((e) => e.name === 'STRAIT_PROXY_TRUST_BUNDLE')?.value,
+        controlPlane.anchorsPem,
       );
       const pod = await eventually(
         'web-0 to be Ready',

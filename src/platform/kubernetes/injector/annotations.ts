@@ -23,3 +23,16 @@ export function readAnnotation(
   }
   return undefined;
 }
+
+/**
+ * The `inject` annotation that decides for a pod, and where it was found: the
+ * pod's own wins over its namespace's; `decision` is undefined when neither has one.
+ */
+export function injectDecision(
+  podAnnotations: Record<string, string> | undefined,
+  namespaceAnnotations: Record<string, string> | undefined,
+): { decision: { key: string; value: string } | undefined; where: 'pod' | 'namespace' } {
+  const own = readAnnotation(podAnnotations, 'inject');
+  if (own) return { decision: own, where: 'pod' };
+  return { decision: readAnnotation(namespaceAnnotations, 'inject'), where: 'namespace' };
+}

@@ -1,6 +1,7 @@
 export {
   ANNOTATIONS,
   CONTROL_PLANE_NS_LABEL,
+  injectDecision,
   PROXY_VERSION_ANNOTATION,
   readAnnotation,
 } from './annotations.ts';
@@ -15,6 +16,7 @@ export {
   PROXY_PORTS,
 } from './inject.ts';
 export { injectionPatch, type JsonPatchOperation } from './patch.ts';
+export { readTrustAnchors, TrustAnchorsUnavailableError } from './trust-anchors.ts';
 export {
   INJECT_PATH,
   type InjectorWebhook,

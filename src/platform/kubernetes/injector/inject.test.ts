@@ -9,7 +9,12 @@ import { defaultMeshSettings } from '../manifests/settings.ts';
 import { INIT_CONTAINER, type InjectOptions, injectPod, PROXY_CONTAINER } from './inject.ts';
 import { injectionPatch } from './patch.ts';
 
-const options: InjectOptions = { settings: defaultMeshSettings(), version: '0.1.0' };
+const ANCHORS = '-----BEGIN CERTIFICATE-----\nMIIBanchor\n-----END CERTIFICATE-----\n';
+const options: InjectOptions = {
+  settings: defaultMeshSettings(),
+  version: '0.1.0',
+  trustAnchorsPem: ANCHORS,
+};
 
 function pod(annotations?: Record<string, string>): V1Pod {
   return {
@@ -28,7 +33,7 @@ const env = (result: V1Pod, name: string) =>
 const initArgs = (result: V1Pod) => result.spec?.initContainers?.find((c) => c.name === INIT_CONTAINER)?.args;
 
 describe('injectPod', () => {
-  it('adds the proxy first, proxy-init, the token and trust-root volumes', () => {
+  it('adds the proxy first with the trust anchors inline, proxy-init and the token volume', () => {
     const original = pod({ 'strait.io/inject': 'enabled' });
     const result = injectPod(original, options);
     assert.equal(result.injected, true);
@@ -57,6 +62,13 @@ describe('injectPod', () => {
       'strait-identity.strait.svc.cluster.local:8080',
     );
     assert.equal(env(result.pod, 'STRAIT_PROXY_TRANSPARENT'), 'true');
+    // The anchors travel in the pod itself: nothing is mounted from the pod's namespace but its token.
+    assert.equal(env(result.pod, 'STRAIT_PROXY_TRUST_BUNDLE'), ANCHORS);
+    assert.equal(env(result.pod, 'STRAIT_PROXY_TRUST_BUNDLE_FILE'), undefined);
+    assert.deepEqual(
+      spec?.volumes?.filter((v) => v.configMap),
+      [],
+    );
     const token = spec?.volumes?.find((v) => v.name === 'strait-identity-token');
     assert.equal(token?.projected?.sources?.[0]?.serviceAccountToken?.audience, 'identity.strait.io');
     assert.deepEqual(spec?.initContainers?.[0]?.securityContext?.capabilities?.add, ['NET_ADMIN', 'NET_RAW']);

@@ -5,14 +5,13 @@ import {
   componentIdentity,
   entryCommand,
   type MeshSettings,
-  TRUST_ROOTS_CONFIGMAP,
-  TRUST_ROOTS_KEY,
 } from '../manifests/settings.ts';
 import { formatPortList, type PortRange, parsePortList } from '../proxy-init/ports.ts';
 import { KUBERNETES_IDENTITY_AUDIENCE } from '../token-review-validator.ts';
 import {
   type AnnotationName,
   CONTROL_PLANE_NS_LABEL,
+  injectDecision,
   PROXY_VERSION_ANNOTATION,
   readAnnotation,
 } from './annotations.ts';
@@ -20,12 +19,10 @@ import {
 export const PROXY_CONTAINER = 'strait-proxy';
 export const INIT_CONTAINER = 'strait-init';
 const TOKEN_VOLUME = 'strait-identity-token';
-const TRUST_ROOTS_VOLUME = 'strait-identity-trust-roots';
 const XTABLES_VOLUME = 'strait-proxy-init-xtables-lock';
 // The proxy's only writable place: Node's compile cache (faster starts, less memory).
 const PROXY_TMP_VOLUME = 'strait-proxy-tmp';
 const TOKEN_DIR = '/var/run/strait/identity/token';
-const TRUST_ROOTS_DIR = '/var/run/strait/identity/trust-roots';
 
 export const PROXY_PORTS = { inbound: 4143, outbound: 4140, admin: 4191, tap: 4190 } as const;
 
@@ -45,6 +42,11 @@ export interface InjectOptions {
   settings: MeshSettings;
   /** Written to the `strait.io/proxy-version` annotation. */
   version: string;
+  /**
+   * The control plane's trust anchors (PEM), inlined in the proxy's environment
+   * so that no namespace but the control plane's needs a copy of them.
+   */
+  trustAnchorsPem: string;
   /** Annotations of the pod's namespace: `strait.io/inject` and the config ones apply when the pod has none. */
   namespaceAnnotations?: Record<string, string>;
 }
@@ -77,9 +79,7 @@ export function injectPod(pod: V1Pod, options: InjectOptions): InjectResult {
   const copy = structuredClone(pod);
   const podAnnotations = copy.metadata?.annotations;
   const nsAnnotations = options.namespaceAnnotations;
-  const own = readAnnotation(podAnnotations, 'inject');
-  const decision = own ?? readAnnotation(nsAnnotations, 'inject');
-  const where = own ? 'pod' : 'namespace';
+  const { decision, where } = injectDecision(podAnnotations, nsAnnotations);
   if (!decision)
     return { pod: copy, injected: false, reason: 'no strait.io/inject annotation on the pod or namespace' };
   if (decision.value !== 'enabled') {
@@ -112,7 +112,10 @@ export function injectPod(pod: V1Pod, options: InjectOptions): InjectResult {
     initContainer(options.settings, skipInbound, skipOutbound),
     ...(spec.initContainers ?? []),
   ];
-  spec.containers = [proxyContainer(options.settings, opaquePorts), ...spec.containers];
+  spec.containers = [
+    proxyContainer(options.settings, options.trustAnchorsPem, opaquePorts),
+    ...spec.containers,
+  ];
   spec.volumes = [...(spec.volumes ?? []), ...volumes()];
   copy.metadata ??= {};
   copy.metadata.annotations = { ...copy.metadata.annotations, [PROXY_VERSION_ANNOTATION]: options.version };
@@ -123,7 +126,11 @@ export function injectPod(pod: V1Pod, options: InjectOptions): InjectResult {
   return { pod: copy, injected: true, reason: `${where} annotation ${decision.key}: enabled` };
 }
 
-function proxyContainer(settings: MeshSettings, opaquePorts: PortRange[] | undefined): V1Container {
+function proxyContainer(
+  settings: MeshSettings,
+  trustAnchorsPem: string,
+  opaquePorts: PortRange[] | undefined,
+): V1Container {
   const ns = settings.controlPlaneNamespace;
   const env = [
     { name: '_pod_ns', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -141,7 +148,7 @@ function proxyContainer(settings: MeshSettings, opaquePorts: PortRange[] | undef
       value: `$(_pod_sa).$(_pod_ns).serviceaccount.identity.${ns}.${settings.trustDomain}`,
     },
     { name: 'STRAIT_PROXY_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
-    { name: 'STRAIT_PROXY_TRUST_BUNDLE_FILE', value: `${TRUST_ROOTS_DIR}/${TRUST_ROOTS_KEY}` },
+    { name: 'STRAIT_PROXY_TRUST_BUNDLE', value: trustAnchorsPem },
     { name: 'STRAIT_PROXY_DESTINATION_ADDR', value: componentAddress(settings, 'destination') },
     { name: 'STRAIT_PROXY_DESTINATION_IDENTITY', value: componentIdentity(settings, 'destination') },
     { name: 'STRAIT_PROXY_POLICY_ADDR', value: componentAddress(settings, 'policy') },
@@ -172,7 +179,6 @@ function proxyContainer(settings: MeshSettings, opaquePorts: PortRange[] | undef
     },
     volumeMounts: [
       { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true },
-      { name: TRUST_ROOTS_VOLUME, mountPath: TRUST_ROOTS_DIR, readOnly: true },
       { name: PROXY_TMP_VOLUME, mountPath: '/tmp' },
     ],
   };
@@ -229,7 +235,6 @@ function volumes(): V1Volume[] {
         ],
       },
     },
-    { name: TRUST_ROOTS_VOLUME, configMap: { name: TRUST_ROOTS_CONFIGMAP } },
     { name: XTABLES_VOLUME, emptyDir: {} },
     { name: PROXY_TMP_VOLUME, emptyDir: { sizeLimit: '64Mi' } },
   ];

@@ -3,11 +3,14 @@ import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { createApiCertificates } from '../../local/api/serving-certificate.ts';
 import { defaultMeshSettings } from '../manifests/settings.ts';
+import { TrustAnchorsUnavailableError } from './trust-anchors.ts';
 import { type InjectorWebhook, startInjectorWebhook } from './webhook.ts';
 
 describe('injector webhook over HTTPS', () => {
   let webhook: InjectorWebhook;
   let ca: string;
+  let anchors: string | undefined = '-----BEGIN CERTIFICATE-----\nfirst\n-----END CERTIFICATE-----\n';
+  let anchorReads = 0;
 
   before(async () => {
     const certs = await createApiCertificates({
@@ -22,7 +25,13 @@ describe('injector webhook over HTTPS', () => {
       tls: { certPem: certs.certPem, keyPem: certs.keyPem },
       inject: { settings: defaultMeshSettings(), version: '0.1.0' },
       namespaceAnnotations: async (name): Promise<Record<string, string>> =>
-        name === 'meshed' ? { 'strait.io/inject': 'enabled' } : {},
+        name === 'meshed' || name === 'rotated' ? { 'strait.io/inject': 'enabled' } : {},
+      trustAnchors: async () => {
+        anchorReads++;
+        if (anchors === undefined)
+          throw new TrustAnchorsUnavailableError('ConfigMap strait/x does not exist');
+        return anchors;
+      },
     });
   });
   after(() => webhook.close());
@@ -77,9 +86,38 @@ describe('injector webhook over HTTPS', () => {
     );
   });
 
-  it('allows a pod elsewhere unchanged', async () => {
+  it('allows a pod elsewhere unchanged, without reading the trust anchors', async () => {
+    const reads = anchorReads;
     const { body } = await post(reviewOf('plain'));
     assert.deepEqual(body.response, { uid: 'u-1', allowed: true });
+    assert.equal(anchorReads, reads);
+  });
+
+  it('gives each new pod the trust anchors current at its creation', async () => {
+    const bundleOf = async () => {
+      const { body } = await post(reviewOf('rotated'));
+      const patch = JSON.parse(Buffer.from((body.response as { patch: string }).patch, 'base64').toString());
+      const containers = patch.find((op: { path: string }) => op.path === '/spec/containers').value;
+      return containers[0].env.find((e: { name: string }) => e.name === 'STRAIT_PROXY_TRUST_BUNDLE').value;
+    };
+    assert.match(await bundleOf(), /first/);
+    anchors = '-----BEGIN CERTIFICATE-----\nsecond\n-----END CERTIFICATE-----\n';
+    assert.match(await bundleOf(), /second/);
+  });
+
+  it('refuses a pod to inject when the trust anchors cannot be read, and keeps serving', async () => {
+    const kept = anchors;
+    anchors = undefined;
+    try {
+      const { status, body } = await post(reviewOf('meshed'));
+      assert.equal(status, 200);
+      const response = body.response as { allowed: boolean; status: { message: string } };
+      assert.equal(response.allowed, false);
+      assert.match(response.status.message, /strait proxy injector: ConfigMap strait\/x does not exist/);
+      assert.deepEqual((await post(reviewOf('plain'))).body.response, { uid: 'u-1', allowed: true });
+    } finally {
+      anchors = kept;
+    }
   });
 
   it('refuses a pod with a malformed annotation, saying why', async () => {

@@ -2,6 +2,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
 import { describeError, StraitError } from '../../../core/errors.ts';
+import { injectDecision } from './annotations.ts';
 import { type InjectOptions, injectPod } from './inject.ts';
 import { injectionPatch } from './patch.ts';
 
@@ -15,9 +16,14 @@ export interface InjectorWebhookOptions {
   port: number;
   /** The serving certificate (PEM, chain first) and key the API server is given the CA of. */
   tls: { certPem: string; keyPem: string };
-  inject: Omit<InjectOptions, 'namespaceAnnotations'>;
+  inject: Omit<InjectOptions, 'namespaceAnnotations' | 'trustAnchorsPem'>;
   /** Reads a namespace's annotations (undefined when it does not exist). */
   namespaceAnnotations(namespace: string): Promise<Record<string, string> | undefined>;
+  /**
+   * Reads the control plane's current trust anchors (PEM) for a pod about to be
+   * injected; a `StraitError` thrown here refuses the pod with its message.
+   */
+  trustAnchors(): Promise<string>;
   log?: (line: string) => void;
 }
 
@@ -115,8 +121,10 @@ export async function review(text: string, options: InjectorWebhookOptions): Pro
   const name = pod.metadata?.name ?? `${pod.metadata?.generateName ?? ''}…`;
   const namespaceAnnotations = await options.namespaceAnnotations(namespace);
   try {
+    const { decision } = injectDecision(pod.metadata?.annotations, namespaceAnnotations);
     const result = injectPod(pod, {
       ...options.inject,
+      trustAnchorsPem: decision?.value === 'enabled' ? await options.trustAnchors() : '',
       ...(namespaceAnnotations ? { namespaceAnnotations } : {}),
     });
     options.log?.(`pod ${namespace}/${name}: ${result.injected ? 'injected' : 'skipped'} (${result.reason})`);

@@ -1,7 +1,7 @@
 import type { Resource } from '../../../core/resource.ts';
 import { customResourceDefinitions } from '../crds.ts';
 import { KUBERNETES_IDENTITY_AUDIENCE } from '../token-review-validator.ts';
-import { base64, clusterRoleFor, object, partOf } from './objects.ts';
+import { base64, clusterRoleFor, object, partOf, roleFor } from './objects.ts';
 import {
   COMPONENTS,
   type ComponentName,
@@ -124,6 +124,10 @@ function rbac(ns: string): Resource[] {
     ...clusterRoleFor(COMPONENTS.injector.name, ns, [
       { apiGroups: [''], resources: ['namespaces'], verbs: READ_WATCH },
       events,
+    ]),
+    // The injector copies the trust anchors into each proxy it adds.
+    ...roleFor(COMPONENTS.injector.name, ns, [
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [TRUST_ROOTS_CONFIGMAP], verbs: ['get'] },
     ]),
   ];
 }

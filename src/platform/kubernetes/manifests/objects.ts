@@ -48,6 +48,28 @@ export function clusterRoleFor(
   ];
 }
 
+/** A Role in `namespace` and its binding to that namespace's ServiceAccount `name`. */
+export function roleFor(
+  name: string,
+  namespace: string,
+  rules: { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[],
+): Resource[] {
+  return [
+    object('rbac.authorization.k8s.io/v1', 'Role', name, namespace, { rules }, name),
+    object(
+      'rbac.authorization.k8s.io/v1',
+      'RoleBinding',
+      name,
+      namespace,
+      {
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        subjects: [{ kind: 'ServiceAccount', name, namespace }],
+      },
+      name,
+    ),
+  ];
+}
+
 export function base64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
 }
