@@ -12,7 +12,7 @@ import { apiUrl, clusterFiles, readClusterConfig } from '../../../src/platform/l
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { eventually } from '../../fixtures/eventually.ts';
-import { LocalClusters } from '../../fixtures/local-clusters.ts';
+import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
 import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
 import { stopProcess, strait } from '../../fixtures/strait-cli.ts';
 
@@ -138,26 +138,20 @@ describe('local clusters (real processes)', { timeout: 900_000 }, () => {
   });
 
   it('registers a running workload, fills Endpoints, and unregisters it when it exits', async () => {
-    const run = clusters.start([
-      'local',
-      'run',
-      '--cluster',
-      'east',
-      '-n',
-      'shop',
-      '--service-account',
-      'web',
-      '--name',
-      'web',
-      '--port',
-      'http=8080',
-      '--ready-path',
-      '/ready',
-      '--no-proxy',
-      '--',
-      process.execPath,
-      APP,
-    ]);
+    const run = clusters.start(
+      localRunArgs(
+        {
+          cluster: 'east',
+          namespace: 'shop',
+          serviceAccount: 'web',
+          name: 'web',
+          port: 'http=8080',
+          readyPath: '/ready',
+          proxy: false,
+        },
+        [process.execPath, APP],
+      ),
+    );
     const exitCode = new Promise<number | null>((resolve) => run.once('exit', (code) => resolve(code)));
     const [address] = await eventually('a ready endpoint', async () => {
       const ips = await readyEndpoints('east');
@@ -176,22 +170,12 @@ describe('local clusters (real processes)', { timeout: 900_000 }, () => {
   });
 
   it('unregisters a workload whose supervisor was killed, and stops its application', async () => {
-    const run = clusters.start([
-      'local',
-      'run',
-      '--cluster',
-      'east',
-      '-n',
-      'shop',
-      '--name',
-      'web',
-      '--port',
-      '8080',
-      '--no-proxy',
-      '--',
-      process.execPath,
-      APP,
-    ]);
+    const run = clusters.start(
+      localRunArgs({ cluster: 'east', namespace: 'shop', name: 'web', port: 8080, proxy: false }, [
+        process.execPath,
+        APP,
+      ]),
+    );
     const [workload] = await eventually('a ready workload', async () => {
       const list = await workloads('east');
       return list.some((w) => w.status?.ready) ? list : undefined;
@@ -223,22 +207,12 @@ describe('local clusters (real processes)', { timeout: 900_000 }, () => {
 
   it('gives workloads started at the same moment distinct addresses', async () => {
     const runs = ['one', 'two', 'three'].map((name) =>
-      clusters.start([
-        'local',
-        'run',
-        '--cluster',
-        'west',
-        '-n',
-        'shop',
-        '--name',
-        name,
-        '--port',
-        '9000',
-        '--no-proxy',
-        '--',
-        process.execPath,
-        APP,
-      ]),
+      clusters.start(
+        localRunArgs({ cluster: 'west', namespace: 'shop', name, port: 9000, proxy: false }, [
+          process.execPath,
+          APP,
+        ]),
+      ),
     );
     try {
       const ready = await eventually(

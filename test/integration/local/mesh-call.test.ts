@@ -11,7 +11,7 @@ import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { createWorkloadTokenKeys, WorkloadTokenIssuer } from '../../../src/platform/local/workload-token.ts';
 import { requestCredentials } from '../../../src/proxy/identity/index.ts';
 import { eventually } from '../../fixtures/eventually.ts';
-import { LocalClusters } from '../../fixtures/local-clusters.ts';
+import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
 import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
 import { strait } from '../../fixtures/strait-cli.ts';
 
@@ -67,24 +67,20 @@ describe('workloads in the mesh (real processes)', { timeout: 900_000 }, () => {
       const cert = new X509Certificate(fs.readFileSync(process.env.STRAIT_CERT_FILE));
       console.log(cert.subjectAltName, (fs.statSync(process.env.STRAIT_KEY_FILE).mode & 0o777).toString(8));
       console.log(process.env.STRAIT_DESTINATION_ADDR, process.env.STRAIT_DESTINATION_IDENTITY);`;
-    const run = await strait(home, [
-      'local',
-      'run',
-      '--cluster',
-      'mesh',
-      '-n',
-      'strait-multicluster',
-      '--service-account',
-      'strait-gateway',
-      '--name',
-      'gateway',
-      '--no-proxy',
-      '--identity-files',
-      '--',
-      process.execPath,
-      '-e',
-      script,
-    ]);
+    const run = await strait(
+      home,
+      localRunArgs(
+        {
+          cluster: 'mesh',
+          namespace: 'strait-multicluster',
+          serviceAccount: 'strait-gateway',
+          name: 'gateway',
+          proxy: false,
+          identityFiles: true,
+        },
+        [process.execPath, '-e', script],
+      ),
+    );
     assert.equal(run.code, 0, run.stderr);
     const config = readClusterConfig(clusterDirectory(home, 'mesh'));
     assert.equal(
@@ -95,47 +91,33 @@ describe('workloads in the mesh (real processes)', { timeout: 900_000 }, () => {
   });
 
   it('one workload calls another by service name over mTLS through their proxies', async () => {
-    clusters.start([
-      'local',
-      'run',
-      '--cluster',
-      'mesh',
-      '-n',
-      'shop',
-      '--service-account',
-      'backend',
-      '--name',
-      'backend',
-      '--port',
-      'http=8080',
-      '--ready-path',
-      '/ready',
-      '--',
-      process.execPath,
-      ECHO,
-    ]);
+    clusters.start(
+      localRunArgs(
+        {
+          cluster: 'mesh',
+          namespace: 'shop',
+          serviceAccount: 'backend',
+          name: 'backend',
+          port: 'http=8080',
+          readyPath: '/ready',
+        },
+        [process.execPath, ECHO],
+      ),
+    );
     const address = await eventually(
       'the backend to be ready',
       async () => (await clusters.endpointAddresses('mesh', 'shop', 'backend'))[0],
       180_000,
     );
 
-    const call = await strait(home, [
-      'local',
-      'run',
-      '--cluster',
-      'mesh',
-      '-n',
-      'shop',
-      '--service-account',
-      'frontend',
-      '--name',
-      'frontend',
-      '--',
-      process.execPath,
-      CALL,
-      'http://backend.shop.svc.cluster.local:80/',
-    ]);
+    const call = await strait(
+      home,
+      localRunArgs({ cluster: 'mesh', namespace: 'shop', serviceAccount: 'frontend', name: 'frontend' }, [
+        process.execPath,
+        CALL,
+        'http://backend.shop.svc.cluster.local:80/',
+      ]),
+    );
     assert.equal(call.code, 0, `${call.stdout}\n${call.stderr}`);
     assert.equal(call.stdout, '200 hello from backend\n');
 

@@ -7,7 +7,7 @@ import { apiUrl, readClusterConfig } from '../../../src/platform/local/cluster-c
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { networkNamespacesSupported } from '../../../src/platform/local/netns.ts';
 import { eventually } from '../../fixtures/eventually.ts';
-import { LocalClusters } from '../../fixtures/local-clusters.ts';
+import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
 import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
 import { stopProcess, strait } from '../../fixtures/strait-cli.ts';
 
@@ -29,23 +29,12 @@ describe('local clusters in network namespaces', { timeout: 900_000, skip: unsup
   before(async () => {
     await clusters.up(['west', 'east'], { flags: ['--netns'], ownAnchors: true });
     await clusters.apply('east', SERVICE);
-    clusters.start([
-      'local',
-      'run',
-      '--cluster',
-      'east',
-      '-n',
-      'shop',
-      '--service-account',
-      'backend',
-      '--name',
-      'backend',
-      '--port',
-      '8080',
-      '--',
-      process.execPath,
-      ECHO,
-    ]);
+    clusters.start(
+      localRunArgs(
+        { cluster: 'east', namespace: 'shop', serviceAccount: 'backend', name: 'backend', port: 8080 },
+        [process.execPath, ECHO],
+      ),
+    );
   });
   after(() => clusters.down());
 
@@ -60,22 +49,14 @@ describe('local clusters in network namespaces', { timeout: 900_000, skip: unsup
       /^https:\/\/172\.31\.\d+\.2:6443$/,
     );
 
-    const call = await strait(home, [
-      'local',
-      'run',
-      '--cluster',
-      'east',
-      '-n',
-      'shop',
-      '--service-account',
-      'frontend',
-      '--name',
-      'frontend',
-      '--',
-      process.execPath,
-      CALL,
-      'http://backend.shop.svc.cluster.local/',
-    ]);
+    const call = await strait(
+      home,
+      localRunArgs({ cluster: 'east', namespace: 'shop', serviceAccount: 'frontend', name: 'frontend' }, [
+        process.execPath,
+        CALL,
+        'http://backend.shop.svc.cluster.local/',
+      ]),
+    );
     const proxyLog = join(clusterDirectory(home, 'east'), 'workloads', 'shop.frontend', 'proxy.log');
     assert.equal(call.code, 0, `${call.stdout}\n${call.stderr}\n${readFileSync(proxyLog, 'utf8')}`);
     assert.equal(call.stdout, '200 hello from backend\n');
@@ -83,83 +64,48 @@ describe('local clusters in network namespaces', { timeout: 900_000, skip: unsup
     await assert.rejects(fetch(`http://${address}:8080/`, { signal: AbortSignal.timeout(2000) }));
     const probe = `fetch("http://${address}:8080/", { signal: AbortSignal.timeout(2000) })
       .then(() => console.log("reached"), () => console.log("unreachable"))`;
-    const fromWest = await strait(home, [
-      'local',
-      'run',
-      '--cluster',
-      'west',
-      '-n',
-      'shop',
-      '--name',
-      'probe',
-      '--no-proxy',
-      '--',
-      process.execPath,
-      '-e',
-      probe,
-    ]);
+    const fromWest = await strait(
+      home,
+      localRunArgs({ cluster: 'west', namespace: 'shop', name: 'probe', proxy: false }, [
+        process.execPath,
+        '-e',
+        probe,
+      ]),
+    );
     assert.equal(fromWest.stdout, 'unreachable\n', fromWest.stderr);
   });
 
   it('reaches across clusters only what listens on a cluster link address', async () => {
     const link = readClusterConfig(clusterDirectory(home, 'east')).externalAddress as string;
-    const edge = clusters.start([
-      'local',
-      'run',
-      '--cluster',
-      'east',
-      '-n',
-      'shop',
-      '--name',
-      'edge',
-      '--address',
-      link,
-      '--port',
-      '8443',
-      '--no-proxy',
-      '--',
-      process.execPath,
-      ECHO,
-    ]);
+    const edge = clusters.start(
+      localRunArgs(
+        { cluster: 'east', namespace: 'shop', name: 'edge', address: link, port: 8443, proxy: false },
+        [process.execPath, ECHO],
+      ),
+    );
     try {
       const probe = `const url = "http://${link}:8443/";
         const tryOnce = () => fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.text());
         (async () => { for (let i = 0; i < 60; i++) { try { process.stdout.write(await tryOnce()); return; }
           catch { await new Promise((r) => setTimeout(r, 500)); } } console.log("unreachable"); })();`;
-      const fromWest = await strait(home, [
-        'local',
-        'run',
-        '--cluster',
-        'west',
-        '-n',
-        'shop',
-        '--name',
-        'probe',
-        '--no-proxy',
-        '--',
-        process.execPath,
-        '-e',
-        probe,
-      ]);
+      const fromWest = await strait(
+        home,
+        localRunArgs({ cluster: 'west', namespace: 'shop', name: 'probe', proxy: false }, [
+          process.execPath,
+          '-e',
+          probe,
+        ]),
+      );
       assert.equal(fromWest.stdout, 'hello from edge\n', fromWest.stderr);
     } finally {
       await stopProcess(edge);
     }
-    const outside = await strait(home, [
-      'local',
-      'run',
-      '--cluster',
-      'east',
-      '-n',
-      'shop',
-      '--name',
-      'stray',
-      '--address',
-      '10.9.9.9',
-      '--no-proxy',
-      '--',
-      'true',
-    ]);
+    const outside = await strait(
+      home,
+      localRunArgs({ cluster: 'east', namespace: 'shop', name: 'stray', address: '10.9.9.9', proxy: false }, [
+        'true',
+      ]),
+    );
     assert.equal(outside.code, 2);
     assert.match(outside.stderr, /--address 10\.9\.9\.9 is not an address of cluster east/);
   });
