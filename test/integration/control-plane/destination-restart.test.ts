@@ -71,12 +71,7 @@ describe('destination while a meshed back end restarts', () => {
   });
 
   it('never sends the address without its identity: it is removed with the workload and comes back meshed', async () => {
-    const client = createRpcClient(DestinationService, {
-      address: `127.0.0.1:${destination.port}`,
-      ca: pki.ca,
-      serverIdentity: pki.serverIdentity,
-      ...pki.clientCert,
-    });
+    const client = createRpcClient(DestinationService, pki.clientOptions(destination.port));
     const stream = reader(
       client.get({ path: 'backend.shop.svc.cluster.local:9090' }, { signal: abort.signal }),
     );

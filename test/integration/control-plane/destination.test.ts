@@ -75,12 +75,7 @@ describe('destination service over mTLS against the local store', () => {
     await store.create(workload('web-2', '127.1.0.6'));
     await store.create(endpoints('web', [['127.1.0.5', 'web-1']], [['127.1.0.6', 'web-2']]));
     destination = await startDestinationService({ store, tls: pki.serverTls, port: 0 });
-    client = createRpcClient(DestinationService, {
-      address: `127.0.0.1:${destination.port}`,
-      ca: pki.ca,
-      serverIdentity: pki.serverIdentity,
-      ...pki.clientCert,
-    });
+    client = createRpcClient(DestinationService, pki.clientOptions(destination.port));
   });
 
   after(async () => {

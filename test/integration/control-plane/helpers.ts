@@ -11,10 +11,15 @@ export function testPki(serverServiceAccount: string) {
     identity: 'web.shop.serviceaccount.identity.strait.cluster.local',
   });
   return {
-    ca: anchor.certPem,
-    serverIdentity,
     serverTls: { cert: server.chainPem, key: server.keyPem, ca: anchor.certPem },
-    clientCert: { cert: client.chainPem, key: client.keyPem },
+    /** Options of `createRpcClient` for the meshed client calling the service on loopback `port`. */
+    clientOptions: (port: number) => ({
+      address: `127.0.0.1:${port}`,
+      ca: anchor.certPem,
+      serverIdentity,
+      cert: client.chainPem,
+      key: client.keyPem,
+    }),
   };
 }
 

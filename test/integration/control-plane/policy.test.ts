@@ -35,12 +35,7 @@ describe('policy service over mTLS against the local store', () => {
     store = await openLocalStore({});
     await store.create(workload('web-1'));
     policy = await startPolicyService({ store, tls: pki.serverTls, port: 0 });
-    client = createRpcClient(InboundPolicyService, {
-      address: `127.0.0.1:${policy.port}`,
-      ca: pki.ca,
-      serverIdentity: pki.serverIdentity,
-      ...pki.clientCert,
-    });
+    client = createRpcClient(InboundPolicyService, pki.clientOptions(policy.port));
   });
 
   after(async () => {

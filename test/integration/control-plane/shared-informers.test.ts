@@ -36,15 +36,8 @@ test('destination and policy in one process share one informer per kind', async 
       [...informers.keys()].filter((k) => k.endsWith('/Workload') || k.endsWith('/Pod')).sort(),
       ['local.strait.io/v1alpha1/Workload', 'v1/Pod'],
     );
-    const options = { ca: pki.ca, serverIdentity: pki.serverIdentity, ...pki.clientCert };
-    const destinations = createRpcClient(DestinationService, {
-      ...options,
-      address: `127.0.0.1:${destination.port}`,
-    });
-    const policies = createRpcClient(InboundPolicyService, {
-      ...options,
-      address: `127.0.0.1:${policy.port}`,
-    });
+    const destinations = createRpcClient(DestinationService, pki.clientOptions(destination.port));
+    const policies = createRpcClient(InboundPolicyService, pki.clientOptions(policy.port));
     const endpoint = reader(destinations.get({ path: '127.1.0.9:8080' }, { signal: abort.signal }));
     const port = reader(policies.watchPort({ workload: 'shop/api-1', port: 8080 }, { signal: abort.signal }));
     const plain = await endpoint.next('the unmeshed endpoint');

@@ -82,12 +82,7 @@ describe('balancing over what the destination service sends', () => {
     } satisfies TrafficSplit);
     destination = await startDestinationService({ store, tls: pki.serverTls, port: 0 });
     const resolver = new DestinationResolver(
-      createRpcClient(DestinationService, {
-        address: `127.0.0.1:${destination.port}`,
-        ca: pki.ca,
-        serverIdentity: pki.serverIdentity,
-        ...pki.clientCert,
-      }),
+      createRpcClient(DestinationService, pki.clientOptions(destination.port)),
     );
     targets = new TargetCache({ resolver, log: createLogger('error'), fallbackDirect: false });
   });

@@ -78,12 +78,7 @@ describe('traffic splits and routes in destination profiles', () => {
       service('web-east', { 'timeout.strait.io/request': '1500ms', 'retry.strait.io/budget-ratio': '0.5' }),
     );
     destination = await startDestinationService({ store, tls: pki.serverTls, port: 0 });
-    client = createRpcClient(DestinationService, {
-      address: `127.0.0.1:${destination.port}`,
-      ca: pki.ca,
-      serverIdentity: pki.serverIdentity,
-      ...pki.clientCert,
-    });
+    client = createRpcClient(DestinationService, pki.clientOptions(destination.port));
   });
 
   after(async () => {
