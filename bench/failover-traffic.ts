@@ -9,8 +9,16 @@ import type { Workload } from '../src/core/api/local.ts';
 import type { TrafficSplit } from '../src/core/api/traffic.ts';
 import { Kinds } from '../src/core/kinds.ts';
 import type { ResourceStore } from '../src/core/store.ts';
+import { localRunArgs } from '../test/fixtures/local-clusters.ts';
+import {
+  failoverSplitManifest,
+  joinManifests,
+  namespaceManifest,
+  serviceManifest,
+} from '../test/fixtures/manifests.ts';
+import { runProcess } from '../test/fixtures/process.ts';
+import { STRAIT } from '../test/fixtures/strait-cli.ts';
 
-const STRAIT = fileURLToPath(new URL('../src/cmd/strait.ts', import.meta.url));
 const APP = fileURLToPath(new URL('../test/integration/failover/app.mjs', import.meta.url));
 const CLIENT = fileURLToPath(new URL('../test/integration/failover/client.mjs', import.meta.url));
 /** The clients' request timeout: every request started before a round's end has its answer by then. */
@@ -18,40 +26,18 @@ const CLIENT_TIMEOUT_MS = 5000;
 const CLIENT_CONCURRENCY = 4;
 const CLIENT_INTERVAL_MS = 20;
 
-const manifests = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {app: web}
-  ports: [{port: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web-backup, namespace: shop}
-spec:
-  selector: {app: web-backup}
-  ports: [{port: 8080}]
----
-apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: web
-  namespace: shop
-  labels: {failover.strait.io/controlled-by: strait-failover}
-  annotations:
-    failover.strait.io/hold-down: 0s
-    failover.strait.io/ramp-steps: "100"
-spec:
-  service: web
-  backends:
-  - {service: web, weight: 1}
-  - {service: web-backup, weight: 0}
-`;
+const manifests = joinManifests(
+  namespaceManifest('shop'),
+  serviceManifest({ name: 'web', namespace: 'shop', ports: [{ port: 8080 }] }),
+  serviceManifest({ name: 'web-backup', namespace: 'shop', ports: [{ port: 8080 }] }),
+  failoverSplitManifest({
+    namespace: 'shop',
+    primary: 'web',
+    secondary: 'web-backup',
+    controlledBy: 'strait-failover',
+    settings: { 'hold-down': '0s', 'ramp-steps': '100' },
+  }),
+);
 
 type Answers = [number, string][];
 
@@ -85,13 +71,7 @@ export async function measureSwitchUnderTraffic(
   const run = (name: string, port: number, command: string[], readyPath?: string) => {
     const child = spawn(
       process.execPath,
-      [
-        STRAIT,
-        ...['local', 'run', '--cluster', cluster, '-n', 'shop', '--name', name, '--port', String(port)],
-        ...(readyPath ? ['--ready-path', readyPath] : []),
-        '--',
-        ...command,
-      ],
+      [STRAIT, ...localRunArgs({ cluster, namespace: 'shop', name, port, readyPath }, command)],
       { env, stdio: 'ignore' },
     );
     children.push(child);
@@ -109,13 +89,15 @@ export async function measureSwitchUnderTraffic(
     (await (await fetch(`${stats}?since=${since}`)).json()) as Answers;
 
   try {
-    const apply = spawn(process.execPath, [STRAIT, 'local', 'apply', '--context', cluster, '-f', '-'], {
-      env,
-      stdio: ['pipe', 'ignore', 'inherit'],
-    });
-    apply.stdin.end(manifests);
-    const [code] = await once(apply, 'exit');
-    if (code !== 0) throw new Error(`strait local apply exited with ${code}`);
+    const apply = await runProcess(
+      process.execPath,
+      [STRAIT, 'local', 'apply', '--context', cluster, '-f', '-'],
+      {
+        env,
+        input: manifests,
+      },
+    );
+    if (apply.code !== 0) throw new Error(`strait local apply exited with ${apply.code}: ${apply.stderr}`);
     const app = (answer: string) => ['env', `ANSWER=${answer}`, process.execPath, APP];
     let primary = run('web', 8080, app('primary'), '/ready');
     run('web-backup', 8080, app('secondary'), '/ready');

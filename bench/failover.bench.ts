@@ -9,11 +9,10 @@
 //     a GET client (retried by its proxy) and a POST client (not retried), the primary's workload
 //     stopped under their load (see failover-traffic.ts).
 // Writes bench/results/failover.json. Run: npm run bench:failover
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints } from '../src/core/api/core.ts';
 import type { TrafficSplit } from '../src/core/api/traffic.ts';
@@ -23,6 +22,7 @@ import { FailoverController } from '../src/multicluster/failover/index.ts';
 import { openClusterStore } from '../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../src/platform/local/home.ts';
 import { openLocalStore } from '../src/platform/local/store/index.ts';
+import { LocalClusters } from '../test/fixtures/local-clusters.ts';
 import { measureSwitchUnderTraffic, type StopMode, type TrafficRound } from './failover-traffic.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 200);
@@ -183,19 +183,14 @@ await controller.stop();
 await memory.close();
 
 // (b) Across processes.
-const strait = fileURLToPath(new URL('../src/cmd/strait.ts', import.meta.url));
 const operatorEntry = fileURLToPath(new URL('../src/cmd/failover.ts', import.meta.url));
-const home = mkdtempSync(join(tmpdir(), 'strait-failover-bench-'));
-const env = { ...process.env, STRAIT_HOME: home };
-const up = spawnSync(process.execPath, [strait, 'local', 'up', '--cluster', 'bench'], {
-  env,
-  encoding: 'utf8',
-});
-if (up.status !== 0) throw new Error(`strait local up failed: ${up.stderr}`);
+const clusters = new LocalClusters('strait-failover-bench-');
+await clusters.up(['bench']);
+const env = { ...process.env, STRAIT_HOME: clusters.home };
 let operator: ChildProcess | undefined;
 let acrossProcesses: { switchMs: number[]; backMs: number[] };
 let traffic: TrafficRound[];
-const api = openClusterStore(clusterDirectory(home, 'bench'));
+const api = openClusterStore(clusterDirectory(clusters.home, 'bench'));
 try {
   await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   await createSplit(api, 'web', immediate);
@@ -221,8 +216,7 @@ try {
     await once(operator, 'exit');
   }
   api.close();
-  spawnSync(process.execPath, [strait, 'local', 'down', '--cluster', 'bench'], { env });
-  rmSync(home, { recursive: true, force: true });
+  await clusters.down();
   clearInterval(keepAlive);
 }
 
