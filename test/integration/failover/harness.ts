@@ -11,7 +11,7 @@ import type { ResourceStore } from '../../../src/core/store.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { eventually } from '../../fixtures/eventually.ts';
-import { LocalClusters } from '../../fixtures/local-clusters.ts';
+import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
 import { strait } from '../../fixtures/strait-cli.ts';
 
 const OPERATOR = fileURLToPath(new URL('../../../src/cmd/failover.ts', import.meta.url));
@@ -124,13 +124,9 @@ export class FailoverHarness {
 
   /** `strait local run` of a workload; env is passed to the application. */
   run(name: string, port: number, command: string[], options: { proxy?: boolean; readyPath?: string } = {}) {
-    return this.#clusters.start([
-      ...['local', 'run', '--cluster', this.cluster, '-n', 'shop', '--name', name, '--port', String(port)],
-      ...(options.readyPath ? ['--ready-path', options.readyPath] : []),
-      ...(options.proxy === false ? ['--no-proxy'] : []),
-      '--',
-      ...command,
-    ]);
+    return this.#clusters.start(
+      localRunArgs({ cluster: this.cluster, namespace: 'shop', name, port, ...options }, command),
+    );
   }
 
   /** The address a ready workload runs at. */

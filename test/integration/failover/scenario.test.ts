@@ -6,19 +6,17 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Endpoints, Event } from '../../../src/core/api/core.ts';
 import type { Workload } from '../../../src/core/api/local.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import type { ResourceStore } from '../../../src/core/store.ts';
-import { createAnchor } from '../../../src/pki/index.ts';
 import { clusterFiles } from '../../../src/platform/local/cluster-config.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
-import { eventually, strait, straitInBackground } from '../local/cli.ts';
+import { eventually } from '../../fixtures/eventually.ts';
+import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
 import { setGatewayReplicas } from '../multicluster/gateway-control.ts';
 import { APP, CLIENT, lastFailback, recordWeights, type StatusEntry } from './harness.ts';
 
@@ -64,40 +62,42 @@ spec:
 `;
 
 describe('failover between two linked clusters (real processes)', { timeout: 600_000 }, () => {
-  const home = mkdtempSync(join(tmpdir(), 'strait-failover-mc-'));
-  const processes: ChildProcess[] = [];
+  const clusters = new LocalClusters('strait-failover-mc-');
+  const home = clusters.home;
   let westWeb: ChildProcess | undefined;
   let getStats = '';
   let postStats = '';
 
   const run = async (args: string[], input?: string) => {
-    const result = await strait(home, args, input);
+    const result = await clusters.strait(args, input);
     assert.equal(result.code, 0, `strait ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
     return result.stdout;
   };
-  const withWest = async <T>(use: (store: ResourceStore) => Promise<T>): Promise<T> => {
-    const store = openClusterStore(clusterDirectory(home, 'west'));
-    try {
-      return await use(store);
-    } finally {
-      store.close();
-    }
-  };
-  const runWeb = (cluster: string) => {
-    const child = straitInBackground(home, [
-      ...['local', 'run', '--cluster', cluster, '-n', 'shop', '--service-account', 'web', '--name', 'web'],
-      ...['--port', 'http=8080', '--ready-path', '/ready', '--'],
-      ...['env', `ANSWER=${cluster}`, process.execPath, APP],
-    ]);
-    processes.push(child);
-    return child;
-  };
+  const withWest = <T>(use: (store: ResourceStore) => Promise<T>): Promise<T> =>
+    clusters.withStore('west', use);
+  const runWeb = (cluster: string) =>
+    clusters.start(
+      localRunArgs(
+        {
+          cluster,
+          namespace: 'shop',
+          serviceAccount: 'web',
+          name: 'web',
+          port: 'http=8080',
+          readyPath: '/ready',
+        },
+        ['env', `ANSWER=${cluster}`, process.execPath, APP],
+      ),
+    );
   /** A steady client in west calling `web` with `method`; resolves to where its /stats answer. */
   const runClient = async (name: string, method: string): Promise<string> => {
-    processes.push(
-      straitInBackground(home, [
-        ...['local', 'run', '--cluster', 'west', '-n', 'shop', '--name', name, '--port', '9000', '--'],
-        ...['env', `METHOD=${method}`, `CONCURRENCY=${CLIENT_CONCURRENCY}`, process.execPath, CLIENT],
+    clusters.start(
+      localRunArgs({ cluster: 'west', namespace: 'shop', name, port: 9000 }, [
+        'env',
+        `METHOD=${method}`,
+        `CONCURRENCY=${CLIENT_CONCURRENCY}`,
+        process.execPath,
+        CLIENT,
       ]),
     );
     const address = await eventually(
@@ -145,15 +145,7 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
     );
 
   before(async () => {
-    const anchor = createAnchor();
-    writeFileSync(join(home, 'anchor.crt'), anchor.certPem);
-    writeFileSync(join(home, 'anchor.key'), anchor.keyPem);
-    for (const cluster of ['west', 'east']) {
-      await run([
-        ...['local', 'up', '--cluster', cluster],
-        ...['--trust-anchor-cert', join(home, 'anchor.crt'), '--trust-anchor-key', join(home, 'anchor.key')],
-      ]);
-    }
+    await clusters.up(['west', 'east']);
     // East's control plane runs the gateway once installed; west's follows the link with its mirror.
     await run(['mc', 'install', '--context', 'east']);
     await run(['mc', 'link', '--context', 'west', '--target-context', 'east', '--cluster-name', 'east']);
@@ -168,16 +160,7 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
     ]);
   });
 
-  after(async () => {
-    for (const child of processes.reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
-    for (const cluster of ['west', 'east'])
-      await strait(home, ['local', 'down', '--cluster', cluster, '--delete']);
-    rmSync(home, { recursive: true, force: true });
-  });
+  after(() => clusters.down());
 
   it('fails over to east when west’s backend stops, shows east’s gateway dying, and ramps back', async () => {
     const primary = await statusWhere(
