@@ -25,6 +25,12 @@ export interface DstOverride {
   authority: string;
   weight: number;
   backend: string;
+  /**
+   * Set when this backend is the apex itself (`<namespace>/<service>`, as
+   * `EndpointHandle.group`): the apex's Get merges every backend of the split,
+   * so its own share keeps to its own endpoints or it would be split twice.
+   */
+  ownGroup?: string;
 }
 
 /** What the destination service says about how to send requests to a target. */
@@ -123,7 +129,14 @@ export function profileFromProto(
     routes,
     dstOverrides: message.dstOverrides
       .filter((o) => o.authority !== '')
-      .map((o) => ({ authority: o.authority, weight: o.weight, backend: o.backend })),
+      .map((o) => {
+        const override: DstOverride = { authority: o.authority, weight: o.weight, backend: o.backend };
+        const [service, namespace] = (o.authority.split(':')[0] ?? '').split('.');
+        if (message.fullyQualifiedName !== '' && o.authority.startsWith(`${message.fullyQualifiedName}:`)) {
+          override.ownGroup = `${namespace}/${service}`;
+        }
+        return override;
+      }),
   };
   const budget = message.retryBudget;
   if (budget) {

@@ -49,27 +49,36 @@ export class OutboundClient {
     });
   }
 
-  /** Waits for discovery, then picks an endpoint of `authority` (p2c, peak-EWMA, weights). */
-  async pick(authority: string): Promise<EndpointHandle> {
+  /**
+   * Waits for discovery, then picks an endpoint of `authority` (p2c, peak-EWMA,
+   * weights), of the backend `group` when given and it has endpoints.
+   */
+  async pick(authority: string, group?: string): Promise<EndpointHandle> {
     const target = this.targets.get(authority);
     await target.ready(this.discoveryTimeoutMs);
-    return target.pick();
+    return target.pick(group);
   }
 
   /**
    * Picks an endpoint for another try of a request: one of the first of
    * `authorities` (a split's backend, then its apex, whose endpoints are all
    * the backends') that has an endpoint not in `avoid`, the keys of those
-   * that already failed it. With none, as `pick` of the first.
+   * that already failed it; of the backend `group` first when given. With
+   * none, as `pick` of the first.
    */
-  async pickAvoiding(authorities: readonly string[], avoid: ReadonlySet<string>): Promise<EndpointHandle> {
+  async pickAvoiding(
+    authorities: readonly string[],
+    avoid: ReadonlySet<string>,
+    group?: string,
+  ): Promise<EndpointHandle> {
     for (const authority of new Set(authorities)) {
       const target = this.targets.get(authority);
       await target.ready(this.discoveryTimeoutMs);
-      const choice = target.pickOther(avoid);
+      const choice =
+        (group === undefined ? undefined : target.pickOther(avoid, group)) ?? target.pickOther(avoid);
       if (choice) return choice;
     }
-    return this.pick(authorities[0] as string);
+    return this.pick(authorities[0] as string, group);
   }
 
   /**

@@ -119,7 +119,9 @@ export class Http1Forwarder {
     let body: Buffer | undefined;
     // Split traffic goes to one backend per request; its endpoints come from its own Get stream,
     // never from the apex's (which already merges the backends), so the split applies once.
-    const backend = pickOverride(profile.dstOverrides)?.authority ?? authority;
+    const override = pickOverride(profile.dstOverrides);
+    const backend = override?.authority ?? authority;
+    const group = override?.ownGroup;
     budget.deposit();
     let attempts = 0;
     let finished = false;
@@ -189,8 +191,8 @@ export class Http1Forwarder {
       try {
         handle =
           failed.size === 0
-            ? await this.#client.pick(backend)
-            : await this.#client.pickAvoiding([backend, authority], failed);
+            ? await this.#client.pick(backend, group)
+            : await this.#client.pickAvoiding([backend, authority], failed, group);
       } catch (error) {
         // A split's backend without endpoints: the apex's endpoints are all the backends'.
         const noEndpoints = error instanceof ProxyError && error.code === 'E_NO_ENDPOINTS';

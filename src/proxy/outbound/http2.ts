@@ -113,7 +113,9 @@ export class Http2Forwarder {
       this.#retryLimit > 0 && (route ? route.isRetryable : !grpc && isIdempotent(method));
     const body = new ReplayableBody(stream, MAX_RETRY_BODY_BYTES, stream.endAfterHeaders);
     // Split traffic goes to one backend per request, as for HTTP/1.1.
-    const backend = pickOverride(profile.dstOverrides)?.authority ?? authority;
+    const override = pickOverride(profile.dstOverrides);
+    const backend = override?.authority ?? authority;
+    const group = override?.ownGroup;
     const out = requestHeaders(headers);
     const metrics = this.#client.metrics;
     const log = this.#client.log;
@@ -214,8 +216,8 @@ export class Http2Forwarder {
       try {
         h =
           failed.size === 0
-            ? await this.#client.pick(backend)
-            : await this.#client.pickAvoiding([backend, authority], failed);
+            ? await this.#client.pick(backend, group)
+            : await this.#client.pickAvoiding([backend, authority], failed, group);
       } catch (error) {
         answer(503, '14', error);
         return;

@@ -162,21 +162,32 @@ export class Target {
   }
 
   /** Picks an endpoint whose key is not in `avoid` (p2c, by weight); undefined when there is none. */
-  pickOther(avoid: ReadonlySet<string>): EndpointHandle | undefined {
+  pickOther(avoid: ReadonlySet<string>, group?: string): EndpointHandle | undefined {
     this.lastUsed = Date.now();
-    return pickP2c(this.endpoints.filter((e) => !avoid.has(e.key)));
+    return pickP2c(this.#inGroup(group).filter((e) => !avoid.has(e.key)));
   }
 
-  /** Picks an endpoint (p2c over peak-EWMA, by weight); unknown targets go direct when allowed. */
-  pick(): EndpointHandle {
+  /**
+   * Picks an endpoint (p2c over peak-EWMA, by weight), of `group` when it has
+   * any; unknown targets go direct when allowed.
+   */
+  pick(group?: string): EndpointHandle {
     this.lastUsed = Date.now();
-    const choice = pickP2c(this.endpoints);
+    const choice = pickP2c(this.#inGroup(group));
     if (choice) return choice;
     if (!this.#exists && this.#fallback) return this.#fallback;
     throw new ProxyError(
       'E_NO_ENDPOINTS',
       this.#exists ? `${this.authority} has no endpoints` : `${this.authority} is not known to discovery`,
     );
+  }
+
+  /** The endpoints of `group`, or all of them when it has none (or none is asked for). */
+  #inGroup(group: string | undefined): EndpointHandle[] {
+    const all = this.endpoints;
+    if (group === undefined) return all;
+    const members = all.filter((e) => e.group === group);
+    return members.length > 0 ? members : all;
   }
 }
 

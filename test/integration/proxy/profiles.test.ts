@@ -7,6 +7,7 @@ import {
 } from '../../../src/control-plane/destination/start.ts';
 import type { Endpoints, Service } from '../../../src/core/api/core.ts';
 import type { HTTPRoute, TrafficSplit } from '../../../src/core/api/traffic.ts';
+import { Kinds } from '../../../src/core/kinds.ts';
 import { issueWorkloadCertificate } from '../../../src/pki/index.ts';
 import { openLocalStore } from '../../../src/platform/local/store/index.ts';
 import type { RunningProxy } from '../../../src/proxy/proxy.ts';
@@ -190,5 +191,35 @@ describe('a proxy following service profiles from the destination service', () =
       0,
       'the apex itself gets no split traffic',
     );
+  });
+
+  it('gives the apex, as one of its own backends, its share once', async () => {
+    // The apex's Get merges every backend; its own share must not be split a second time.
+    const current = await store.get<TrafficSplit>({
+      ...Kinds.TrafficSplit,
+      namespace: 'shop',
+      name: 'web-split',
+    });
+    await store.update({
+      ...(current as TrafficSplit),
+      spec: {
+        service: 'web',
+        backends: [
+          { service: 'web', weight: 1 },
+          { service: 'v2', weight: 1 },
+        ],
+      },
+    });
+    const path = '/apex-share';
+    await eventually('the apex to get split traffic', async () => {
+      await viaProxy(proxy.ports.outbound, url('web', path));
+      return apps.web.seen.some((r) => r.path === path);
+    });
+    const before = { web: apps.web.seen.length, v2: apps.v2.seen.length };
+    for (let i = 0; i < 200; i++) await viaProxy(proxy.ports.outbound, url('web', path));
+    const web = apps.web.seen.length - before.web;
+    assert.equal(web + apps.v2.seen.length - before.v2, 200);
+    // Even split: 100 expected (σ ≈ 7); split twice, the apex would get about 50.
+    assert.ok(web >= 70 && web <= 130, `the apex served ${web} of 200`);
   });
 });
