@@ -13,6 +13,7 @@ import {
 } from '../../../src/gen/strait/destination/v1/destination_pb.js';
 import { openLocalStore } from '../../../src/platform/local/store/index.ts';
 import { createRpcClient } from '../../../src/rpc/client.ts';
+import { eventually } from '../../fixtures/eventually.ts';
 import { reader, testPki } from './helpers.ts';
 
 const pki = testPki('strait-destination');
@@ -41,15 +42,6 @@ function weights(update: Update): Record<string, number> {
 
 function overrides(profile: DestinationProfile): [string, number][] {
   return profile.dstOverrides.map((d) => [d.authority, d.weight]);
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('traffic splits and routes in destination profiles', () => {
