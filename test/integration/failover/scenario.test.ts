@@ -17,6 +17,12 @@ import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { eventually } from '../../fixtures/eventually.ts';
 import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
+import {
+  failoverSplitManifest,
+  joinManifests,
+  namespaceManifest,
+  serviceManifest,
+} from '../../fixtures/manifests.ts';
 import { setGatewayReplicas } from '../multicluster/gateway-control.ts';
 import { APP, CLIENT, lastFailback, recordWeights, type StatusEntry } from './harness.ts';
 
@@ -28,38 +34,28 @@ type Answers = [number, string][];
 const answersOf = async (stats: string): Promise<Answers> => (await (await fetch(stats)).json()) as Answers;
 const failures = (answers: Answers) => answers.filter(([, answer]) => answer.startsWith('error:'));
 
-const WEB = `apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: shop
-  labels: {mirror.strait.io/exported: "true"}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 8080, targetPort: http}]
-`;
+const WEB = joinManifests(
+  namespaceManifest('shop'),
+  serviceManifest({
+    name: 'web',
+    namespace: 'shop',
+    labels: { 'mirror.strait.io/exported': 'true' },
+    ports: [{ name: 'http', port: 8080, targetPort: 'http' }],
+  }),
+);
 
-const SPLIT = `apiVersion: split.smi-spec.io/v1alpha2
-kind: TrafficSplit
-metadata:
-  name: web
-  namespace: shop
-  labels: {failover.strait.io/controlled-by: strait-failover}
-  annotations:
-    failover.strait.io/primary-service: web
-    failover.strait.io/hold-down: 2s
-    failover.strait.io/ramp-steps: "25,50,100"
-    failover.strait.io/ramp-step-interval: 1s
-spec:
-  service: web
-  backends:
-  - {service: web, weight: 1}
-  - {service: web-east, weight: 0}
-`;
+const SPLIT = failoverSplitManifest({
+  namespace: 'shop',
+  primary: 'web',
+  secondary: 'web-east',
+  controlledBy: 'strait-failover',
+  settings: {
+    'primary-service': 'web',
+    'hold-down': '2s',
+    'ramp-steps': '25,50,100',
+    'ramp-step-interval': '1s',
+  },
+});
 
 describe('failover between two linked clusters (real processes)', { timeout: 600_000 }, () => {
   const clusters = new LocalClusters('strait-failover-mc-');
@@ -150,7 +146,7 @@ describe('failover between two linked clusters (real processes)', { timeout: 600
     await run(['mc', 'install', '--context', 'east']);
     await run(['mc', 'link', '--context', 'west', '--target-context', 'east', '--cluster-name', 'east']);
     await run(['local', 'apply', '--context', 'east', '-f', '-'], WEB);
-    await run(['local', 'apply', '--context', 'west', '-f', '-'], `${WEB}---\n${SPLIT}`);
+    await run(['local', 'apply', '--context', 'west', '-f', '-'], joinManifests(WEB, SPLIT));
     runWeb('east');
     westWeb = runWeb('west');
     await mirrorReady(true);
