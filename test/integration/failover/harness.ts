@@ -1,6 +1,5 @@
 // Shared parts of the failover tests with real processes: a local cluster in a temporary
 // STRAIT_HOME, workloads, a standalone operator process and `strait failover status`.
-import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +11,7 @@ import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { eventually } from '../../fixtures/eventually.ts';
 import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
-import { strait } from '../../fixtures/strait-cli.ts';
+import { strait, straitJson } from '../../fixtures/strait-cli.ts';
 
 const OPERATOR = fileURLToPath(new URL('../../../src/cmd/failover.ts', import.meta.url));
 export const APP = fileURLToPath(new URL('./app.mjs', import.meta.url));
@@ -171,9 +170,8 @@ export class FailoverHarness {
   }
 
   async status(): Promise<StatusEntry> {
-    const result = await strait(this.home, ['failover', 'status', '--context', this.cluster, '-o', 'json']);
-    assert.equal(result.code, 0, result.stderr);
-    return (JSON.parse(result.stdout) as StatusEntry[])[0] as StatusEntry;
+    const args = ['failover', 'status', '--context', this.cluster, '-o', 'json'];
+    return (await straitJson<StatusEntry[]>(this.home, args))[0] as StatusEntry;
   }
 
   table(): Promise<string> {

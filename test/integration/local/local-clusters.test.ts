@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Event } from '../../../src/core/api/core.ts';
+import type { Event, Service } from '../../../src/core/api/core.ts';
 import type { Workload } from '../../../src/core/api/local.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import { createApiStore } from '../../../src/platform/local/api/client.ts';
@@ -14,7 +14,7 @@ import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { eventually } from '../../fixtures/eventually.ts';
 import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
 import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
-import { stopProcess, strait } from '../../fixtures/strait-cli.ts';
+import { stopProcess, strait, straitJson } from '../../fixtures/strait-cli.ts';
 
 const APP = fileURLToPath(new URL('./echo-app.mjs', import.meta.url));
 
@@ -37,17 +37,20 @@ describe('local clusters (real processes)', { timeout: 900_000 }, () => {
   after(() => clusters.down());
 
   it('runs two clusters on one host, each on its own loopback block', async () => {
-    const status = await strait(home, ['local', 'status', '-o', 'json']);
-    assert.equal(status.code, 0, status.stderr);
-    const clusters = JSON.parse(status.stdout) as { name: string; ready: boolean; addresses: string }[];
+    const listed = await straitJson<{ name: string; ready: boolean; addresses: string }[]>(home, [
+      'local',
+      'status',
+      '-o',
+      'json',
+    ]);
     assert.deepEqual(
-      clusters.map((c) => [c.name, c.ready]),
+      listed.map((c) => [c.name, c.ready]),
       [
         ['east', true],
         ['west', true],
       ],
     );
-    assert.notEqual(clusters[0]?.addresses, clusters[1]?.addresses);
+    assert.notEqual(listed[0]?.addresses, listed[1]?.addresses);
     const table = await strait(home, ['local', 'status']);
     assert.match(table.stdout, /west\s+Running/);
   });
@@ -81,9 +84,9 @@ describe('local clusters (real processes)', { timeout: 900_000 }, () => {
     ]);
     assert.equal(notCa.code, 1);
     assert.match(notCa.stderr, /E_CERT_NOT_CA/);
-    const status = await strait(home, ['local', 'status', '-o', 'json']);
+    const listed = await straitJson<{ name: string }[]>(home, ['local', 'status', '-o', 'json']);
     assert.deepEqual(
-      (JSON.parse(status.stdout) as { name: string }[]).map((c) => c.name),
+      listed.map((c) => c.name),
       ['east', 'west'],
     );
   });
@@ -92,20 +95,9 @@ describe('local clusters (real processes)', { timeout: 900_000 }, () => {
     const applied = await strait(home, ['local', 'apply', '--context', 'east', '-f', '-'], MANIFEST);
     assert.equal(applied.code, 0, applied.stderr);
     assert.match(applied.stdout, /service\/web created/);
-    const got = await strait(home, [
-      'local',
-      'get',
-      'svc',
-      'web',
-      '-n',
-      'shop',
-      '--context',
-      'east',
-      '-o',
-      'json',
-    ]);
-    assert.equal(got.code, 0, got.stderr);
-    assert.equal(JSON.parse(got.stdout).spec.ports[0].targetPort, 8080);
+    const getArgs = ['local', 'get', 'svc', 'web', '-n', 'shop', '--context', 'east', '-o', 'json'];
+    const got = await straitJson<Service>(home, getArgs);
+    assert.equal(got.spec?.ports?.[0]?.targetPort, 8080);
     const inWest = await strait(home, ['local', 'get', 'svc', 'web', '-n', 'shop', '--context', 'west']);
     assert.equal(inWest.code, 1);
     assert.match(inWest.stderr, /not found/);
