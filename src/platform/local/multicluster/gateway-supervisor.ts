@@ -11,13 +11,18 @@ import { Kinds } from '../../../core/kinds.ts';
 import type { ResourceStore } from '../../../core/store.ts';
 import { Multicluster } from '../../../multicluster/link/manifests.ts';
 import { WatchedCache } from '../../../multicluster/service-mirror/watched-cache.ts';
+import { dataPlaneEntry, PROXY_NODE_ARGS } from '../../../proxy/launch.ts';
 import { type ClusterConfig, clusterFiles } from '../cluster-config.ts';
 import { processAlive, SUPERVISOR_PID_ANNOTATION } from '../controllers/workload-reaper.ts';
 import { typeMeta } from '../type-meta.ts';
 import { writeGatewayFiles } from './gateway-files.ts';
 import { GatewayAnnotations, GatewayConfigMap, type GatewaySpec, parseGatewaySpec } from './gateway-spec.ts';
 
-const GATEWAY_ENTRY = fileURLToPath(new URL('../../../cmd/gateway.ts', import.meta.url));
+/** Both files a gateway may run from (see dataPlaneEntry), to recognise one left running. */
+const GATEWAY_ENTRIES: readonly string[] = [
+  fileURLToPath(new URL('../../../cmd/gateway.ts', import.meta.url)),
+  fileURLToPath(new URL('../../../../dist/cmd/gateway.js', import.meta.url)),
+];
 
 const FIELD_MANAGER = 'strait-gateway-supervisor';
 
@@ -34,6 +39,7 @@ export interface GatewaySupervisorOptions {
 
 interface Running {
   child: ChildProcess;
+  command: string[];
   startedAt: number;
   renewal: NodeJS.Timeout;
   exited: Promise<void>;
@@ -141,7 +147,8 @@ export class GatewaySupervisor {
     const { configFile, notAfter } = files;
     const logFile = join(clusterFiles(dir).multicluster, 'gateway.log');
     const log = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [GATEWAY_ENTRY], {
+    const command = gatewayCommand();
+    const child = spawn(command[0] as string, command.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {
         ...process.env,
@@ -166,7 +173,7 @@ export class GatewaySupervisor {
       Math.max(60_000, ((notAfter.getTime() - Date.now()) * 2) / 3),
     );
     renewal.unref();
-    const running: Running = { child, startedAt: Date.now(), renewal, exited };
+    const running: Running = { child, command, startedAt: Date.now(), renewal, exited };
     this.#running = running;
     this.#follow(child, log, running);
     this.#log(`started (pid ${child.pid}) on ${spec.address}:${spec.port}, probe ${spec.probePort}`);
@@ -283,7 +290,7 @@ export class GatewaySupervisor {
       },
       spec: {
         serviceAccountName: Multicluster.gateway,
-        command: [process.execPath, GATEWAY_ENTRY],
+        command: this.#running?.command ?? gatewayCommand(),
         address: spec.address,
         ports: [
           { name: 'mc-gateway', port: spec.port },
@@ -321,10 +328,16 @@ export class GatewaySupervisor {
   }
 }
 
-/** Whether `pid` runs the gateway entry point (pids are reused; never signal a stranger). */
+/** The compiled build when up to date, with the same node flags as proxies. */
+function gatewayCommand(): string[] {
+  return [process.execPath, ...PROXY_NODE_ARGS, dataPlaneEntry('gateway')];
+}
+
+/** Whether `pid` runs a gateway entry point (pids are reused; never signal a stranger). */
 function isGatewayProcess(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(GATEWAY_ENTRY);
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return GATEWAY_ENTRIES.some((entry) => args.includes(entry));
   } catch {
     return false;
   }
