@@ -11,9 +11,10 @@ import {
 } from '../../multicluster/link/manifests.ts';
 import { linkAddress } from '../../platform/local/cluster-config.ts';
 import { gatewayConfigMap } from '../../platform/local/multicluster/gateway-spec.ts';
-import { type Command, optionalString, requireString } from '../command.ts';
+import { type Command, type CommandContext, optionalString, requireString } from '../command.ts';
 import { formatDocument } from '../output.ts';
 import { applyObjects, deleteObjects, localClusterAccess, openMcStore } from './mc-common.ts';
+import type { KubernetesTarget } from './mc-kubernetes.ts';
 import { waitForGateway } from './mc-local-gateway.ts';
 
 const outputOption = {
@@ -55,6 +56,12 @@ export const mcInstallCommand: Command = {
       valueName: 'IMAGE',
       description: 'image of the gateway on Kubernetes (default: this version’s Strait image)',
     },
+    'identity-trust-anchors-file': {
+      type: 'string',
+      valueName: 'FILE',
+      description:
+        'PEM trust anchors for the gateway on Kubernetes (default: read from strait/strait-identity-trust-roots)',
+    },
     ...outputOption,
   },
   async run(ctx) {
@@ -63,15 +70,14 @@ export const mcInstallCommand: Command = {
       gateway: port(ctx.values['gateway-port'], '--gateway-port'),
       probe: port(ctx.values['probe-port'], '--probe-port'),
     };
-    const { store, close, context } = await openMcStore(ctx.values, ctx.env);
+    const { store, close, context, kubernetes } = await openMcStore(ctx.values, ctx.env);
     try {
       const access = context.platform === 'local' ? localClusterAccess(context) : undefined;
       const gatewayAddress =
         optionalString(ctx.values, 'gateway-address') ?? (access ? linkAddress(access.config) : undefined);
-      const gatewayWorkload =
-        context.platform === 'kubernetes'
-          ? [await kubernetesGateway(optionalString(ctx.values, 'image'), ports)]
-          : [localGateway(gatewayAddress ?? '', ports)];
+      const gatewayWorkload = kubernetes
+        ? [await kubernetesGateway(kubernetes, ctx, ports)]
+        : [localGateway(gatewayAddress ?? '', ports)];
       const objects = installManifests({
         controlPlaneNamespace: access?.config.controlPlaneNamespace ?? 'strait',
         trustDomain: access?.config.trustDomain ?? 'cluster.local',
@@ -201,14 +207,40 @@ function localGateway(address: string, ports: { gateway: number; probe: number }
   });
 }
 
-/** The gateway's Deployment for a Kubernetes cluster (loaded only for Kubernetes contexts). */
+/**
+ * The gateway's Deployment for a Kubernetes cluster (loaded only for
+ * Kubernetes contexts). Without the control plane's trust anchors it is still
+ * written, with a warning: the gateway stays unready until `mc install` runs
+ * again after `strait install`.
+ */
 async function kubernetesGateway(
-  image: string | undefined,
+  kubernetes: KubernetesTarget,
+  ctx: CommandContext,
   ports: { gateway: number; probe: number },
 ): Promise<Resource> {
-  const [{ gatewayDeployment }, { defaultMeshSettings }] = await Promise.all([
+  const [
+    { gatewayDeployment, readTrustAnchorsFile },
+    { defaultMeshSettings },
+    { readTrustAnchors, TrustAnchorsUnavailableError },
+  ] = await Promise.all([
     import('./mc-kubernetes-gateway.ts'),
     import('../../platform/kubernetes/manifests/settings.ts'),
+    import('../../platform/kubernetes/injector/trust-anchors.ts'),
   ]);
-  return gatewayDeployment({ ...defaultMeshSettings(), ...(image ? { image } : {}) }, ports);
+  const image = optionalString(ctx.values, 'image');
+  const settings = { ...defaultMeshSettings(), ...(image ? { image } : {}) };
+  const file = optionalString(ctx.values, 'identity-trust-anchors-file');
+  let trustAnchorsPem: string | undefined;
+  try {
+    trustAnchorsPem = file
+      ? readTrustAnchorsFile(file)
+      : await readTrustAnchors(kubernetes.client, settings.controlPlaneNamespace);
+  } catch (error) {
+    if (!(error instanceof TrustAnchorsUnavailableError)) throw error;
+    ctx.stderr.write(
+      `warning: ${error.message}; the gateway cannot check the identity service and will not become ready.\n` +
+        '  Install the control plane and run strait mc install again, or pass --identity-trust-anchors-file.\n',
+    );
+  }
+  return gatewayDeployment(settings, ports, trustAnchorsPem);
 }

@@ -1,3 +1,4 @@
+import { StraitError } from '../../core/errors.ts';
 import type { Resource } from '../../core/resource.ts';
 import { Multicluster } from '../../multicluster/link/manifests.ts';
 import {
@@ -5,23 +6,26 @@ import {
   componentIdentity,
   entryCommand,
   type MeshSettings,
-  TRUST_ROOTS_CONFIGMAP,
-  TRUST_ROOTS_KEY,
 } from '../../platform/kubernetes/manifests/settings.ts';
 import { KUBERNETES_IDENTITY_AUDIENCE } from '../../platform/kubernetes/token-review-validator.ts';
+import { readInput } from './identity-files.ts';
 
 const TOKEN_DIR = '/var/run/strait/identity/token';
-const TRUST_ROOTS_DIR = '/var/run/strait/identity/trust-roots';
 
 /**
  * The gateway's Deployment on Kubernetes: the Strait image running the
  * gateway entry point as the `strait-gateway` ServiceAccount, data on 4143 and
  * probe on 4191, its certificate from the identity service in exchange for a
- * projected ServiceAccount token, verified against the trust roots ConfigMap.
+ * projected ServiceAccount token, verified against the trust anchors given
+ * inline (`STRAIT_PROXY_TRUST_BUNDLE`), as the injector gives them to proxies:
+ * the trust roots ConfigMap lives in the control-plane namespace, which a pod
+ * in the multicluster namespace cannot mount. Without `trustAnchorsPem` the
+ * gateway has no way to check the identity service and stays unready.
  */
 export function gatewayDeployment(
   settings: MeshSettings,
   ports: { gateway: number; probe: number },
+  trustAnchorsPem: string | undefined,
 ): Resource {
   const ns = Multicluster.namespace;
   const labels = { app: Multicluster.gateway, [Multicluster.partOfLabel]: 'strait-multicluster' };
@@ -54,7 +58,7 @@ export function gatewayDeployment(
                   value: `${Multicluster.gateway}.${ns}.serviceaccount.identity.${settings.controlPlaneNamespace}.${settings.trustDomain}`,
                 },
                 { name: 'STRAIT_PROXY_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
-                { name: 'STRAIT_PROXY_TRUST_BUNDLE_FILE', value: `${TRUST_ROOTS_DIR}/${TRUST_ROOTS_KEY}` },
+                ...(trustAnchorsPem ? [{ name: 'STRAIT_PROXY_TRUST_BUNDLE', value: trustAnchorsPem }] : []),
                 { name: 'STRAIT_PROXY_DESTINATION_ADDR', value: componentAddress(settings, 'destination') },
                 {
                   name: 'STRAIT_PROXY_DESTINATION_IDENTITY',
@@ -76,10 +80,7 @@ export function gatewayDeployment(
                 allowPrivilegeEscalation: false,
                 capabilities: { drop: ['ALL'] },
               },
-              volumeMounts: [
-                { name: 'identity-token', mountPath: TOKEN_DIR, readOnly: true },
-                { name: 'trust-roots', mountPath: TRUST_ROOTS_DIR, readOnly: true },
-              ],
+              volumeMounts: [{ name: 'identity-token', mountPath: TOKEN_DIR, readOnly: true }],
             },
           ],
           volumes: [
@@ -97,10 +98,25 @@ export function gatewayDeployment(
                 ],
               },
             },
-            { name: 'trust-roots', configMap: { name: TRUST_ROOTS_CONFIGMAP } },
           ],
         },
       },
     },
   } as Resource;
+}
+
+/**
+ * Reads the trust anchors (PEM) named by `--identity-trust-anchors-file`;
+ * throws E_FILE_READ, or E_TRUST_ANCHORS_FILE when the file holds no certificate.
+ */
+export function readTrustAnchorsFile(file: string): string {
+  const pem = readInput(file, '--identity-trust-anchors-file');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new StraitError(
+      'E_TRUST_ANCHORS_FILE',
+      `--identity-trust-anchors-file ${file}: no PEM certificate in the file`,
+      { hint: 'pass the control plane’s trust anchors, "-----BEGIN CERTIFICATE-----…"' },
+    );
+  }
+  return pem;
 }
