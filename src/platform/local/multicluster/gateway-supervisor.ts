@@ -333,8 +333,11 @@ function gatewayCommand(): string[] {
   return [process.execPath, ...PROXY_NODE_ARGS, dataPlaneEntry('gateway')];
 }
 
-/** Whether `pid` runs a gateway entry point (pids are reused; never signal a stranger). */
-function isGatewayProcess(pid: number): boolean {
+/**
+ * Whether `pid` runs a gateway entry point, compiled or source (pids are
+ * reused; never signal a stranger).
+ */
+export function isGatewayProcess(pid: number): boolean {
   try {
     const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     return GATEWAY_ENTRIES.some((entry) => args.includes(entry));
