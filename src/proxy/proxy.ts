@@ -59,7 +59,10 @@ export async function startProxy(
     options.credentials ?? (config.identity ? new Credentials(readIdentity(config.identity)) : undefined);
   const identityClient =
     !credentials && config.identityService
-      ? await startIdentityClient(config.identityService, log)
+      ? await (await import('./identity/service-credentials.ts')).credentialsFromIdentityService(
+          config.identityService,
+          log,
+        )
       : undefined;
   if (identityClient) credentials = identityClient.credentials;
   const metrics = new ProxyMetrics();
@@ -348,44 +351,6 @@ function requireIdentity(credentials: Credentials | undefined, what: string): Cr
   if (!credentials)
     throw new ProxyConfigError(`the ${what} service needs an identity`, 'configure identity files');
   return credentials;
-}
-
-/**
- * Gets the first certificate from the identity service (retrying until it
- * comes) and keeps the credentials fresh afterwards.
- */
-async function startIdentityClient(
-  settings: NonNullable<ProxyConfig['identityService']>,
-  log: Logger,
-): Promise<{ credentials: Credentials; close(): void }> {
-  const { IdentityClient, tokenFromFile } = await import('./identity/index.ts');
-  const trustBundle = settings.trustBundlePem ?? readFileSync(settings.trustBundleFile as string, 'utf8');
-  const client = new IdentityClient({
-    address: settings.address,
-    serverIdentity: settings.serverIdentity,
-    trustBundlePem: trustBundle,
-    identity: settings.identity,
-    token: tokenFromFile(settings.tokenFile),
-  });
-  client.onError((error) => log.warn('identity request failed; retrying', { error: error.message }));
-  const material = (c: { chainPem: string; keyPem: string; trustBundlePem: string }): IdentityMaterial => ({
-    certChain: c.chainPem,
-    key: c.keyPem,
-    trustBundle: c.trustBundlePem,
-  });
-  log.info('requesting a workload certificate', { identity: settings.identity, from: settings.address });
-  const credentials = new Credentials(material(await client.start()));
-  client.onCredentials((fresh) => {
-    try {
-      credentials.update(material(fresh));
-      log.info('workload certificate renewed', { notAfter: fresh.notAfter.toISOString() });
-    } catch (error) {
-      log.error('renewed certificate is unusable; keeping the current one', {
-        error: (error as Error).message,
-      });
-    }
-  });
-  return { credentials, close: () => client.close() };
 }
 
 async function loadRpc() {

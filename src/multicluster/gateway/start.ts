@@ -4,6 +4,7 @@ import type { ProxyConfig } from '../../proxy/config.ts';
 import { DestinationResolver } from '../../proxy/discovery/destination.ts';
 import { StaticResolver } from '../../proxy/discovery/static.ts';
 import type { Resolver } from '../../proxy/discovery/types.ts';
+import { credentialsFromIdentityService } from '../../proxy/identity/service-credentials.ts';
 import { createLogger } from '../../proxy/log.ts';
 import { OutboundClient } from '../../proxy/outbound/client.ts';
 import { Credentials } from '../../proxy/transport/credentials.ts';
@@ -39,28 +40,19 @@ export function gatewaySettingsFromEnv(env: NodeJS.ProcessEnv): Omit<GatewayProc
   };
 }
 
-/** Starts a gateway: data on the proxy's inbound address, probe/admin on its admin address. */
+/**
+ * Starts a gateway: data on the proxy's inbound address, probe/admin on its
+ * admin address. Its identity comes from files (STRAIT_PROXY_IDENTITY_*) or,
+ * as a meshed pod's does, from the identity service (kept fresh).
+ */
 export async function startGateway(config: GatewayProcessConfig): Promise<Gateway> {
   const { proxy } = config;
-  if (!proxy.identity) {
-    throw new GatewayConfigError(
-      'the gateway needs an identity',
-      'set STRAIT_PROXY_IDENTITY_* (certificate chain, key, trust bundle)',
-    );
-  }
-  const read = (file: string) => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new GatewayConfigError(`cannot read ${file}: ${(error as Error).message}`);
-    }
-  };
-  const credentials = new Credentials({
-    certChain: read(proxy.identity.certFile),
-    key: read(proxy.identity.keyFile),
-    trustBundle: read(proxy.identity.trustBundleFile),
-  });
   const log = createLogger(proxy.logLevel);
+  const identityService =
+    !proxy.identity && proxy.identityService
+      ? await credentialsFromIdentityService(proxy.identityService, log)
+      : undefined;
+  const credentials = identityService?.credentials ?? credentialsFromFiles(proxy.identity);
   const resolver: Resolver = proxy.destination
     ? new DestinationResolver(
         createRpcClient(DestinationService, {
@@ -87,6 +79,40 @@ export async function startGateway(config: GatewayProcessConfig): Promise<Gatewa
     log,
     handshakeTimeoutMs: proxy.timeouts.handshakeMs,
   });
-  await gateway.listen({ host: proxy.inbound.host, port: proxy.inbound.port, adminPort: proxy.admin.port });
-  return gateway;
+  try {
+    await gateway.listen({ host: proxy.inbound.host, port: proxy.inbound.port, adminPort: proxy.admin.port });
+  } catch (error) {
+    identityService?.close();
+    throw error;
+  }
+  if (!identityService) return gateway;
+  return {
+    counters: gateway.counters,
+    listen: gateway.listen,
+    async close() {
+      identityService.close();
+      await gateway.close();
+    },
+  };
+}
+
+function credentialsFromFiles(identity: ProxyConfig['identity']): Credentials {
+  if (!identity) {
+    throw new GatewayConfigError(
+      'the gateway needs an identity',
+      'set STRAIT_PROXY_IDENTITY_* (certificate chain, key, trust bundle) or the identity service (STRAIT_PROXY_IDENTITY_ADDR and its token)',
+    );
+  }
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new GatewayConfigError(`cannot read ${file}: ${(error as Error).message}`);
+    }
+  };
+  return new Credentials({
+    certChain: read(identity.certFile),
+    key: read(identity.keyFile),
+    trustBundle: read(identity.trustBundleFile),
+  });
 }
