@@ -4,7 +4,6 @@ import type { Socket } from 'node:net';
 import { describeError } from '../../core/errors.ts';
 import { RetryBudget } from '../balance/retry-budget.ts';
 import {
-  EMPTY_PROFILE,
   isFailureStatus,
   matchRoute,
   type Profile,
@@ -18,7 +17,7 @@ import { ORIG_PROTO_HEADER } from '../transport/header.ts';
 import { relay } from '../transport/relay.ts';
 import type { OutboundClient } from './client.ts';
 import { forwardRawHeaders, isIdempotent } from './headers.ts';
-import type { ProfileCache } from './profiles.ts';
+import { type ProfileCache, withProfile } from './profiles.ts';
 import type { EndpointHandle } from './targets.ts';
 
 export interface Http1ForwarderOptions {
@@ -80,18 +79,9 @@ export class Http1Forwarder {
 
   /** Forwards one request to `authority` ("name:port" or "ip:port"), following its profile. */
   handle(req: http.IncomingMessage, res: http.ServerResponse, authority: string): void {
-    const entry = this.#profiles?.get(authority);
-    if (!entry) {
-      this.#forward(req, res, authority, EMPTY_PROFILE, this.#budget);
-      return;
-    }
-    if (entry.known) {
-      this.#forward(req, res, authority, entry.profile, entry.budget);
-      return;
-    }
-    void entry
-      .ready(this.#client.discoveryTimeoutMs)
-      .then(() => this.#forward(req, res, authority, entry.profile, entry.budget));
+    withProfile(this.#profiles, authority, this.#client.discoveryTimeoutMs, this.#budget, (profile, budget) =>
+      this.#forward(req, res, authority, profile, budget),
+    );
   }
 
   #forward(

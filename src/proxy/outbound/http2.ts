@@ -2,7 +2,6 @@ import http2 from 'node:http2';
 import { describeError } from '../../core/errors.ts';
 import { RetryBudget } from '../balance/retry-budget.ts';
 import {
-  EMPTY_PROFILE,
   isEndpointFailure,
   isFailureResponse,
   isRetryableResponse,
@@ -14,7 +13,7 @@ import { ProxyError } from '../errors.ts';
 import type { TapHub } from '../tap/hub.ts';
 import type { OutboundClient } from './client.ts';
 import { isIdempotent } from './headers.ts';
-import type { ProfileCache } from './profiles.ts';
+import { type ProfileCache, withProfile } from './profiles.ts';
 import { ReplayableBody } from './replayable-body.ts';
 import type { EndpointHandle } from './targets.ts';
 
@@ -80,18 +79,9 @@ export class Http2Forwarder {
 
   /** Forwards one server stream to `authority`, following its profile. */
   handle(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, authority: string): void {
-    const entry = this.#profiles?.get(authority);
-    if (!entry) {
-      this.#forward(stream, headers, authority, EMPTY_PROFILE, this.#budget);
-      return;
-    }
-    if (entry.known) {
-      this.#forward(stream, headers, authority, entry.profile, entry.budget);
-      return;
-    }
-    void entry
-      .ready(this.#client.discoveryTimeoutMs)
-      .then(() => this.#forward(stream, headers, authority, entry.profile, entry.budget));
+    withProfile(this.#profiles, authority, this.#client.discoveryTimeoutMs, this.#budget, (profile, budget) =>
+      this.#forward(stream, headers, authority, profile, budget),
+    );
   }
 
   #forward(

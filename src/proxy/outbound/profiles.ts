@@ -50,6 +50,24 @@ export class ProfileEntry {
   }
 }
 
+/**
+ * Calls `use` with `authority`'s profile and retry budget: at once when the
+ * profile is known (without a cache: the empty profile and `budget`), else once
+ * the first profile comes or `timeoutMs` passes.
+ */
+export function withProfile(
+  profiles: ProfileCache | undefined,
+  authority: string,
+  timeoutMs: number,
+  budget: RetryBudget,
+  use: (profile: Profile, budget: RetryBudget) => void,
+): void {
+  const entry = profiles?.get(authority);
+  if (!entry) use(EMPTY_PROFILE, budget);
+  else if (entry.known) use(entry.profile, entry.budget);
+  else void entry.ready(timeoutMs).then(() => use(entry.profile, entry.budget));
+}
+
 /** Profiles by target authority, each watched while in use. */
 export class ProfileCache {
   readonly #entries = new Map<string, ProfileEntry>();
