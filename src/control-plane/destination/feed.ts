@@ -1,6 +1,7 @@
 import { Kinds } from '../../core/kinds.ts';
 import type { KindRef, Resource } from '../../core/resource.ts';
 import type { ResourceStore } from '../../core/store.ts';
+import { type RpcServer, type RpcServerOptions, startRpcServer } from '../../rpc/server.ts';
 import { SharedInformer } from '../runtime/index.ts';
 
 /** Receives every object of the followed kinds as it is added, changed or deleted. */
@@ -57,4 +58,18 @@ export function followKinds(
       await Promise.all(owned.map((informer) => informer.stop()));
     },
   };
+}
+
+/**
+ * Serves a feed-backed gRPC service: waits for the feed's first full lists,
+ * then starts the server; a server that cannot start stops the feed.
+ */
+export async function serveWhenSynced(feed: Feed, options: RpcServerOptions): Promise<RpcServer> {
+  await feed.synced;
+  try {
+    return await startRpcServer(options);
+  } catch (error) {
+    await feed.stop();
+    throw error;
+  }
 }

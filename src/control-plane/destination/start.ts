@@ -2,9 +2,9 @@ import { Ports } from '../../core/api/names.ts';
 import { describeError } from '../../core/errors.ts';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../../core/identity-name.ts';
 import type { ResourceStore } from '../../core/store.ts';
-import { type RpcServer, startRpcServer, type TlsMaterial } from '../../rpc/server.ts';
+import type { RpcServer, TlsMaterial } from '../../rpc/server.ts';
 import { SplitStatusWriter } from '../traffic/status-writer.ts';
-import { followKinds, type InformerSource } from './feed.ts';
+import { followKinds, type InformerSource, serveWhenSynced } from './feed.ts';
 import { DestinationService, DestinationWatches, destinationServiceImpl } from './service.ts';
 import { DESTINATION_KINDS, DestinationState } from './state.ts';
 
@@ -67,20 +67,13 @@ export async function startDestinationService(
     },
     { onError, ...(options.informers ? { informers: options.informers } : {}) },
   );
-  await feed.synced;
-  let rpc: RpcServer;
-  try {
-    rpc = await startRpcServer({
-      host: options.host ?? '127.0.0.1',
-      port: options.port ?? Ports.destination,
-      tls: options.tls,
-      requestClientCert: true,
-      register: (router) => router.service(DestinationService, destinationServiceImpl(watches)),
-    });
-  } catch (error) {
-    await feed.stop();
-    throw error;
-  }
+  const rpc = await serveWhenSynced(feed, {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? Ports.destination,
+    tls: options.tls,
+    requestClientCert: true,
+    register: (router) => router.service(DestinationService, destinationServiceImpl(watches)),
+  });
   return {
     port: rpc.port,
     rpc,

@@ -2,8 +2,8 @@ import { Ports } from '../../core/api/names.ts';
 import { describeError, StraitError } from '../../core/errors.ts';
 import { DEFAULT_CONTROL_PLANE_NAMESPACE, DEFAULT_TRUST_DOMAIN } from '../../core/identity-name.ts';
 import type { ResourceStore } from '../../core/store.ts';
-import { type RpcServer, startRpcServer, type TlsMaterial } from '../../rpc/server.ts';
-import { followKinds, type InformerSource } from '../destination/feed.ts';
+import type { RpcServer, TlsMaterial } from '../../rpc/server.ts';
+import { followKinds, type InformerSource, serveWhenSynced } from '../destination/feed.ts';
 import { DEFAULT_POLICIES, type DefaultPolicy, isCidr } from './resolve.ts';
 import { InboundPolicyService, PolicyWatches, policyServiceImpl } from './service.ts';
 import { POLICY_KINDS, PolicyState } from './state.ts';
@@ -82,20 +82,13 @@ export async function startPolicyService(options: PolicyServiceOptions): Promise
       ...(options.informers ? { informers: options.informers } : {}),
     },
   );
-  await feed.synced;
-  let rpc: RpcServer;
-  try {
-    rpc = await startRpcServer({
-      host: options.host ?? '127.0.0.1',
-      port: options.port ?? Ports.policy,
-      tls: options.tls,
-      requestClientCert: true,
-      register: (router) => router.service(InboundPolicyService, policyServiceImpl(watches)),
-    });
-  } catch (error) {
-    await feed.stop();
-    throw error;
-  }
+  const rpc = await serveWhenSynced(feed, {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? Ports.policy,
+    tls: options.tls,
+    requestClientCert: true,
+    register: (router) => router.service(InboundPolicyService, policyServiceImpl(watches)),
+  });
   return {
     port: rpc.port,
     rpc,
