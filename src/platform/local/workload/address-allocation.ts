@@ -1,3 +1,6 @@
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Workload } from '../../../core/api/local.ts';
 import { StraitError } from '../../../core/errors.ts';
 import { Kinds } from '../../../core/kinds.ts';
@@ -36,3 +39,36 @@ export async function allocateWorkloadAddress(
 
 /** Free addresses are found among the first few; beyond this many, something holds a port everywhere. */
 const MAX_PROBED_ADDRESSES = 32;
+
+/** A lock older than this was left by a process that died while holding it. */
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * Runs `fn` holding the allocation lock of a cluster's workloads directory
+ * (a directory made with mkdir, which only one process can create), so two
+ * workloads started at once never register the same address.
+ */
+export async function withAllocationLock<T>(workloadsDir: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(workloadsDir, { recursive: true });
+  const lock = join(workloadsDir, '.address-lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS)
+          rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // Released meanwhile: try again.
+      }
+      await sleep(10 + Math.random() * 40);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}

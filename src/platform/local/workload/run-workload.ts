@@ -18,7 +18,7 @@ import { SUPERVISOR_PID_ANNOTATION } from '../controllers/workload-reaper.ts';
 import { writeFileAtomic } from '../home.ts';
 import { typeMeta } from '../type-meta.ts';
 import { WorkloadTokenIssuer } from '../workload-token.ts';
-import { allocateWorkloadAddress } from './address-allocation.ts';
+import { allocateWorkloadAddress, withAllocationLock } from './address-allocation.ts';
 import { httpReady, tcpReady } from './readiness.ts';
 
 const PROXY_ENTRY = fileURLToPath(new URL('../../../cmd/proxy.ts', import.meta.url));
@@ -108,34 +108,27 @@ export async function runWorkload(options: RunWorkloadOptions): Promise<RunningW
   const workloadDir = join(clusterFiles(options.dir).workloads, `${namespace}.${name}`);
   mkdirSync(workloadDir, { recursive: true });
 
-  // Two workloads started at once may pick the same free address: the one registered later tries again.
-  const placed = async (): Promise<Workload> => {
-    for (let attempt = 0; ; attempt++) {
-      const address = options.address ?? (await allocateWorkloadAddress(store, config.index, ports));
-      const created = await register(store, {
-        ...typeMeta(Kinds.Workload),
-        metadata: {
-          name,
-          namespace,
-          labels: { app: name, ...options.labels },
-          annotations: { [SUPERVISOR_PID_ANNOTATION]: String(process.pid) },
-        },
-        spec: {
-          serviceAccountName: options.serviceAccount,
-          command: options.command,
-          ports: options.ports,
-          address,
-          ...(options.readyPath ? { readinessPath: options.readyPath } : {}),
-          ...(options.proxy ? { proxy: proxyPorts } : {}),
-        },
-      });
-      if (options.address !== undefined || attempt >= 4 || !(await registeredEarlierAt(store, created))) {
-        return created;
-      }
-      await store.delete(refOf(created));
-    }
-  };
-  let workload = await placed();
+  // Choosing a free address and registering it happen under the cluster's allocation lock, so
+  // workloads started at the same moment see each other's address.
+  let workload = await withAllocationLock(clusterFiles(options.dir).workloads, async () =>
+    register(store, {
+      ...typeMeta(Kinds.Workload),
+      metadata: {
+        name,
+        namespace,
+        labels: { app: name, ...options.labels },
+        annotations: { [SUPERVISOR_PID_ANNOTATION]: String(process.pid) },
+      },
+      spec: {
+        serviceAccountName: options.serviceAccount,
+        command: options.command,
+        ports: options.ports,
+        address: options.address ?? (await allocateWorkloadAddress(store, config.index, ports)),
+        ...(options.readyPath ? { readinessPath: options.readyPath } : {}),
+        ...(options.proxy ? { proxy: proxyPorts } : {}),
+      },
+    }),
+  );
   const address = workload.spec?.address as string;
 
   let proxy: ChildProcess | undefined;
@@ -390,17 +383,6 @@ async function register(store: ResourceStore, workload: Workload): Promise<Workl
 }
 
 /** Whether another Workload registered before this one holds the same address. */
-async function registeredEarlierAt(store: ResourceStore, workload: Workload): Promise<boolean> {
-  const { items } = await store.list<Workload>(Kinds.Workload);
-  const version = Number(workload.metadata.resourceVersion);
-  return items.some(
-    (other) =>
-      other.metadata.uid !== workload.metadata.uid &&
-      (other.status?.address ?? other.spec?.address) === workload.spec?.address &&
-      Number(other.metadata.resourceVersion) < version,
-  );
-}
-
 async function ensureNamespaceAndAccount(
   store: ResourceStore,
   namespace: string,
