@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import tls from 'node:tls';
-import { createAnchor, createIssuer, issueWorkloadCertificate } from '../../../src/pki/index.ts';
-import { createWorkloadTokenKeys, WorkloadTokenIssuer } from '../../../src/platform/local/workload-token.ts';
+import { issueWorkloadCertificate } from '../../../src/pki/index.ts';
 import { TRANSPORT_ALPN } from '../../../src/proxy/transport/header.ts';
+import { startIdentityServiceProcess, writeIdentityServiceFiles } from '../identity/service-files.ts';
 import { listen, waitFor } from './helpers.ts';
 
 const proxyEntry = new URL('../../../src/cmd/proxy.ts', import.meta.url).pathname;
-const serviceEntry = new URL('../identity/service-process.ts', import.meta.url).pathname;
 const identity = 'web.shop.serviceaccount.identity.strait.cluster.local';
 
 const dir = mkdtempSync(join(tmpdir(), 'strait-proxy-identity-process-'));
@@ -32,36 +31,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startService(port: number): Promise<{ port: number; identity: string }> {
-  const configPath = join(dir, 'service.json');
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      issuerCert: join(dir, 'issuer.crt'),
-      issuerKey: join(dir, 'issuer.key'),
-      bundle: join(dir, 'ca.crt'),
-      tokenPublicKey: join(dir, 'token.pub'),
-      port,
-      leafValidityMs: 60_000,
-    }),
-  );
-  const child = fork(serviceEntry, [configPath], { stdio: 'inherit' });
-  children.push(child);
-  const [message] = (await once(child, 'message')) as [{ port: number; identity: string }];
-  return message;
-}
-
 describe('the proxy process in identity-service mode', () => {
   it('waits for an identity service that starts after it, then serves mTLS with the issued certificate', async () => {
-    const anchor = createAnchor();
-    const issuer = createIssuer({ anchor });
-    const keys = createWorkloadTokenKeys();
-    writeFileSync(join(dir, 'ca.crt'), anchor.certPem);
-    writeFileSync(join(dir, 'issuer.crt'), issuer.certPem);
-    writeFileSync(join(dir, 'issuer.key'), issuer.keyPem, { mode: 0o600 });
-    writeFileSync(join(dir, 'token.pub'), keys.publicKeyPem);
-    const tokens = new WorkloadTokenIssuer(keys.privateKeyPem);
-    writeFileSync(join(dir, 'token'), tokens.issue({ identity, namespace: 'shop', workload: 'web-1' }));
+    const { anchor, issuer, bundleFile, tokenFile } = writeIdentityServiceFiles(dir, {
+      identity,
+      namespace: 'shop',
+      name: 'web-1',
+    });
     const app = http.createServer((_req, res) => res.end('hello'));
     const appPort = await listen(app);
     const servicePort = await freePort();
@@ -78,8 +54,8 @@ describe('the proxy process in identity-service mode', () => {
         STRAIT_PROXY_IDENTITY_SERVER_NAME:
           'strait-identity.strait.serviceaccount.identity.strait.cluster.local',
         STRAIT_PROXY_IDENTITY: identity,
-        STRAIT_PROXY_TOKEN_FILE: join(dir, 'token'),
-        STRAIT_PROXY_TRUST_BUNDLE_FILE: join(dir, 'ca.crt'),
+        STRAIT_PROXY_TOKEN_FILE: tokenFile,
+        STRAIT_PROXY_TRUST_BUNDLE_FILE: bundleFile,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -99,7 +75,8 @@ describe('the proxy process in identity-service mode', () => {
       );
       assert.equal(exitCode, undefined, `the proxy exited while the service was down: ${stderr}`);
 
-      const service = await startService(servicePort);
+      const service = await startIdentityServiceProcess(dir, servicePort, 60_000);
+      children.push(service.child);
       assert.equal(service.identity, 'strait-identity.strait.serviceaccount.identity.strait.cluster.local');
       await waitFor(() => stderr.includes('"proxy started"') || exitCode !== undefined, 60_000);
       assert.equal(exitCode, undefined, `the proxy exited: ${stderr}`);
