@@ -131,8 +131,8 @@ export function profileFromProto(
       .filter((o) => o.authority !== '')
       .map((o) => {
         const override: DstOverride = { authority: o.authority, weight: o.weight, backend: o.backend };
-        const [service, namespace] = (o.authority.split(':')[0] ?? '').split('.');
         if (message.fullyQualifiedName !== '' && o.authority.startsWith(`${message.fullyQualifiedName}:`)) {
+          const [service, namespace] = message.fullyQualifiedName.split('.');
           override.ownGroup = `${namespace}/${service}`;
         }
         return override;
