@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningProxy } from '../../../src/proxy/proxy.ts';
 import type { TapRecord } from '../../../src/proxy/tap/hub.ts';
 import { listen, meshedEndpoint, metricValue, proxyWith, scrape, testMesh, viaProxy } from './helpers.ts';
+import { type MeshedPair, meshedPair } from './meshed-pair.ts';
 
 /** One HTTP/2 request through `port`; resolves with the response headers, body and trailers. */
 function h2Request(
@@ -190,35 +191,26 @@ describe('meshed inbound HTTP served request by request', () => {
 
 describe('meshed inbound HTTP with per-request handling switched off', () => {
   const mesh = testMesh();
-  let app: http.Server;
-  let server: RunningProxy;
-  let client: RunningProxy;
-  let authority: string;
+  let pair: MeshedPair;
 
   before(async () => {
-    app = http.createServer((req, res) => res.end(String(req.headers['strait-client-id'] ?? 'none')));
-    const appPort = await listen(app);
-    authority = `app.shop.svc.cluster.local:${appPort}`;
-    server = await proxyWith(
-      { inbound: { host: '127.0.0.1', port: 0, perRequest: false } },
-      { credentials: mesh.credentials('app', 'shop') },
-    );
-    client = await proxyWith(
-      { endpoints: { [authority]: [meshedEndpoint(server, appPort, mesh.identity('app', 'shop'))] } },
-      { credentials: mesh.credentials('web', 'shop') },
+    pair = await meshedPair(
+      mesh,
+      http.createServer((req, res) => res.end(String(req.headers['strait-client-id'] ?? 'none'))),
+      {
+        service: 'app',
+        caller: 'web',
+        server: { inbound: { host: '127.0.0.1', port: 0, perRequest: false } },
+      },
     );
   });
 
-  after(async () => {
-    await client.close();
-    await server.close();
-    app.close();
-  });
+  after(() => pair.close());
 
   it('relays the connection as bytes: counted per connection only, no caller header added', async () => {
-    const res = await viaProxy(client.ports.outbound, `http://${authority}/`);
+    const res = await viaProxy(pair.client.ports.outbound, `http://${pair.authority}/`);
     assert.equal(res.body, 'none');
-    const text = await scrape(server.ports.admin);
+    const text = await scrape(pair.server.ports.admin);
     assert.equal(metricValue(text, 'request_total', 'direction="inbound"'), 0);
     assert.ok(metricValue(text, 'tcp_open_total', 'direction="inbound"') >= 1);
   });
