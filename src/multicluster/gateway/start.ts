@@ -57,10 +57,12 @@ export async function startGateway(config: GatewayProcessConfig): Promise<Gatewa
     ? new DestinationResolver(
         createRpcClient(DestinationService, {
           address: proxy.destination.address,
-          ca: credentials.material.trustBundle,
           serverIdentity: proxy.destination.identity,
-          cert: credentials.material.certChain,
-          key: credentials.material.key,
+          tlsSource: () => ({
+            ca: credentials.material.trustBundle,
+            cert: credentials.material.certChain,
+            key: credentials.material.key,
+          }),
         }),
       )
     : new StaticResolver(proxy.endpoints);
