@@ -6,22 +6,15 @@
 // namespace, so the only way between them is what binds a cluster's link
 // address (its API and gateway); otherwise each has its own loopback block.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints, Service } from '../../../src/core/api/core.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
-import { createAnchor } from '../../../src/pki/index.ts';
-import { linkAddress, readClusterConfig } from '../../../src/platform/local/cluster-config.ts';
-import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
-import { clusterDirectory } from '../../../src/platform/local/home.ts';
 import { networkNamespacesSupported } from '../../../src/platform/local/netns.ts';
-import { eventually, strait, straitInBackground } from '../local/cli.ts';
+import { eventually } from '../../fixtures/eventually.ts';
+import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
+import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
 import { setGatewayReplicas } from './gateway-control.ts';
 import { exchange } from './mesh-fixtures.ts';
 
@@ -29,26 +22,15 @@ const ECHO = fileURLToPath(new URL('../local/echo-app.mjs', import.meta.url));
 const CALL = fileURLToPath(new URL('../local/call-app.mjs', import.meta.url));
 const GATEWAY_ID = 'strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local';
 
-const EXPORTED_BACKEND = `apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: backend
-  namespace: shop
-  labels:
-    mirror.strait.io/exported: "true"
-spec:
-  selector:
-    app: backend
-  ports:
-    - name: http
-      port: 80
-      targetPort: http
-`;
+const EXPORTED_BACKEND = joinManifests(
+  namespaceManifest('shop'),
+  serviceManifest({
+    name: 'backend',
+    namespace: 'shop',
+    labels: { 'mirror.strait.io/exported': 'true' },
+    ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+  }),
+);
 
 /** Each cluster in its own network namespace when that is possible here (root, iproute2). */
 const NETNS = networkNamespacesSupported();
@@ -56,98 +38,60 @@ const NETNS = networkNamespacesSupported();
 describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : ''})`, {
   timeout: 900_000,
 }, () => {
-  const home = mkdtempSync(join(tmpdir(), 'strait-mc-'));
-  const processes: ChildProcess[] = [];
-  const run = async (args: string[], input?: string) => {
-    const result = await strait(home, args, input);
-    assert.equal(result.code, 0, `strait ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
-    return result.stdout;
-  };
-  const westStore = () => openClusterStore(clusterDirectory(home, 'west'));
+  const clusters = new LocalClusters('strait-mc-');
+  const home = clusters.home;
   /** Where east's gateway is: its link address (its loopback address without namespaces). */
-  const eastGateway = () => linkAddress(readClusterConfig(clusterDirectory(home, 'east')));
+  const eastGateway = () => clusters.linkAddress('east');
+  /** The Endpoints of west's mirror `backend-east` (undefined while there is none). */
+  const mirrorEndpoints = () =>
+    clusters.withStore('west', (store) =>
+      store.get<Endpoints>({ ...Kinds.Endpoints, namespace: 'shop', name: 'backend-east' }),
+    );
 
   before(async () => {
-    const anchor = createAnchor();
-    writeFileSync(join(home, 'anchor.crt'), anchor.certPem);
-    writeFileSync(join(home, 'anchor.key'), anchor.keyPem);
-    for (const cluster of ['west', 'east']) {
-      await run([
-        'local',
-        'up',
-        '--cluster',
-        cluster,
-        '--trust-anchor-cert',
-        join(home, 'anchor.crt'),
-        '--trust-anchor-key',
-        join(home, 'anchor.key'),
-        ...(NETNS ? ['--netns'] : []),
-      ]);
-    }
+    await clusters.up(['west', 'east'], { flags: NETNS ? ['--netns'] : [] });
 
     // East's control plane runs the gateway once it is installed; nothing is started by hand.
-    const installed = await run(['mc', 'install', '--context', 'east']);
+    const installed = await clusters.run(['mc', 'install', '--context', 'east']);
     assert.match(installed, /gateway running in the control plane \(ready, pid \d+\)/);
-    await run(['mc', 'link', '--context', 'west', '--target-context', 'east', '--cluster-name', 'east']);
-    await run(['local', 'apply', '--context', 'east', '-f', '-'], EXPORTED_BACKEND);
-    await run(
-      ['local', 'apply', '--context', 'west', '-f', '-'],
-      'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n',
-    );
-    processes.push(
-      straitInBackground(home, [
-        'local',
-        'run',
-        '--cluster',
-        'east',
-        '-n',
-        'shop',
-        '--service-account',
-        'backend',
-        '--name',
-        'backend',
-        '--port',
-        'http=8080',
-        '--ready-path',
-        '/ready',
-        '--',
-        process.execPath,
-        ECHO,
-      ]),
+    await clusters.run([
+      'mc',
+      'link',
+      '--context',
+      'west',
+      '--target-context',
+      'east',
+      '--cluster-name',
+      'east',
+    ]);
+    await clusters.apply('east', EXPORTED_BACKEND);
+    await clusters.apply('west', namespaceManifest('shop'));
+    clusters.start(
+      localRunArgs(
+        {
+          cluster: 'east',
+          namespace: 'shop',
+          serviceAccount: 'backend',
+          name: 'backend',
+          port: 'http=8080',
+          readyPath: '/ready',
+        },
+        [process.execPath, ECHO],
+      ),
     );
   });
 
-  after(async () => {
-    for (const child of processes.reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
-    for (const cluster of ['west', 'east'])
-      await strait(home, ['local', 'down', '--cluster', cluster, '--delete']);
-    rmSync(home, { recursive: true, force: true });
-  });
+  after(() => clusters.down());
 
   it('mirrors east’s exported service into west as backend-east, at east’s gateway', async () => {
     const endpoints = await eventually(
       'the mirror of backend in west',
       async () => {
-        const store = westStore();
-        try {
-          const service = await store.get<Service>({
-            ...Kinds.Service,
-            namespace: 'shop',
-            name: 'backend-east',
-          });
-          const eps = await store.get<Endpoints>({
-            ...Kinds.Endpoints,
-            namespace: 'shop',
-            name: 'backend-east',
-          });
-          return service && eps?.subsets?.[0]?.addresses?.length ? eps : undefined;
-        } finally {
-          store.close();
-        }
+        const service = await clusters.withStore('west', (store) =>
+          store.get<Service>({ ...Kinds.Service, namespace: 'shop', name: 'backend-east' }),
+        );
+        const eps = await mirrorEndpoints();
+        return service && eps?.subsets?.[0]?.addresses?.length ? eps : undefined;
       },
       180_000,
     );
@@ -158,47 +102,28 @@ describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : 
   it('a west workload calls backend-east and gets east’s answer through the gateway', async () => {
     const backendAddress = await eventually(
       'the backend in east to be ready',
-      async () => {
-        const store = openClusterStore(clusterDirectory(home, 'east'));
-        try {
-          const eps = await store.get<Endpoints>({ ...Kinds.Endpoints, namespace: 'shop', name: 'backend' });
-          return eps?.subsets?.[0]?.addresses?.[0]?.ip;
-        } finally {
-          store.close();
-        }
-      },
+      async () => (await clusters.endpointAddresses('east', 'shop', 'backend'))[0],
       180_000,
     );
-    const stdout = await run([
-      'local',
-      'run',
-      '--cluster',
-      'west',
-      '-n',
-      'shop',
-      '--service-account',
-      'frontend',
-      '--name',
-      'frontend',
-      '--',
-      process.execPath,
-      CALL,
-      'http://backend-east.shop.svc.cluster.local:80/',
-    ]);
+    const stdout = await clusters.run(
+      localRunArgs({ cluster: 'west', namespace: 'shop', serviceAccount: 'frontend', name: 'frontend' }, [
+        process.execPath,
+        CALL,
+        'http://backend-east.shop.svc.cluster.local:80/',
+      ]),
+    );
     assert.equal(stdout, '200 hello from backend\n');
     const gatewayMetrics = await (await fetch(`http://${eastGateway()}:4191/metrics`)).text();
     assert.match(gatewayMetrics, /gateway_connections_total\{outcome="forwarded"\} [1-9]/);
     // The backend's proxy saw the west caller's identity, carried by the gateway. Its admin
     // port is reached from inside east (with namespaces, the host cannot reach it).
-    const backendMetrics = await run([
-      ...['local', 'run', '--cluster', 'east', '-n', 'shop', '--name', 'metrics-reader', '--no-proxy'],
-      ...[
-        '--',
+    const backendMetrics = await clusters.run(
+      localRunArgs({ cluster: 'east', namespace: 'shop', name: 'metrics-reader', proxy: false }, [
         process.execPath,
         '-e',
         `fetch("http://${backendAddress}:4191/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))`,
-      ],
-    ]);
+      ]),
+    );
     assert.match(
       backendMetrics,
       /direction="inbound"[^}]*client_id="frontend\.shop\.serviceaccount\.identity\.strait\.cluster\.local"/,
@@ -222,13 +147,13 @@ describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : 
     const table = await eventually(
       'east alive in mc gateways',
       async () => {
-        const out = await run(['mc', 'gateways', '--context', 'west']);
+        const out = await clusters.run(['mc', 'gateways', '--context', 'west']);
         return /^east\s+true\s+1\s+\d+ms/m.test(out) ? out : undefined;
       },
       90_000,
     );
     assert.match(table, /CLUSTER\s+ALIVE\s+NUM_SVC\s+LATENCY_P50\s+LATENCY_P95\s+LATENCY_P99/);
-    const check = await strait(home, ['mc', 'check', '--context', 'west']);
+    const check = await clusters.strait(['mc', 'check', '--context', 'west']);
     assert.equal(check.code, 0, check.stdout);
     assert.match(check.stdout, /✓ trust anchor shared with the target’s gateway/);
   });
@@ -238,48 +163,25 @@ describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : 
     await eventually(
       'the mirror endpoints not ready',
       async () => {
-        const store = westStore();
-        try {
-          const eps = await store.get<Endpoints>({
-            ...Kinds.Endpoints,
-            namespace: 'shop',
-            name: 'backend-east',
-          });
-          const subset = eps?.subsets?.[0];
-          return subset?.notReadyAddresses?.length && !subset.addresses?.length ? true : undefined;
-        } finally {
-          store.close();
-        }
+        const subset = (await mirrorEndpoints())?.subsets?.[0];
+        return subset?.notReadyAddresses?.length && !subset.addresses?.length ? true : undefined;
       },
       90_000,
     );
-    const check = await strait(home, ['mc', 'check', '--context', 'west']);
+    const check = await clusters.strait(['mc', 'check', '--context', 'west']);
     assert.equal(check.code, 1);
     assert.match(check.stdout, /× gateway alive/);
     await setGatewayReplicas(home, 'east', 1);
     await eventually(
       'the mirror endpoints ready again',
-      async () => {
-        const store = westStore();
-        try {
-          const eps = await store.get<Endpoints>({
-            ...Kinds.Endpoints,
-            namespace: 'shop',
-            name: 'backend-east',
-          });
-          return eps?.subsets?.[0]?.addresses?.length ? true : undefined;
-        } finally {
-          store.close();
-        }
-      },
+      async () => ((await mirrorEndpoints())?.subsets?.[0]?.addresses?.length ? true : undefined),
       90_000,
     );
   });
 
   it('unlink removes the Link, its credential and every mirror', async () => {
-    await run(['mc', 'unlink', '--context', 'west', '--cluster-name', 'east']);
-    const store = westStore();
-    try {
+    await clusters.run(['mc', 'unlink', '--context', 'west', '--cluster-name', 'east']);
+    await clusters.withStore('west', async (store) => {
       const mirrors = await store.list(Kinds.Service, {
         labelSelector: 'mirror.strait.io/cluster-name=east',
       });
@@ -292,14 +194,12 @@ describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : 
         }),
         undefined,
       );
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('mc allow makes a separate credential that can be revoked alone; uninstall removes the components', async () => {
-    await run(['mc', 'allow', '--context', 'east', '--name', 'north']);
-    const generated = await run([
+    await clusters.run(['mc', 'allow', '--context', 'east', '--name', 'north']);
+    const generated = await clusters.run([
       'mc',
       'link-gen',
       '--context',
@@ -310,8 +210,8 @@ describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : 
       'north',
     ]);
     assert.match(generated, /kind: Link/);
-    await run(['mc', 'allow', '--context', 'east', '--name', 'north', '--revoke']);
-    const refused = await strait(home, [
+    await clusters.run(['mc', 'allow', '--context', 'east', '--name', 'north', '--revoke']);
+    const refused = await clusters.strait([
       'mc',
       'link-gen',
       '--context',
@@ -325,12 +225,12 @@ describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : 
     assert.match(refused.stderr, /E_MC_CREDENTIAL/);
     // The default credential is unaffected.
     assert.match(
-      await run(['mc', 'link-gen', '--context', 'east', '--cluster-name', 'east']),
+      await clusters.run(['mc', 'link-gen', '--context', 'east', '--cluster-name', 'east']),
       /kind: Secret/,
     );
 
-    await run(['mc', 'uninstall', '--context', 'east']);
-    const gone = await strait(home, ['mc', 'link-gen', '--context', 'east', '--cluster-name', 'east']);
+    await clusters.run(['mc', 'uninstall', '--context', 'east']);
+    const gone = await clusters.strait(['mc', 'link-gen', '--context', 'east', '--cluster-name', 'east']);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /E_MC_NOT_INSTALLED/);
   });
