@@ -21,6 +21,26 @@ function service(
   };
 }
 
+/** A mirror of `remoteFqName` from cluster east; the label spelling of a mirror may be Linkerd's. */
+function mirror(
+  name: string,
+  remoteFqName: string,
+  gatewayIdentity: string,
+  mirroredLabel = 'mirror.strait.io/mirrored-service',
+): Service {
+  return service(name, {
+    labels: { [mirroredLabel]: 'true', 'mirror.strait.io/cluster-name': 'east' },
+    annotations: {
+      'mirror.strait.io/remote-svc-fq-name': remoteFqName,
+      'mirror.strait.io/remote-gateway-identity': gatewayIdentity,
+    },
+  });
+}
+
+function endpoints(name: string, subsets: NonNullable<Endpoints['subsets']>): Endpoints {
+  return { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: 'shop' }, subsets };
+}
+
 function workload(name: string, ip: string, meshed = true): Workload {
   return {
     apiVersion: 'local.strait.io/v1alpha1',
@@ -44,11 +64,9 @@ function state(...objects: (Service | Endpoints | Workload | Pod)[]): Destinatio
 const target = { kind: 'service', namespace: 'shop', name: 'web', port: 8080 } as const;
 
 test('meshed workload endpoints carry identity, h2 and the peer proxy inbound port; not-ready ones are left out', () => {
-  const endpoints: Endpoints = {
-    apiVersion: 'v1',
-    kind: 'Endpoints',
-    metadata: { name: 'web', namespace: 'shop' },
-    subsets: [
+  const s = state(
+    service('web'),
+    endpoints('web', [
       {
         addresses: [
           { ip: '127.1.0.5', targetRef: { kind: 'Workload', name: 'web-1' } },
@@ -57,11 +75,7 @@ test('meshed workload endpoints carry identity, h2 and the peer proxy inbound po
         notReadyAddresses: [{ ip: '127.1.0.7', targetRef: { kind: 'Workload', name: 'web-2' } }],
         ports: [{ name: 'http', port: 18080 }],
       },
-    ],
-  };
-  const s = state(
-    service('web'),
-    endpoints,
+    ]),
     workload('web-1', '127.1.0.5'),
     workload('plain', '127.1.0.6', false),
   );
@@ -87,19 +101,14 @@ test('pods are meshed by their strait-proxy container; opaque ports get the opaq
     spec: { serviceAccountName: 'db', containers: [{ name: 'db' }, { name: 'strait-proxy' }] },
     status: { podIP: '10.0.0.9' },
   };
-  const endpoints: Endpoints = {
-    apiVersion: 'v1',
-    kind: 'Endpoints',
-    metadata: { name: 'db', namespace: 'shop' },
-    subsets: [
-      { addresses: [{ ip: '10.0.0.9', targetRef: { kind: 'Pod', name: 'db-0' } }], ports: [{ port: 5432 }] },
-    ],
-  };
+  const eps = endpoints('db', [
+    { addresses: [{ ip: '10.0.0.9', targetRef: { kind: 'Pod', name: 'db-0' } }], ports: [{ port: 5432 }] },
+  ]);
   const svc = service('db', { annotations: { 'config.linkerd.io/opaque-ports': '5432' } }, [
     { name: '', port: 5432 },
   ]);
-  const s = state(svc, endpoints, pod);
-  const set = serviceEndpointSet({ ...target, name: 'db', port: 5432 }, svc, endpoints, s);
+  const s = state(svc, eps, pod);
+  const set = serviceEndpointSet({ ...target, name: 'db', port: 5432 }, svc, eps, s);
   const addr = set.addrs.get('10.0.0.9:5432');
   assert.equal(addr?.tlsIdentity, ID('db'));
   assert.equal(addr?.protocolHint, 'opaque');
@@ -108,22 +117,17 @@ test('pods are meshed by their strait-proxy container; opaque ports get the opaq
 });
 
 test('mirror endpoints point at the remote gateway with the authority override and gateway identity', () => {
-  const mirror = service('web-east', {
-    labels: { 'mirror.linkerd.io/mirrored-service': 'true', 'mirror.strait.io/cluster-name': 'east' },
-    annotations: {
-      'mirror.strait.io/remote-svc-fq-name': 'web.shop.svc.east.local',
-      'mirror.strait.io/remote-gateway-identity':
-        'strait-gateway.strait-multicluster.serviceaccount.identity.strait.east.local',
-    },
-  });
-  const endpoints: Endpoints = {
-    apiVersion: 'v1',
-    kind: 'Endpoints',
-    metadata: { name: 'web-east', namespace: 'shop' },
-    subsets: [{ addresses: [{ ip: '127.2.0.1' }], ports: [{ name: 'http', port: 4143 }] }],
-  };
-  const s = state(mirror, endpoints);
-  const set = serviceEndpointSet({ ...target, name: 'web-east' }, mirror, endpoints, s);
+  const svc = mirror(
+    'web-east',
+    'web.shop.svc.east.local',
+    'strait-gateway.strait-multicluster.serviceaccount.identity.strait.east.local',
+    'mirror.linkerd.io/mirrored-service',
+  );
+  const eps = endpoints('web-east', [
+    { addresses: [{ ip: '127.2.0.1' }], ports: [{ name: 'http', port: 4143 }] },
+  ]);
+  const s = state(svc, eps);
+  const set = serviceEndpointSet({ ...target, name: 'web-east' }, svc, eps, s);
   assert.equal(set.labels.target_cluster, 'east');
   const addr = set.addrs.get('127.2.0.1:4143');
   assert.equal(addr?.authorityOverride, 'web.shop.svc.east.local:8080');
@@ -136,36 +140,28 @@ test('mirror endpoints point at the remote gateway with the authority override a
 });
 
 test('a hostname target picks that endpoint; on a headless mirror its override names the remote pod', () => {
-  const mirror = service('db-east', {
-    labels: { 'mirror.strait.io/mirrored-service': 'true', 'mirror.strait.io/cluster-name': 'east' },
-    annotations: {
-      'mirror.strait.io/remote-svc-fq-name': 'db.shop.svc.east.local',
-      'mirror.strait.io/remote-gateway-identity':
-        'gw.strait-multicluster.serviceaccount.identity.strait.east.local',
+  const svc = mirror(
+    'db-east',
+    'db.shop.svc.east.local',
+    'gw.strait-multicluster.serviceaccount.identity.strait.east.local',
+  );
+  const eps = endpoints('db-east', [
+    {
+      addresses: ['db-0', 'db-1'].map((hostname) => ({
+        ip: '127.2.0.1',
+        hostname,
+        targetRef: { kind: 'Service', name: `${hostname}-east` },
+      })),
+      ports: [{ name: 'http', port: 4143 }],
     },
-  });
-  const endpoints: Endpoints = {
-    apiVersion: 'v1',
-    kind: 'Endpoints',
-    metadata: { name: 'db-east', namespace: 'shop' },
-    subsets: [
-      {
-        addresses: ['db-0', 'db-1'].map((hostname) => ({
-          ip: '127.2.0.1',
-          hostname,
-          targetRef: { kind: 'Service', name: `${hostname}-east` },
-        })),
-        ports: [{ name: 'http', port: 4143 }],
-      },
-    ],
-  };
-  const s = state(mirror, endpoints);
-  const set = serviceEndpointSet({ ...target, name: 'db-east', hostname: 'db-1' }, mirror, endpoints, s);
+  ]);
+  const s = state(svc, eps);
+  const set = serviceEndpointSet({ ...target, name: 'db-east', hostname: 'db-1' }, svc, eps, s);
   assert.deepEqual(
     [...set.addrs.values()].map((a) => a.authorityOverride),
     ['db-1.db.shop.svc.east.local:8080'],
   );
-  const none = serviceEndpointSet({ ...target, name: 'db-east', hostname: 'db-9' }, mirror, endpoints, s);
+  const none = serviceEndpointSet({ ...target, name: 'db-east', hostname: 'db-9' }, svc, eps, s);
   assert.equal(none.addrs.size, 0);
 });
 
@@ -180,11 +176,9 @@ test('an unknown service does not exist; an IP target is meshed when a workload 
 });
 
 test('an address whose Workload or Pod is not known is held back until it is; other references go plain', () => {
-  const endpoints: Endpoints = {
-    apiVersion: 'v1',
-    kind: 'Endpoints',
-    metadata: { name: 'web', namespace: 'shop' },
-    subsets: [
+  const s = state(
+    service('web'),
+    endpoints('web', [
       {
         addresses: [
           { ip: '127.1.0.5', targetRef: { kind: 'Workload', name: 'web-1' } },
@@ -194,9 +188,8 @@ test('an address whose Workload or Pod is not known is held back until it is; ot
         ],
         ports: [{ name: 'http', port: 18080 }],
       },
-    ],
-  };
-  const s = state(service('web'), endpoints);
+    ]),
+  );
   const translate = () => serviceEndpointSet(target, s.service('shop', 'web'), s.endpoints('shop', 'web'), s);
   const early = translate();
   assert.deepEqual([...early.addrs.keys()].sort(), ['10.0.0.10:18080', '10.0.0.11:18080']);
