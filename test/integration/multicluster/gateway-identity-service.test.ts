@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { issueWorkloadCertificate } from '../../../src/pki/index.ts';
 import { TRANSPORT_ALPN } from '../../../src/proxy/transport/header.ts';
+import { freePort } from '../../fixtures/ports.ts';
 import { startIdentityServiceProcess, writeIdentityServiceFiles } from '../identity/service-files.ts';
-import { listen, waitFor } from '../proxy/helpers.ts';
+import { waitFor } from '../proxy/helpers.ts';
 
 const gatewayEntry = new URL('../../../src/cmd/gateway.ts', import.meta.url).pathname;
 const gatewayIdentity = 'strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local';
@@ -21,13 +21,6 @@ after(() => {
   for (const child of children) child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  const port = await listen(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('the gateway process with its identity from the identity service (as a Kubernetes pod)', () => {
   it('gets its certificate by CSR and presents it to callers', async () => {

@@ -2,7 +2,7 @@
 // target's proxy admits or refuses by the original client, and nobody can
 // forge it — neither through the gateway nor by talking to the proxy directly.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,6 @@ import { connectMeshed } from '../../../src/proxy/transport/connect.ts';
 import type { Credentials } from '../../../src/proxy/transport/credentials.ts';
 import { encodeTransportHeader } from '../../../src/proxy/transport/header.ts';
 import {
-  anchor,
   BACKEND,
   CLIENT,
   credentialsFor,
@@ -25,9 +24,9 @@ import {
   exchange,
   GATEWAY,
   id,
-  leafFor,
   log,
   west,
+  writeIdentityFiles,
 } from './mesh-fixtures.ts';
 
 const INTRUDER = id('intruder', 'shop');
@@ -49,17 +48,9 @@ describe('gateway and the target’s policy', () => {
 
     // The backend's real proxy: only web.shop may reach the application's port.
     dir = mkdtempSync(join(tmpdir(), 'strait-gw-policy-'));
-    const leaf = leafFor(BACKEND, east);
-    writeFileSync(join(dir, 'chain.pem'), leaf.chainPem);
-    writeFileSync(join(dir, 'key.pem'), leaf.keyPem);
-    writeFileSync(join(dir, 'bundle.pem'), anchor.certPem);
     const config = defaultProxyConfig();
     config.logLevel = 'error';
-    config.identity = {
-      certFile: join(dir, 'chain.pem'),
-      keyFile: join(dir, 'key.pem'),
-      trustBundleFile: join(dir, 'bundle.pem'),
-    };
+    config.identity = writeIdentityFiles(dir, BACKEND, east);
     for (const listener of [config.inbound, config.outbound, config.admin, config.tap]) {
       listener.host = '127.0.0.1';
       listener.port = 0;

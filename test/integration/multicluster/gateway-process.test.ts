@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { connectMeshed } from '../../../src/proxy/transport/connect.ts';
 import { encodeTransportHeader } from '../../../src/proxy/transport/header.ts';
+import { freePort } from '../../fixtures/ports.ts';
 import { eventually } from './fixtures.ts';
 import {
   anchor,
@@ -17,11 +18,10 @@ import {
   credentialsFor,
   east,
   exchange,
-  freePort,
   GATEWAY,
-  leafFor,
   startBackend,
   west,
+  writeIdentityFiles,
 } from './mesh-fixtures.ts';
 
 const node = process.execPath;
@@ -46,21 +46,14 @@ describe('gateway process behind a TCP load balancer (HAProxy)', () => {
   before(async () => {
     backend = await startBackend();
     dir = mkdtempSync(join(tmpdir(), 'strait-gateway-'));
-    const leaf = leafFor(GATEWAY, east);
-    writeFileSync(join(dir, 'chain.pem'), leaf.chainPem);
-    writeFileSync(join(dir, 'key.pem'), leaf.keyPem);
-    writeFileSync(join(dir, 'bundle.pem'), anchor.certPem);
+    const identity = writeIdentityFiles(dir, GATEWAY, east);
     const gatewayPort = await freePort();
     adminPort = await freePort();
     writeFileSync(
       join(dir, 'gateway.json'),
       JSON.stringify({
         logLevel: 'error',
-        identity: {
-          certFile: join(dir, 'chain.pem'),
-          keyFile: join(dir, 'key.pem'),
-          trustBundleFile: join(dir, 'bundle.pem'),
-        },
+        identity,
         inbound: { host: '127.0.0.1', port: gatewayPort },
         admin: { host: '127.0.0.1', port: adminPort },
         endpoints: {

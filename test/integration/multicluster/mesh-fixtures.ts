@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import {
   createAnchor,
   createIssuer,
@@ -74,11 +76,20 @@ export function exchange(socket: net.Socket, text: string): Promise<string> {
   });
 }
 
-/** A port free at the time of asking, for processes that must be told theirs. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** Writes the certificate chain, key and trust bundle of `identity` into `dir`; resolves their paths. */
+export function writeIdentityFiles(
+  dir: string,
+  identity: string,
+  issuer: typeof east,
+): { certFile: string; keyFile: string; trustBundleFile: string } {
+  const leaf = leafFor(identity, issuer);
+  const files = {
+    certFile: join(dir, 'chain.pem'),
+    keyFile: join(dir, 'key.pem'),
+    trustBundleFile: join(dir, 'bundle.pem'),
+  };
+  writeFileSync(files.certFile, leaf.chainPem);
+  writeFileSync(files.keyFile, leaf.keyPem);
+  writeFileSync(files.trustBundleFile, anchor.certPem);
+  return files;
 }
