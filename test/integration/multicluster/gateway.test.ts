@@ -33,7 +33,8 @@ describe('gateway', () => {
   const resolver = new StaticResolver();
   const gateways: Gateway[] = [];
 
-  async function startGateway(authorization?: Parameters<typeof gatewayAuthorization>[0]): Promise<number> {
+  /** Starts a gateway of east that admits by `authorization`; resolves its data and admin ports. */
+  async function listenGateway(authorization?: Parameters<typeof gatewayAuthorization>[0]) {
     const gateway = createGateway({
       credentials: credentialsFor(GATEWAY, east),
       clusterDomain: 'east.local',
@@ -48,7 +49,11 @@ describe('gateway', () => {
       log,
     });
     gateways.push(gateway);
-    return (await gateway.listen({ host: '127.0.0.1', port: 0, adminPort: 0 })).port;
+    return gateway.listen({ host: '127.0.0.1', port: 0, adminPort: 0 });
+  }
+
+  async function startGateway(authorization?: Parameters<typeof gatewayAuthorization>[0]): Promise<number> {
+    return (await listenGateway(authorization)).port;
   }
 
   function call(
@@ -247,19 +252,7 @@ describe('gateway', () => {
   });
 
   it('answers its probe on the admin port', async () => {
-    const gateway = createGateway({
-      credentials: credentialsFor(GATEWAY, east),
-      clusterDomain: 'east.local',
-      outbound: new OutboundClient({
-        resolver,
-        credentials: credentialsFor(GATEWAY, east),
-        log,
-        fallbackDirect: false,
-      }),
-      log,
-    });
-    gateways.push(gateway);
-    const { adminPort } = await gateway.listen({ host: '127.0.0.1', port: 0, adminPort: 0 });
+    const { adminPort } = await listenGateway();
     const response = await fetch(`http://127.0.0.1:${adminPort}/ready`);
     assert.equal(response.status, 200);
     assert.match(
