@@ -7,17 +7,14 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Endpoints, Service } from '../../../src/core/api/core.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
-import { networkNamespacesSupported } from '../../../src/platform/local/netns.ts';
 import { eventually } from '../../fixtures/eventually.ts';
 import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
 import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
 import { stopProcess } from '../../fixtures/strait-cli.ts';
+import { CALL, ECHO, NETNS, upLinked } from './linked-clusters.ts';
 
-const ECHO = fileURLToPath(new URL('../local/echo-app.mjs', import.meta.url));
-const CALL = fileURLToPath(new URL('../local/call-app.mjs', import.meta.url));
 const PODS = ['web-0', 'web-1'];
 
 const EXPORTED_HEADLESS = joinManifests(
@@ -31,8 +28,6 @@ const EXPORTED_HEADLESS = joinManifests(
     ports: [{ name: 'http', port: 80, targetPort: 'http' }],
   }),
 );
-
-const NETNS = networkNamespacesSupported();
 
 describe(`a headless service across linked clusters (real processes${NETNS ? ', network namespaces' : ''})`, {
   timeout: 900_000,
@@ -55,20 +50,8 @@ describe(`a headless service across linked clusters (real processes${NETNS ? ', 
     );
 
   before(async () => {
-    await clusters.up(['west', 'east'], { flags: NETNS ? ['--netns'] : [] });
-    await clusters.run(['mc', 'install', '--context', 'east']);
-    await clusters.run([
-      'mc',
-      'link',
-      '--context',
-      'west',
-      '--target-context',
-      'east',
-      '--cluster-name',
-      'east',
-    ]);
+    await upLinked(clusters);
     await clusters.apply('east', EXPORTED_HEADLESS);
-    await clusters.apply('west', namespaceManifest('shop'));
     for (const pod of PODS) {
       pods.push(
         clusters.start(

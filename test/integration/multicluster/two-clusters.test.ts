@@ -8,18 +8,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import type { Endpoints, Service } from '../../../src/core/api/core.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
-import { networkNamespacesSupported } from '../../../src/platform/local/netns.ts';
 import { eventually } from '../../fixtures/eventually.ts';
 import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
 import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
 import { setGatewayReplicas } from './gateway-control.ts';
+import { CALL, ECHO, NETNS, upLinked } from './linked-clusters.ts';
 import { exchange } from './mesh-fixtures.ts';
 
-const ECHO = fileURLToPath(new URL('../local/echo-app.mjs', import.meta.url));
-const CALL = fileURLToPath(new URL('../local/call-app.mjs', import.meta.url));
 const GATEWAY_ID = 'strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local';
 
 const EXPORTED_BACKEND = joinManifests(
@@ -31,9 +28,6 @@ const EXPORTED_BACKEND = joinManifests(
     ports: [{ name: 'http', port: 80, targetPort: 'http' }],
   }),
 );
-
-/** Each cluster in its own network namespace when that is possible here (root, iproute2). */
-const NETNS = networkNamespacesSupported();
 
 describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : ''})`, {
   timeout: 900_000,
@@ -49,23 +43,10 @@ describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : 
     );
 
   before(async () => {
-    await clusters.up(['west', 'east'], { flags: NETNS ? ['--netns'] : [] });
-
     // East's control plane runs the gateway once it is installed; nothing is started by hand.
-    const installed = await clusters.run(['mc', 'install', '--context', 'east']);
+    const installed = await upLinked(clusters);
     assert.match(installed, /gateway running in the control plane \(ready, pid \d+\)/);
-    await clusters.run([
-      'mc',
-      'link',
-      '--context',
-      'west',
-      '--target-context',
-      'east',
-      '--cluster-name',
-      'east',
-    ]);
     await clusters.apply('east', EXPORTED_BACKEND);
-    await clusters.apply('west', namespaceManifest('shop'));
     clusters.start(
       localRunArgs(
         {
@@ -198,39 +179,18 @@ describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : 
   });
 
   it('mc allow makes a separate credential that can be revoked alone; uninstall removes the components', async () => {
+    const linkGen = ['mc', 'link-gen', '--context', 'east', '--cluster-name', 'east'];
     await clusters.run(['mc', 'allow', '--context', 'east', '--name', 'north']);
-    const generated = await clusters.run([
-      'mc',
-      'link-gen',
-      '--context',
-      'east',
-      '--cluster-name',
-      'east',
-      '--service-account',
-      'north',
-    ]);
-    assert.match(generated, /kind: Link/);
+    assert.match(await clusters.run([...linkGen, '--service-account', 'north']), /kind: Link/);
     await clusters.run(['mc', 'allow', '--context', 'east', '--name', 'north', '--revoke']);
-    const refused = await clusters.strait([
-      'mc',
-      'link-gen',
-      '--context',
-      'east',
-      '--cluster-name',
-      'east',
-      '--service-account',
-      'north',
-    ]);
+    const refused = await clusters.strait([...linkGen, '--service-account', 'north']);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /E_MC_CREDENTIAL/);
     // The default credential is unaffected.
-    assert.match(
-      await clusters.run(['mc', 'link-gen', '--context', 'east', '--cluster-name', 'east']),
-      /kind: Secret/,
-    );
+    assert.match(await clusters.run(linkGen), /kind: Secret/);
 
     await clusters.run(['mc', 'uninstall', '--context', 'east']);
-    const gone = await clusters.strait(['mc', 'link-gen', '--context', 'east', '--cluster-name', 'east']);
+    const gone = await clusters.strait(linkGen);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /E_MC_NOT_INSTALLED/);
   });
