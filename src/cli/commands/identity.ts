@@ -4,6 +4,7 @@ import { StraitError, UsageError } from '../../core/errors.ts';
 import { parseIdentityName } from '../../core/identity-name.ts';
 import {
   buildBundle,
+  type CaPem,
   createAnchor,
   createIssuer,
   DEFAULT_ANCHOR_NAME,
@@ -44,6 +45,40 @@ function summary(certPem: string): string {
   return `${name}, ${cert.keyType}, valid until ${cert.notAfter.toISOString()}`;
 }
 
+/** `--<role>-cert` and `--<role>-key`: the CA that signs what a command makes. */
+function signerOptions(role: 'anchor' | 'issuer') {
+  return {
+    [`${role}-cert`]: { type: 'string', valueName: 'FILE', description: `the ${role} certificate (PEM)` },
+    [`${role}-key`]: { type: 'string', valueName: 'FILE', description: `the ${role} private key (PEM)` },
+  } as const;
+}
+
+/** Reads the CA named by `--<role>-cert` and `--<role>-key`. */
+function readSigner(ctx: CommandContext, role: 'anchor' | 'issuer'): CaPem {
+  const certFile = requireString(ctx.values, `${role}-cert`);
+  const keyFile = requireString(ctx.values, `${role}-key`);
+  return {
+    certPem: readInput(certFile, `--${role}-cert`),
+    keyPem: readInput(keyFile, `--${role}-key`),
+    certSource: certFile,
+    keySource: keyFile,
+  };
+}
+
+/** Writes a new CA as `<base>.crt` and `<base>.key` into `out` and says where, naming it `what`. */
+function writeCa(ctx: CommandContext, out: string, base: string, ca: CaPem, what: string): void {
+  const [cert, key] = [`${base}.crt`, `${base}.key`];
+  writeAllOrNothing(
+    out,
+    [
+      { name: cert, content: ca.certPem, mode: PUBLIC },
+      { name: key, content: ca.keyPem, mode: PRIVATE },
+    ],
+    ctx.values.force === true,
+  );
+  ctx.stdout.write(`${what} written to ${join(out, cert)} and ${join(out, key)}\n  ${summary(ca.certPem)}\n`);
+}
+
 /** Certificates never outlive their signer; say so when that shortened the requested lifetime. */
 function warnIfCapped(ctx: CommandContext, notAfter: Date, validForMs: number, signer: string): void {
   if (notAfter.getTime() < Date.now() + validForMs - 60_000) {
@@ -66,17 +101,7 @@ const anchorCommand: Command = {
     noPositionals(ctx);
     const out = requireString(ctx.values, 'out');
     const anchor = createAnchor({ name: requireString(ctx.values, 'name'), validForMs: validFor(ctx) });
-    writeAllOrNothing(
-      out,
-      [
-        { name: 'ca.crt', content: anchor.certPem, mode: PUBLIC },
-        { name: 'ca.key', content: anchor.keyPem, mode: PRIVATE },
-      ],
-      ctx.values.force === true,
-    );
-    ctx.stdout.write(
-      `Trust anchor written to ${join(out, 'ca.crt')} and ${join(out, 'ca.key')}\n  ${summary(anchor.certPem)}\n`,
-    );
+    writeCa(ctx, out, 'ca', anchor, 'Trust anchor');
     return 0;
   },
 };
@@ -85,8 +110,7 @@ const issuerCommand: Command = {
   name: 'issuer',
   summary: "Create a cluster's issuer: an intermediate CA signed by the anchor (issuer.crt, issuer.key)",
   options: {
-    'anchor-cert': { type: 'string', valueName: 'FILE', description: 'the anchor certificate (PEM)' },
-    'anchor-key': { type: 'string', valueName: 'FILE', description: 'the anchor private key (PEM)' },
+    ...signerOptions('anchor'),
     out: outOption,
     name: { type: 'string', valueName: 'NAME', description: 'common name', default: DEFAULT_ISSUER_NAME },
     'valid-for': { type: 'string', valueName: 'DURATION', description: 'lifetime', default: '8760h' },
@@ -94,31 +118,11 @@ const issuerCommand: Command = {
   },
   run(ctx) {
     noPositionals(ctx);
-    const certFile = requireString(ctx.values, 'anchor-cert');
-    const keyFile = requireString(ctx.values, 'anchor-key');
     const out = requireString(ctx.values, 'out');
     const validForMs = validFor(ctx);
-    const issuer = createIssuer({
-      anchor: {
-        certPem: readInput(certFile, '--anchor-cert'),
-        keyPem: readInput(keyFile, '--anchor-key'),
-        certSource: certFile,
-        keySource: keyFile,
-      },
-      name: requireString(ctx.values, 'name'),
-      validForMs,
-    });
-    writeAllOrNothing(
-      out,
-      [
-        { name: 'issuer.crt', content: issuer.certPem, mode: PUBLIC },
-        { name: 'issuer.key', content: issuer.keyPem, mode: PRIVATE },
-      ],
-      ctx.values.force === true,
-    );
-    ctx.stdout.write(
-      `Issuer written to ${join(out, 'issuer.crt')} and ${join(out, 'issuer.key')}\n  ${summary(issuer.certPem)}\n`,
-    );
+    const anchor = readSigner(ctx, 'anchor');
+    const issuer = createIssuer({ anchor, name: requireString(ctx.values, 'name'), validForMs });
+    writeCa(ctx, out, 'issuer', issuer, 'Issuer');
     warnIfCapped(ctx, loadCertificate(issuer.certPem, 'issuer').notAfter, validForMs, 'anchor');
     return 0;
   },
@@ -131,8 +135,7 @@ const issueCommand: Command = {
     'Issue a workload certificate offline, for plain hosts, tests and break-glass.\n' +
     'Writes leaf.crt (the certificate), leaf.key (its key) and chain.crt (leaf and issuer, for TLS).',
   options: {
-    'issuer-cert': { type: 'string', valueName: 'FILE', description: 'the issuer certificate (PEM)' },
-    'issuer-key': { type: 'string', valueName: 'FILE', description: 'the issuer private key (PEM)' },
+    ...signerOptions('issuer'),
     identity: {
       type: 'string',
       valueName: 'NAME',
@@ -144,8 +147,6 @@ const issueCommand: Command = {
   },
   run(ctx) {
     noPositionals(ctx);
-    const certFile = requireString(ctx.values, 'issuer-cert');
-    const keyFile = requireString(ctx.values, 'issuer-key');
     const identity = requireString(ctx.values, 'identity');
     const out = requireString(ctx.values, 'out');
     try {
@@ -154,13 +155,9 @@ const issueCommand: Command = {
       throw new UsageError(`--identity: ${(error as Error).message}`);
     }
     const validForMs = validFor(ctx);
+    const issuer = readSigner(ctx, 'issuer');
     const issued = issueWorkloadCertificate({
-      issuer: {
-        certPem: readInput(certFile, '--issuer-cert'),
-        keyPem: readInput(keyFile, '--issuer-key'),
-        certSource: certFile,
-        keySource: keyFile,
-      },
+      issuer,
       identity,
       validForMs,
     });
