@@ -1,11 +1,11 @@
 // Controls a local cluster's gateway the supported way (its ConfigMap) and
 // reads its state, for tests that stop and start it.
-import assert from 'node:assert/strict';
 import type { Workload } from '../../../src/core/api/local.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import { openClusterStore } from '../../../src/platform/local/cluster-store.ts';
 import { clusterDirectory } from '../../../src/platform/local/home.ts';
-import { eventually, strait } from '../local/cli.ts';
+import { eventually } from '../../fixtures/eventually.ts';
+import { straitOk } from '../../fixtures/strait-cli.ts';
 
 /** The Workload the control plane records for its gateway; undefined when none runs or waits to. */
 export async function gatewayWorkload(home: string, cluster: string): Promise<Workload | undefined> {
@@ -44,7 +44,7 @@ export async function setGatewayReplicas(
   cluster: string,
   replicas: 0 | 1,
 ): Promise<number | undefined> {
-  const applied = await strait(
+  await straitOk(
     home,
     ['local', 'apply', '--context', cluster, '-f', '-'],
     `apiVersion: v1
@@ -56,7 +56,6 @@ data:
   replicas: "${replicas}"
 `,
   );
-  assert.equal(applied.code, 0, applied.stderr);
   if (replicas === 1) return gatewayReady(home, cluster);
   await eventually(
     `the gateway of ${cluster} stopped`,

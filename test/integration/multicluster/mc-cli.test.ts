@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { strait } from '../local/cli.ts';
+import { strait } from '../../fixtures/strait-cli.ts';
 
 describe('strait mc: usage and bad input', () => {
   const home = mkdtempSync(join(tmpdir(), 'strait-mc-cli-'));
