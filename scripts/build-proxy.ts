@@ -5,9 +5,11 @@
 // dist/ only while it is newer than every source it was built from (see
 // src/proxy/launch.ts); without TypeScript (an install without dev
 // dependencies) nothing is built and proxies run from the TypeScript source.
+// Imports of Node built-ins are then rewritten (see builtin-imports.ts).
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, globSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, globSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { rewriteBuiltinImports } from './builtin-imports.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
@@ -54,10 +56,20 @@ if (result.status !== 0) {
   );
   process.exit(0);
 }
+const compiled = globSync('**/*.js', { cwd: dist });
+try {
+  for (const file of compiled) {
+    const path = join(dist, file);
+    writeFileSync(path, rewriteBuiltinImports(readFileSync(path, 'utf8')));
+  }
+} catch (error) {
+  rmSync(dist, { recursive: true, force: true });
+  process.stderr.write(`strait: ${(error as Error).message}; proxies will run from the TypeScript source\n`);
+  process.exit(0);
+}
 // Generated protobuf code is JavaScript already and imported relatively.
 cpSync(join(root, 'src', 'gen'), join(dist, 'gen'), { recursive: true });
-const sources = globSync('**/*.js', { cwd: dist })
-  .filter((file) => !file.startsWith('gen/'))
+const sources = compiled
   .map((file) => join('src', file.replace(/\.js$/, '.ts')))
   .filter((file) => existsSync(join(root, file)));
 // A source changed after the build started makes the build stale.
