@@ -19,8 +19,26 @@ const namespaceOptions = {
   },
 };
 
+const filenameOption = {
+  filename: {
+    type: 'string' as const,
+    short: 'f',
+    valueName: 'FILE',
+    description: 'YAML or JSON file, or - for stdin',
+  },
+};
+
 function namespaceOf(ctx: CommandContext): string {
   return optionalString(ctx.values, 'namespace') ?? 'default';
+}
+
+/** The objects of `file` (or stdin for `-`), in the command's namespace unless they name theirs. */
+async function manifestObjects(ctx: CommandContext, file: string) {
+  return readManifest(
+    await readManifestSource(file, ctx.stdin),
+    file === '-' ? 'stdin' : file,
+    namespaceOf(ctx),
+  );
 }
 
 function kindArgument(text: string | undefined): KindInfo {
@@ -35,23 +53,14 @@ export const localApplyCommand: Command = {
   name: 'apply',
   summary: 'Create or update resources from a file (server-side apply)',
   options: {
-    filename: {
-      type: 'string',
-      short: 'f',
-      valueName: 'FILE',
-      description: 'YAML or JSON file, or - for stdin',
-    },
+    ...filenameOption,
     force: { type: 'boolean', description: 'take over fields another manager owns' },
     ...namespaceOptions,
   },
   async run(ctx) {
     const file = optionalString(ctx.values, 'filename');
     if (!file) throw new UsageError('-f FILE is required');
-    const objects = readManifest(
-      await readManifestSource(file, ctx.stdin),
-      file === '-' ? 'stdin' : file,
-      namespaceOf(ctx),
-    );
+    const objects = await manifestObjects(ctx, file);
     const { store, close } = await openContextStore(ctx.values, ctx.env);
     try {
       for (const { object, kind } of objects) {
@@ -145,12 +154,7 @@ export const localDeleteCommand: Command = {
   summary: 'Delete resources by kind and name, or those in a file',
   args: '[KIND NAME...]',
   options: {
-    filename: {
-      type: 'string',
-      short: 'f',
-      valueName: 'FILE',
-      description: 'YAML or JSON file, or - for stdin',
-    },
+    ...filenameOption,
     'ignore-not-found': { type: 'boolean', description: 'succeed when an object does not exist' },
     ...namespaceOptions,
   },
@@ -158,8 +162,7 @@ export const localDeleteCommand: Command = {
     const file = optionalString(ctx.values, 'filename');
     const targets: { kind: KindInfo; name: string; namespace?: string }[] = [];
     if (file) {
-      const text = await readManifestSource(file, ctx.stdin);
-      for (const { object, kind } of readManifest(text, file === '-' ? 'stdin' : file, namespaceOf(ctx))) {
+      for (const { object, kind } of await manifestObjects(ctx, file)) {
         targets.push({
           kind,
           name: object.metadata.name,
