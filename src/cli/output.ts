@@ -3,6 +3,11 @@ import { UsageError } from '../core/errors.ts';
 
 export type OutputFormat = 'table' | 'json' | 'yaml' | 'wide';
 
+/** `-o json|yaml`, the output option of commands that print resources or reports. */
+export const outputOption = {
+  output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'json or yaml' },
+} as const;
+
 /** Validates `-o`; `allowed` lists what the command supports besides the table. */
 export function outputFormat<F extends Exclude<OutputFormat, 'table'> = 'json' | 'yaml'>(
   value: unknown,

@@ -11,7 +11,7 @@ import { getObject, readInstalledMaterial } from '../../platform/kubernetes/mani
 import { COMPONENTS, type ComponentName } from '../../platform/kubernetes/manifests/settings.ts';
 import { loadKubeConfig } from '../../platform/kubernetes/open.ts';
 import { type Command, optionalString } from '../command.ts';
-import { type CheckResult, formatChecks, formatDocument, outputFormat } from '../output.ts';
+import { type CheckResult, formatChecks, formatDocument, outputFormat, outputOption } from '../output.ts';
 
 const DAY_MS = 86_400_000;
 /** Certificates expiring sooner than this are reported with a warning. */
@@ -204,7 +204,7 @@ export const checkCommand: Command = {
   summary: 'Check that Strait is installed and healthy on a Kubernetes cluster',
   options: {
     'control-plane-namespace': { type: 'string', valueName: 'NAME', description: 'default strait' },
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'json or yaml' },
+    ...outputOption,
   },
   async run(ctx) {
     const format = outputFormat(ctx.values.output);

@@ -5,7 +5,7 @@ import type { ListOptions } from '../../core/store.ts';
 import { isFailoverControlled, primaryOf } from '../../multicluster/failover/index.ts';
 import { type Command, optionalString } from '../command.ts';
 import { openContextStore } from '../context.ts';
-import { formatDocument, formatTable, outputFormat } from '../output.ts';
+import { formatDocument, formatTable, outputFormat, outputOption } from '../output.ts';
 
 /** One managed TrafficSplit as `strait failover status` shows it. */
 export interface FailoverStatusEntry {
@@ -78,7 +78,7 @@ const statusCommand: Command = {
       valueName: 'SELECTOR',
       description: 'label selector of the splits',
     },
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'json or yaml' },
+    ...outputOption,
   },
   async run(ctx) {
     const format = outputFormat(ctx.values.output);

@@ -13,7 +13,7 @@ import {
   loadCertificate,
 } from '../../pki/index.ts';
 import { type Command, type CommandContext, optionalString, requireString } from '../command.ts';
-import { formatDocument, outputFormat } from '../output.ts';
+import { formatDocument, outputFormat, outputOption } from '../output.ts';
 import { readInput, writeAllOrNothing } from './identity-files.ts';
 import { formatInspectReport, inspectCertificates } from './identity-inspect.ts';
 
@@ -216,7 +216,7 @@ const inspectCommand: Command = {
   summary: 'Show the certificates in a file: names, validity, key, CA or not, and the chain they form',
   args: 'FILE',
   options: {
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'json or yaml' },
+    ...outputOption,
     bundle: {
       type: 'string',
       valueName: 'FILE',

@@ -19,7 +19,7 @@ import {
 } from '../../platform/local/home.ts';
 import { deleteNetworkNamespace } from '../../platform/local/netns.ts';
 import { type Command, type OptionValues, optionalString, requireString } from '../command.ts';
-import { formatDocument, formatTable, outputFormat } from '../output.ts';
+import { formatDocument, formatTable, outputFormat, outputOption } from '../output.ts';
 import { type LocalGatewayState, localGatewayState } from './mc-local-gateway.ts';
 
 const clusterOption = {
@@ -132,7 +132,7 @@ export const localStatusCommand: Command = {
   summary: 'Show local clusters and whether their control planes run',
   options: {
     ...clusterOption,
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'json or yaml' },
+    ...outputOption,
   },
   async run(ctx) {
     const format = outputFormat(ctx.values.output);

@@ -4,7 +4,7 @@ import { type KindInfo, resolveKindName } from '../../core/kinds.ts';
 import type { Resource } from '../../core/resource.ts';
 import { type Command, type CommandContext, optionalString } from '../command.ts';
 import { openContextStore } from '../context.ts';
-import { formatDocument, formatTable, outputFormat } from '../output.ts';
+import { formatDocument, formatTable, outputFormat, outputOption } from '../output.ts';
 import { readManifest, readManifestSource } from './local-manifests.ts';
 
 /** Field manager of objects applied from the command line. */
@@ -102,7 +102,7 @@ export const localGetCommand: Command = {
       valueName: 'SELECTOR',
       description: 'label selector, e.g. app=web',
     },
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'json or yaml' },
+    ...outputOption,
   },
   async run(ctx) {
     const format = outputFormat(ctx.values.output);

@@ -16,7 +16,14 @@ import { parseKubeconfig, storeFromKubeconfig } from '../../platform/local/api/k
 import { mirrorAdminAddress, readClusterConfig } from '../../platform/local/cluster-config.ts';
 import type { Command } from '../command.ts';
 import type { ClusterContext } from '../context.ts';
-import { type CheckResult, formatChecks, formatDocument, formatTable, outputFormat } from '../output.ts';
+import {
+  type CheckResult,
+  formatChecks,
+  formatDocument,
+  formatTable,
+  outputFormat,
+  outputOption,
+} from '../output.ts';
 import { localClusterAccess, type McStore, openMcStore } from './mc-common.ts';
 import { checkLocalGateway } from './mc-local-gateway.ts';
 
@@ -59,7 +66,7 @@ export const mcGatewaysCommand: Command = {
   summary: 'Show the gateway of every linked cluster: alive, mirrored services, probe latency',
   options: {
     ...adminOption,
-    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'json or yaml' },
+    ...outputOption,
   },
   async run(ctx) {
     const format = outputFormat(ctx.values.output);

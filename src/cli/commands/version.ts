@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from '../command.ts';
-import { formatDocument, outputFormat } from '../output.ts';
+import { formatDocument, outputFormat, outputOption } from '../output.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -11,7 +11,7 @@ export const straitVersion: string = pkg.version;
 export const versionCommand: Command = {
   name: 'version',
   summary: 'Print the client version',
-  options: { output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'json or yaml' } },
+  options: outputOption,
   run(ctx) {
     const format = outputFormat(ctx.values.output);
     const info = { client: straitVersion, node: process.versions.node };
