@@ -1,0 +1,239 @@
+import type { Socket } from 'node:net';
+import { ProxyError } from '../errors.ts';
+import { type ResponseEvents, ResponseParser } from './http1-response.ts';
+
+/** One request as the pool sees it: where its connection and its response go. */
+export interface Http1Exchange extends ResponseEvents {
+  /** A HEAD request: its response has no body whatever its headers say. */
+  readonly head: boolean;
+  /** Set when the request no longer wants a connection (timed out, client gone). */
+  readonly cancelled: boolean;
+  /** A connection is this request's until its response ends: write the request to it. */
+  onConnection(connection: Http1Connection): void;
+  /**
+   * The exchange failed. `sent`: a connection was assigned, so the server
+   * may have seen the request; otherwise nothing was sent anywhere.
+   */
+  onExchangeError(error: unknown, sent: boolean): void;
+}
+
+/**
+ * One keep-alive HTTP/1.1 connection to an upstream, carrying one request at
+ * a time. Request heads are written in one write, bodies as they come.
+ */
+export class Http1Connection {
+  readonly #socket: Socket;
+  readonly #pool: Http1Pool;
+  readonly #parser: ResponseParser;
+  #exchange: Http1Exchange | undefined;
+  #requestDone = false;
+  #chunked = false;
+  #error: Error | undefined;
+
+  constructor(pool: Http1Pool, socket: Socket) {
+    this.#pool = pool;
+    this.#socket = socket;
+    this.#parser = new ResponseParser(this);
+    socket.setTimeout(pool.idleMs);
+    socket.on('data', (data: Buffer) => this.#onData(data));
+    socket.on('end', () => this.#onEnd());
+    socket.on('error', (error) => {
+      this.#error = error;
+    });
+    socket.on('close', () => this.#onClose());
+    socket.on('timeout', () => {
+      if (!this.#exchange) socket.destroy();
+    });
+  }
+
+  get busy(): boolean {
+    return this.#exchange !== undefined;
+  }
+
+  assign(exchange: Http1Exchange): void {
+    this.#exchange = exchange;
+    this.#requestDone = false;
+    this.#chunked = false;
+    this.#parser.expect(exchange.head);
+    exchange.onConnection(this);
+  }
+
+  /** Writes a whole request: its head text and its complete body, in one write. */
+  send(head: string, body?: Buffer): void {
+    const socket = this.#socket;
+    if (body && body.length > 0) {
+      socket.cork();
+      socket.write(head, 'latin1');
+      socket.write(body);
+      socket.uncork();
+    } else socket.write(head, 'latin1');
+    this.#requestDone = true;
+  }
+
+  /**
+   * Writes a request head whose body follows through `writeBody`/`endBody`;
+   * `chunked`: the body is sent with chunked framing (its length is unknown).
+   */
+  sendHead(head: string, chunked: boolean): void {
+    this.#chunked = chunked;
+    this.#socket.write(head, 'latin1');
+  }
+
+  /** Writes body bytes; false when the caller should wait for `onDrain`. */
+  writeBody(chunk: Buffer): boolean {
+    const socket = this.#socket;
+    if (!this.#chunked) return socket.write(chunk);
+    if (chunk.length === 0) return true;
+    socket.cork();
+    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+    socket.write(chunk);
+    const ok = socket.write('\r\n', 'latin1');
+    socket.uncork();
+    return ok;
+  }
+
+  /** Calls `listener` once the socket can take more body bytes. */
+  onDrain(listener: () => void): void {
+    this.#socket.once('drain', listener);
+  }
+
+  /** The request body is complete (`trailers` as raw pairs, sent with chunked framing only). */
+  endBody(trailers: readonly string[] = []): void {
+    if (this.#chunked) {
+      let text = '0\r\n';
+      for (let i = 0; i < trailers.length; i += 2) text += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+      this.#socket.write(`${text}\r\n`, 'latin1');
+    }
+    this.#requestDone = true;
+  }
+
+  /** Stops reading the response (the client is slow); `resume` reads on. */
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  /** Ends the exchange early: the connection closes, as it may hold half a response. */
+  destroy(): void {
+    this.#exchange = undefined;
+    this.#socket.destroy();
+  }
+
+  onResponseHead(status: number, reason: string, rawHeaders: string[]): void {
+    this.#exchange?.onResponseHead(status, reason, rawHeaders);
+  }
+
+  onResponseBody(chunk: Buffer): void {
+    this.#exchange?.onResponseBody(chunk);
+  }
+
+  onResponseEnd(trailers: string[], reusable: boolean): void {
+    const exchange = this.#exchange;
+    this.#exchange = undefined;
+    exchange?.onResponseEnd(trailers, reusable);
+    // A response that came before the whole request was sent leaves the connection mid-request.
+    if (reusable && this.#requestDone && !this.#socket.destroyed) {
+      this.#socket.resume();
+      this.#pool.release(this);
+    } else this.#socket.destroy();
+  }
+
+  #onData(data: Buffer): void {
+    try {
+      this.#parser.execute(data);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #onEnd(): void {
+    if (!this.#exchange) {
+      this.#socket.destroy();
+      return;
+    }
+    try {
+      this.#parser.finish();
+    } catch (error) {
+      this.#fail(error);
+    }
+    this.#socket.destroy();
+  }
+
+  #onClose(): void {
+    this.#pool.forget(this);
+    if (this.#exchange) {
+      this.#fail(
+        new ProxyError(
+          'E_UPSTREAM_CLOSED',
+          `the upstream connection closed before the response was complete${this.#error ? `: ${this.#error.message}` : ''}`,
+          this.#error ? { cause: this.#error } : {},
+        ),
+      );
+    }
+  }
+
+  #fail(error: unknown): void {
+    const exchange = this.#exchange;
+    this.#exchange = undefined;
+    this.#socket.destroy();
+    exchange?.onExchangeError(error, true);
+  }
+}
+
+/**
+ * Keep-alive HTTP/1.1 connections to one upstream endpoint: a request takes
+ * the most recently used idle connection, else a new one. Idle connections
+ * close after `idleMs` or when the upstream closes them.
+ */
+export class Http1Pool {
+  readonly idleMs: number;
+  readonly #connect: () => Promise<Socket>;
+  readonly #idle: Http1Connection[] = [];
+  #closed = false;
+
+  /** `connect` opens a ready connection (mTLS and transport header already done for meshed endpoints). */
+  constructor(connect: () => Promise<Socket>, idleMs: number) {
+    this.#connect = connect;
+    this.idleMs = idleMs;
+  }
+
+  /** Finds a connection for `exchange` and hands it over through `onConnection`. */
+  request(exchange: Http1Exchange): void {
+    const idle = this.#idle.pop();
+    if (idle) {
+      idle.assign(exchange);
+      return;
+    }
+    this.#connect().then(
+      (socket) => {
+        const connection = new Http1Connection(this, socket);
+        if (exchange.cancelled) this.release(connection);
+        else connection.assign(exchange);
+      },
+      (error: unknown) => {
+        if (!exchange.cancelled) exchange.onExchangeError(error, false);
+      },
+    );
+  }
+
+  /** Takes back a connection whose exchange ended cleanly. */
+  release(connection: Http1Connection): void {
+    if (this.#closed) connection.destroy();
+    else this.#idle.push(connection);
+  }
+
+  /** Drops a closed connection from the idle set. */
+  forget(connection: Http1Connection): void {
+    const i = this.#idle.indexOf(connection);
+    if (i >= 0) this.#idle.splice(i, 1);
+  }
+
+  /** Closes idle connections now and busy ones once their exchange ends. */
+  close(): void {
+    this.#closed = true;
+    for (const connection of this.#idle.splice(0)) connection.destroy();
+  }
+}

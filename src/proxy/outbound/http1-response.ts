@@ -1,0 +1,285 @@
+import { ProxyError } from '../errors.ts';
+
+/** What a `ResponseParser` finds, in order: one head, body chunks, the end. */
+export interface ResponseEvents {
+  /** The final (non-1xx) head; `rawHeaders` alternate names and values as received. */
+  onResponseHead(status: number, reason: string, rawHeaders: string[]): void;
+  /** A piece of the body, framing removed; a view into the bytes read, valid until the next read. */
+  onResponseBody(chunk: Buffer): void;
+  /**
+   * The response is complete. `reusable`: the connection may carry another
+   * request (keep-alive, framed body, nothing extra after it).
+   */
+  onResponseEnd(trailers: string[], reusable: boolean): void;
+}
+
+/** A response head (status line and headers) larger than this is refused. */
+export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+const MAX_LINE_BYTES = 4096;
+const CRLF2 = Buffer.from('\r\n\r\n');
+
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/;
+// Field values: visible characters, spaces, tabs and obs-text; no other control characters.
+const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\t\x20-\x7e\x80-\xff]*?)[ \t]*$/;
+const CHUNK_SIZE = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;[^\r\n]*)?$/;
+
+const S = {
+  idle: 0,
+  head: 1,
+  length: 2,
+  untilClose: 3,
+  chunkSize: 4,
+  chunkData: 5,
+  chunkEnd: 6,
+  trailers: 7,
+  /** A head without a body was read. */
+  done: 8,
+} as const;
+type State = (typeof S)[keyof typeof S];
+
+/**
+ * Reads HTTP/1.x responses from a connection, one per `expect()`: skips 1xx
+ * heads, frames the body by RFC 9112 §6.3 (none for HEAD/204/304,
+ * chunked, Content-Length, else until the connection closes) and hands body
+ * bytes on without copying. Malformed input throws a `ProxyError`
+ * (E_UPSTREAM_RESPONSE) naming what was wrong; the connection must then close.
+ */
+export class ResponseParser {
+  readonly #events: ResponseEvents;
+  #state: State = S.idle;
+  #bodiless = false;
+  #keepAlive = true;
+  /** Bytes of an incomplete head or chunk-size/trailer line carried over to the next read. */
+  #pending: Buffer | undefined;
+  #remaining = 0;
+  #trailers: string[] = [];
+  #lineText = '';
+
+  constructor(events: ResponseEvents) {
+    this.#events = events;
+  }
+
+  /** Prepares for the response to a request just sent; `head`: it was a HEAD request. */
+  expect(head: boolean): void {
+    this.#state = S.head;
+    this.#bodiless = head;
+    this.#keepAlive = true;
+    this.#pending = undefined;
+    this.#trailers = [];
+  }
+
+  /** Between responses: no response is expected or under way. */
+  get idle(): boolean {
+    return this.#state === S.idle;
+  }
+
+  /** Whether any byte of the current response's head has arrived. */
+  get started(): boolean {
+    return this.#state !== S.head || this.#pending !== undefined;
+  }
+
+  /** Feeds bytes read from the connection. */
+  execute(data: Buffer): void {
+    let offset = 0;
+    while (offset < data.length) {
+      switch (this.#state) {
+        case S.idle:
+          throw upstreamError('the server sent bytes while no request was waiting for them');
+        case S.head:
+          offset = this.#readHead(data, offset);
+          if ((this.#state as State) === S.done) {
+            this.#end(offset < data.length);
+            return;
+          }
+          break;
+        case S.length: {
+          const n = Math.min(this.#remaining, data.length - offset);
+          this.#remaining -= n;
+          const chunk = data.subarray(offset, offset + n);
+          offset += n;
+          if (this.#remaining === 0) this.#state = S.idle;
+          this.#events.onResponseBody(chunk);
+          if (this.#state === S.idle) {
+            this.#end(offset < data.length);
+            return;
+          }
+          break;
+        }
+        case S.untilClose:
+          this.#events.onResponseBody(offset === 0 ? data : data.subarray(offset));
+          return;
+        case S.chunkData: {
+          const n = Math.min(this.#remaining, data.length - offset);
+          this.#remaining -= n;
+          const chunk = data.subarray(offset, offset + n);
+          offset += n;
+          if (this.#remaining === 0) this.#state = S.chunkEnd;
+          this.#events.onResponseBody(chunk);
+          break;
+        }
+        default: {
+          offset = this.#readLine(data, offset);
+          if (offset < 0) return;
+          if (this.#onLine(this.#lineText)) {
+            this.#end(offset < data.length);
+            return;
+          }
+        }
+      }
+    }
+  }
+
+  /** The connection ended: completes a body read until close; else the response was cut short (E_UPSTREAM_CLOSED). */
+  finish(): void {
+    if (this.#state === S.untilClose) {
+      this.#state = S.idle;
+      this.#events.onResponseEnd([], false);
+      return;
+    }
+    if (this.#state !== S.idle) {
+      throw new ProxyError(
+        'E_UPSTREAM_CLOSED',
+        'the upstream connection closed before the response was complete',
+      );
+    }
+  }
+
+  #end(extra: boolean): void {
+    this.#state = S.idle;
+    const trailers = this.#trailers;
+    this.#trailers = [];
+    this.#events.onResponseEnd(trailers, this.#keepAlive && !extra);
+  }
+
+  /**
+   * Reads the CRLF-terminated line at `offset` into `#lineText`; returns the
+   * offset after it, or -1 when it is incomplete (kept for the next read).
+   */
+  #readLine(data: Buffer, offset: number): number {
+    const pending = this.#pending;
+    const buffer = pending ? Buffer.concat([pending, data.subarray(offset)]) : data;
+    const start = pending ? 0 : offset;
+    const lf = buffer.indexOf(10, start);
+    if (lf < 0) {
+      if (buffer.length - start > MAX_LINE_BYTES)
+        throw upstreamError(`a line longer than ${MAX_LINE_BYTES} bytes`);
+      this.#pending = pending ? buffer : Buffer.from(data.subarray(offset));
+      return -1;
+    }
+    if (lf === start || buffer[lf - 1] !== 13) throw upstreamError('a line ends with LF alone');
+    this.#pending = undefined;
+    this.#lineText = buffer.toString('latin1', start, lf - 1);
+    return offset + lf + 1 - start - (pending?.length ?? 0);
+  }
+
+  /** A chunk-size, chunk end or trailer line; true when the response is complete. */
+  #onLine(line: string): boolean {
+    if (this.#state === S.chunkEnd) {
+      if (line !== '') throw upstreamError('a chunk is longer than its size says');
+      this.#state = S.chunkSize;
+      return false;
+    }
+    if (this.#state === S.chunkSize) {
+      const match = CHUNK_SIZE.exec(line);
+      if (!match) throw upstreamError(`bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
+      this.#remaining = Number.parseInt(match[1] as string, 16);
+      this.#state = this.#remaining === 0 ? S.trailers : S.chunkData;
+      return false;
+    }
+    if (line === '') return true;
+    const header = HEADER_LINE.exec(line);
+    if (!header) throw upstreamError(`bad trailer line ${JSON.stringify(line.slice(0, 40))}`);
+    if (this.#trailers.length >= 2 * MAX_HEADERS) throw upstreamError('too many trailers');
+    this.#trailers.push(header[1] as string, header[2] as string);
+    return false;
+  }
+
+  #readHead(data: Buffer, offset: number): number {
+    let buffer = data;
+    let start = offset;
+    const pending = this.#pending;
+    if (pending) {
+      buffer = Buffer.concat([pending, data.subarray(offset)]);
+      start = 0;
+    }
+    const end = buffer.indexOf(CRLF2, pending ? Math.max(0, pending.length - 3) : start);
+    if (end < 0) {
+      if (buffer.length - start > MAX_RESPONSE_HEAD_BYTES)
+        throw upstreamError(`response head larger than ${MAX_RESPONSE_HEAD_BYTES} bytes`);
+      this.#pending = pending ? buffer : Buffer.from(data.subarray(offset));
+      return data.length;
+    }
+    if (end - start > MAX_RESPONSE_HEAD_BYTES)
+      throw upstreamError(`response head larger than ${MAX_RESPONSE_HEAD_BYTES} bytes`);
+    this.#pending = undefined;
+    this.#onHead(buffer.toString('latin1', start, end));
+    const consumed = end + 4 - start;
+    return pending ? offset + consumed - pending.length : offset + consumed;
+  }
+
+  #onHead(text: string): void {
+    const lines = text.split('\r\n');
+    const status = STATUS_LINE.exec(lines[0] as string);
+    if (!status) throw upstreamError(`bad status line ${JSON.stringify((lines[0] as string).slice(0, 40))}`);
+    const code = Number(status[2]);
+    if (lines.length - 1 > MAX_HEADERS) throw upstreamError(`more than ${MAX_HEADERS} response headers`);
+    const raw: string[] = [];
+    let length: string | undefined;
+    let chunked: boolean | undefined;
+    let close = false;
+    let keepAlive = status[1] === '1';
+    for (let i = 1; i < lines.length; i++) {
+      const header = HEADER_LINE.exec(lines[i] as string);
+      if (!header)
+        throw upstreamError(`bad header line ${JSON.stringify((lines[i] as string).slice(0, 40))}`);
+      const name = header[1] as string;
+      const value = header[2] as string;
+      raw.push(name, value);
+      const first = name.charCodeAt(0) | 0x20;
+      if (first === 0x63 /* c */) {
+        const lower = name.toLowerCase();
+        if (lower === 'content-length') {
+          for (const part of value.split(',')) {
+            const v = part.trim();
+            if (!/^\d{1,15}$/.test(v) || (length !== undefined && length !== v))
+              throw upstreamError(`bad or conflicting content-length "${value}"`);
+            length = v;
+          }
+        } else if (lower === 'connection') {
+          if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) close = true;
+          else if (/(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(value)) keepAlive = true;
+        }
+      } else if (first === 0x74 /* t */ && name.toLowerCase() === 'transfer-encoding') {
+        chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+      }
+    }
+    if (code < 200) {
+      if (code === 101) throw upstreamError('101 Switching Protocols to a request that asked for no upgrade');
+      return; // 100 Continue, 103 Early Hints...: the final head follows.
+    }
+    this.#keepAlive = keepAlive && !close;
+    if (this.#bodiless || code === 204 || code === 304) this.#state = S.done;
+    else if (chunked !== undefined) {
+      // A Transfer-Encoding overrides Content-Length; the pair may be smuggling, so never reuse.
+      if (length !== undefined) this.#keepAlive = false;
+      if (chunked) this.#state = S.chunkSize;
+      else {
+        this.#state = S.untilClose;
+        this.#keepAlive = false;
+      }
+    } else if (length !== undefined) {
+      this.#remaining = Number(length);
+      this.#state = this.#remaining === 0 ? S.done : S.length;
+    } else {
+      this.#state = S.untilClose;
+      this.#keepAlive = false;
+    }
+    this.#events.onResponseHead(code, status[3] ?? '', raw);
+  }
+}
+
+const MAX_HEADERS = 256;
+
+function upstreamError(reason: string): ProxyError {
+  return new ProxyError('E_UPSTREAM_RESPONSE', `malformed response from upstream: ${reason}`);
+}
