@@ -6,15 +6,14 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import tls from 'node:tls';
 import { connectMeshed } from '../../../src/proxy/transport/connect.ts';
 import { encodeTransportHeader } from '../../../src/proxy/transport/header.ts';
 import { freePort } from '../../fixtures/ports.ts';
 import { eventually } from './fixtures.ts';
 import {
-  anchor,
   BACKEND,
   CLIENT,
+  connectWithoutCertificate,
   credentialsFor,
   east,
   exchange,
@@ -134,14 +133,7 @@ describe('gateway process behind a TCP load balancer (HAProxy)', () => {
   });
 
   it('refuses a client without a certificate through the load balancer', async () => {
-    const socket = tls.connect({
-      host: '127.0.0.1',
-      port: haproxyPort,
-      servername: GATEWAY,
-      ca: anchor.certPem,
-      checkServerIdentity: () => undefined,
-    });
-    assert.equal(await exchange(socket, 'hello'), '');
+    assert.equal(await exchange(connectWithoutCertificate(haproxyPort), 'hello'), '');
   });
 
   it('answers the probe on its admin port', async () => {

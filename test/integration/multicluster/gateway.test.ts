@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import tls from 'node:tls';
 import { gatewayAuthorization } from '../../../src/multicluster/gateway/authorization.ts';
 import { createGateway, type Gateway } from '../../../src/multicluster/gateway/gateway.ts';
 import { createAnchor, createIssuer, issueWorkloadCertificate } from '../../../src/pki/index.ts';
@@ -16,6 +15,7 @@ import {
   anchor,
   BACKEND,
   CLIENT,
+  connectWithoutCertificate,
   credentialsFor,
   east,
   exchange,
@@ -122,14 +122,7 @@ describe('gateway', () => {
   });
 
   it('refuses a client without a certificate', async () => {
-    const port = await startGateway();
-    const socket = tls.connect({
-      host: '127.0.0.1',
-      port,
-      servername: GATEWAY,
-      ca: anchor.certPem,
-      checkServerIdentity: () => undefined,
-    });
+    const socket = connectWithoutCertificate(await startGateway());
     assert.equal(await exchange(socket, 'hello'), '');
   });
 

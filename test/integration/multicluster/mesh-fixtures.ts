@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import {
   createAnchor,
   createIssuer,
@@ -60,6 +61,17 @@ export async function startBackend(): Promise<{ port: number; close: () => void 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+/** A TLS client of the gateway at `port` that trusts the anchor but presents no certificate. */
+export function connectWithoutCertificate(port: number): tls.TLSSocket {
+  return tls.connect({
+    host: '127.0.0.1',
+    port,
+    servername: GATEWAY,
+    ca: anchor.certPem,
+    checkServerIdentity: () => undefined,
+  });
 }
 
 /** Sends `text` and reads until the far side closes; '' when refused. */
