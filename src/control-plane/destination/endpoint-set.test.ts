@@ -63,6 +63,10 @@ function state(...objects: (Service | Endpoints | Workload | Pod)[]): Destinatio
 
 const target = { kind: 'service', namespace: 'shop', name: 'web', port: 8080 } as const;
 
+/** The endpoints of `target` (web, port 8080) as `s` has them now. */
+const webSet = (s: DestinationState) =>
+  serviceEndpointSet(target, s.service('shop', 'web'), s.endpoints('shop', 'web'), s);
+
 test('meshed workload endpoints carry identity, h2 and the peer proxy inbound port; not-ready ones are left out', () => {
   const s = state(
     service('web'),
@@ -79,7 +83,7 @@ test('meshed workload endpoints carry identity, h2 and the peer proxy inbound po
     workload('web-1', '127.1.0.5'),
     workload('plain', '127.1.0.6', false),
   );
-  const set = serviceEndpointSet(target, s.service('shop', 'web'), s.endpoints('shop', 'web'), s);
+  const set = webSet(s);
   assert.equal(set.exists, true);
   assert.deepEqual(set.labels, { namespace: 'shop', service: 'web' });
   assert.deepEqual([...set.addrs.keys()].sort(), ['127.1.0.5:18080', '127.1.0.6:18080']);
@@ -190,13 +194,12 @@ test('an address whose Workload or Pod is not known is held back until it is; ot
       },
     ]),
   );
-  const translate = () => serviceEndpointSet(target, s.service('shop', 'web'), s.endpoints('shop', 'web'), s);
-  const early = translate();
+  const early = webSet(s);
   assert.deepEqual([...early.addrs.keys()].sort(), ['10.0.0.10:18080', '10.0.0.11:18080']);
   for (const addr of early.addrs.values()) assert.equal(addr.tlsIdentity, '');
 
   s.apply(workload('web-1', '127.1.0.5'), false);
-  assert.equal(translate().addrs.get('127.1.0.5:18080')?.tlsIdentity, ID('web'));
+  assert.equal(webSet(s).addrs.get('127.1.0.5:18080')?.tlsIdentity, ID('web'));
   s.apply(workload('web-1', '127.1.0.5'), true);
-  assert.equal(translate().addrs.has('127.1.0.5:18080'), false, 'gone with its workload');
+  assert.equal(webSet(s).addrs.has('127.1.0.5:18080'), false, 'gone with its workload');
 });
