@@ -13,7 +13,7 @@ import { eventually } from '../../fixtures/eventually.ts';
 import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
 import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
 import { stopProcess } from '../../fixtures/strait-cli.ts';
-import { CALL, ECHO, NETNS, upLinked } from './linked-clusters.ts';
+import { CALL, NETNS, startEchoInEast, upLinked } from './linked-clusters.ts';
 
 const PODS = ['web-0', 'web-1'];
 
@@ -52,24 +52,8 @@ describe(`a headless service across linked clusters (real processes${NETNS ? ', 
   before(async () => {
     await upLinked(clusters);
     await clusters.apply('east', EXPORTED_HEADLESS);
-    for (const pod of PODS) {
-      pods.push(
-        clusters.start(
-          localRunArgs(
-            {
-              cluster: 'east',
-              namespace: 'shop',
-              serviceAccount: 'web',
-              name: pod,
-              labels: { set: 'web' },
-              port: 'http=8080',
-              readyPath: '/ready',
-            },
-            [process.execPath, ECHO],
-          ),
-        ),
-      );
-    }
+    for (const pod of PODS)
+      pods.push(startEchoInEast(clusters, pod, { serviceAccount: 'web', labels: { set: 'web' } }));
   });
 
   after(() => clusters.down());

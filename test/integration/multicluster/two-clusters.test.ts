@@ -14,7 +14,7 @@ import { eventually } from '../../fixtures/eventually.ts';
 import { LocalClusters, localRunArgs } from '../../fixtures/local-clusters.ts';
 import { joinManifests, namespaceManifest, serviceManifest } from '../../fixtures/manifests.ts';
 import { setGatewayReplicas } from './gateway-control.ts';
-import { CALL, ECHO, NETNS, upLinked } from './linked-clusters.ts';
+import { CALL, NETNS, startEchoInEast, upLinked } from './linked-clusters.ts';
 import { exchange } from './mesh-fixtures.ts';
 
 const GATEWAY_ID = 'strait-gateway.strait-multicluster.serviceaccount.identity.strait.cluster.local';
@@ -47,19 +47,7 @@ describe(`two linked clusters (real processes${NETNS ? ', network namespaces' : 
     const installed = await upLinked(clusters);
     assert.match(installed, /gateway running in the control plane \(ready, pid \d+\)/);
     await clusters.apply('east', EXPORTED_BACKEND);
-    clusters.start(
-      localRunArgs(
-        {
-          cluster: 'east',
-          namespace: 'shop',
-          serviceAccount: 'backend',
-          name: 'backend',
-          port: 'http=8080',
-          readyPath: '/ready',
-        },
-        [process.execPath, ECHO],
-      ),
-    );
+    startEchoInEast(clusters, 'backend', { serviceAccount: 'backend' });
   });
 
   after(() => clusters.down());
