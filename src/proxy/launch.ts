@@ -2,10 +2,13 @@ import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Node flags for proxy processes: a small young generation, about 25 MB less
- * RSS under load at no measurable CPU cost (bench/results/proxy.json).
+ * Node flags for proxy processes. A small young generation: about 25 MB less
+ * RSS under load at no measurable CPU cost (bench/results/proxy.json). GC on
+ * the main thread only: a parallel scavenge waits for helper threads, which
+ * on a busy machine are not scheduled in time (median pause 1.0 → 0.2 ms,
+ * longest 49–89 → 1–2 ms at 1,000 req/s, docs/proxy.md).
  */
-export const PROXY_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
+export const PROXY_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2', '--single-threaded-gc'];
 
 // src/proxy/ and dist/proxy/ are both two levels below the package root.
 const packageRoot = new URL('../../', import.meta.url);
