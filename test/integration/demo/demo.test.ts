@@ -3,14 +3,14 @@
 // network namespaces (and, with --loopback, on loopback blocks): neither mode leaves a process,
 // a directory, a namespace or a veth link behind.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { networkNamespacesSupported } from '../../../src/platform/local/netns.ts';
-import { STRAIT, strait } from '../../fixtures/strait-cli.ts';
+import { outputOf, strait, straitInBackground } from '../../fixtures/strait-cli.ts';
 
 /** As root with iproute2 the demo puts each cluster in its own network namespace. */
 const NETNS = networkNamespacesSupported();
@@ -23,19 +23,9 @@ interface Demo {
 }
 
 function startDemo(home: string, args: string[]): Demo {
-  const child = spawn(process.execPath, [STRAIT, 'demo', ...args], {
-    env: { ...process.env, STRAIT_HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
+  const child = straitInBackground(home, ['demo', ...args]);
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  return { child, output: () => output, exited };
+  return { child, output: () => outputOf(child), exited };
 }
 
 async function outputReaches(demo: Demo, pattern: RegExp): Promise<void> {
