@@ -49,16 +49,15 @@ export function relay(a: Duplex, b: Duplex, onClose?: (error?: Error) => void, i
 
 /**
  * Writes everything `from` reads to `to` with backpressure. A socket reading
- * into a reused buffer writes straight from it (no Buffer per read); any
- * other stream is piped.
+ * into reused buffers writes straight from them (no Buffer per read, also
+ * when writes complete later, as TLS writes do); any other stream is piped.
  */
 function copy(from: Duplex, to: Duplex, onBytes: (() => void) | undefined): void {
   const resume = () => from.resume();
   const direct = attachReadSink(from, (chunk, keep) => {
     onBytes?.();
-    const ok = to.write(chunk);
-    // Still queued or being written: the buffer must not be reused yet.
-    if (to.writableLength > 0) keep();
+    // The buffer serves another read once this write is done with it.
+    const ok = to.write(chunk, keep());
     if (!ok) to.once('drain', resume);
     return ok;
   });

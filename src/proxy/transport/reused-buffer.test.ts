@@ -44,6 +44,66 @@ describe('reused-buffer sockets', () => {
     server.close();
   });
 
+  it('reads into a kept buffer again only once the sink released it', { timeout: 30_000 }, async () => {
+    const server = await listen((socket) => {
+      // Separate writes, each read on its own.
+      let left = 20;
+      const next = () => {
+        if (left-- === 0) socket.end();
+        else socket.write(pattern(1000), () => setTimeout(next, 5));
+      };
+      next();
+    });
+    const socket = await connectReused(server);
+    const buffers = new Set<ArrayBufferLike>();
+    const held: Array<{ chunk: Buffer; copy: Buffer; release: () => void }> = [];
+    let reads = 0;
+    attachReadSink(socket, (chunk, keep) => {
+      reads++;
+      buffers.add(chunk.buffer);
+      // Every read is kept; the one before it is checked intact, then released (twice: harmless).
+      const previous = held.shift();
+      if (previous) {
+        assert.ok(previous.chunk.equals(previous.copy), 'a kept buffer is not read into before its release');
+        previous.release();
+        previous.release();
+      }
+      held.push({ chunk, copy: Buffer.from(chunk), release: keep() });
+      return true;
+    });
+    socket.resume();
+    await new Promise((resolve) => socket.once('end', resolve));
+    assert.ok(reads >= 10, `reads: ${reads}`);
+    assert.ok(buffers.size <= 3, `${buffers.size} buffers for ${reads} reads`);
+    socket.destroy();
+    server.close();
+  });
+
+  it('takes a new buffer for every read that is kept and never released', async () => {
+    const server = await listen((socket) => {
+      let left = 5;
+      const next = () => {
+        if (left-- === 0) socket.end();
+        else socket.write('some bytes', () => setTimeout(next, 5));
+      };
+      next();
+    });
+    const socket = await connectReused(server);
+    const buffers = new Set<ArrayBufferLike>();
+    let reads = 0;
+    attachReadSink(socket, (chunk, keep) => {
+      reads++;
+      buffers.add(chunk.buffer);
+      keep();
+      return true;
+    });
+    socket.resume();
+    await new Promise((resolve) => socket.once('end', resolve));
+    assert.equal(buffers.size, reads);
+    socket.destroy();
+    server.close();
+  });
+
   it('relay 8 MiB intact to a slow reader, with bytes sent before the relay started', {
     timeout: 60_000,
   }, async () => {

@@ -2,6 +2,8 @@ import type net from 'node:net';
 
 /** Bytes read per call into a reused buffer: the size of one default socket read. */
 const BUFFER_BYTES = 64 * 1024;
+/** Released buffers a socket holds for later reads (more are left to the GC). */
+const SPARE_BUFFERS = 2;
 
 const kSink = Symbol('strait.readSink');
 const kReused = Symbol('strait.reusedBuffer');
@@ -9,10 +11,12 @@ const kReused = Symbol('strait.reusedBuffer');
 /**
  * Receives each read of a reused-buffer socket. The bytes are only valid
  * during the call unless `keep()` is called (e.g. when a write still holds
- * them), which moves later reads to a fresh buffer. Returning false pauses
- * reading until the socket's `resume()`.
+ * them), which moves later reads to another buffer. `keep()` returns a
+ * `release` to call once nothing holds the bytes any more (such as the
+ * write's callback): the buffer then serves a later read instead of a new
+ * one. Returning false pauses reading until the socket's `resume()`.
  */
-export type ReadSink = (chunk: Buffer, keep: () => void) => boolean;
+export type ReadSink = (chunk: Buffer, keep: () => () => void) => boolean;
 
 type Tagged = net.Socket & { [kSink]?: ReadSink; [kReused]?: true };
 
@@ -24,15 +28,26 @@ type Tagged = net.Socket & { [kSink]?: ReadSink; [kReused]?: true };
  */
 export function withReusedBuffer<T extends net.Socket>(create: (onread: net.OnReadOpts) => T): T {
   let current = Buffer.allocUnsafe(BUFFER_BYTES);
-  let kept = false;
+  const spare: Array<typeof current> = [];
+  // Set while `current` is held by its reader; releasing it twice must not hand it out twice.
+  let release: (() => void) | undefined;
   const keep = () => {
-    kept = true;
+    if (!release) {
+      const held = current;
+      let released = false;
+      release = () => {
+        if (released) return;
+        released = true;
+        if (spare.length < SPARE_BUFFERS) spare.push(held);
+      };
+    }
+    return release;
   };
   const socket: T & Tagged = create({
     buffer: () => {
-      if (kept) {
-        current = Buffer.allocUnsafe(BUFFER_BYTES);
-        kept = false;
+      if (release) {
+        current = spare.pop() ?? Buffer.allocUnsafe(BUFFER_BYTES);
+        release = undefined;
       }
       return current;
     },
