@@ -23,37 +23,15 @@ function connectionNamed(raw: readonly string[]): Set<string> | undefined {
   return named;
 }
 
+const NONE: readonly string[] = [];
+
 /**
- * Calls `each` with the raw HTTP/1 headers (name, value, name, value...) to
- * pass on: minus hop-by-hop ones and those the Connection header names,
- * `host` (when given) replacing the Host header, `keep` listing hop-by-hop
- * names to pass (e.g. upgrade).
+ * Whether a header (lower-case name) is passed on: not hop-by-hop, not named
+ * by the Connection header (`named`), unless `keep` lists it.
  */
-function eachForwarded(
-  raw: readonly string[],
-  host: string | undefined,
-  keep: readonly string[],
-  each: (name: string, value: string) => void,
-): void {
-  const named = connectionNamed(raw);
-  let sawHost = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    if (keep.length > 0 && keep.includes(lower)) {
-      each(name, raw[i + 1] as string);
-      continue;
-    }
-    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
-    if (lower === 'host') {
-      if (sawHost) continue;
-      sawHost = true;
-      each(name, host ?? (raw[i + 1] as string));
-      continue;
-    }
-    each(name, raw[i + 1] as string);
-  }
-  if (!sawHost && host) each('Host', host);
+function passes(lower: string, named: Set<string> | undefined, keep: readonly string[]): boolean {
+  if (keep.length > 0 && keep.includes(lower)) return true;
+  return !HOP_BY_HOP.has(lower) && !named?.has(lower);
 }
 
 /**
@@ -61,9 +39,21 @@ function eachForwarded(
  * ones and those the Connection header names; `host`, when given, replaces the
  * Host header. `keep` lists hop-by-hop names to pass (e.g. upgrade).
  */
-export function forwardRawHeaders(raw: string[], host?: string, keep: readonly string[] = []): string[] {
+export function forwardRawHeaders(raw: string[], host?: string, keep: readonly string[] = NONE): string[] {
+  const named = connectionNamed(raw);
   const out: string[] = [];
-  eachForwarded(raw, host, keep, (name, value) => out.push(name, value));
+  let sawHost = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (!passes(lower, named, keep)) continue;
+    if (lower === 'host') {
+      if (sawHost) continue;
+      sawHost = true;
+      out.push(name, host ?? (raw[i + 1] as string));
+    } else out.push(name, raw[i + 1] as string);
+  }
+  if (!sawHost && host) out.push('Host', host);
   return out;
 }
 
@@ -79,14 +69,37 @@ export function requestHeadText(
   host: string | undefined,
   chunked: boolean,
 ): string {
+  const named = connectionNamed(raw);
   let text = `${method} ${path} HTTP/1.1\r\n`;
-  eachForwarded(raw, host, NONE, (name, value) => {
-    text += `${name}: ${value}\r\n`;
-  });
+  let sawHost = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (!passes(lower, named, NONE)) continue;
+    if (lower === 'host') {
+      if (sawHost) continue;
+      sawHost = true;
+      text += `${name}: ${host ?? raw[i + 1]}\r\n`;
+    } else text += `${name}: ${raw[i + 1]}\r\n`;
+  }
+  if (!sawHost && host) text += `Host: ${host}\r\n`;
   return chunked ? `${text}Transfer-Encoding: chunked\r\n\r\n` : `${text}\r\n`;
 }
 
-const NONE: readonly string[] = [];
+/** What a request's raw headers say about its body: its Content-Length and whether it has a Transfer-Encoding. */
+export function bodyFraming(raw: readonly string[]): {
+  contentLength: string | undefined;
+  transferEncoding: boolean;
+} {
+  let contentLength: string | undefined;
+  let transferEncoding = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') contentLength = raw[i + 1];
+    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') transferEncoding = true;
+  }
+  return { contentLength, transferEncoding };
+}
 
 /** Request methods that may be sent twice without changing the outcome. */
 export function isIdempotent(method: string): boolean {

@@ -39,6 +39,8 @@ export interface ForwardPlan {
   retryable: boolean;
   /** The request's content-length, 0 without one. */
   bodyLength: number;
+  /** The request came with a Transfer-Encoding (a chunked body). */
+  transferEncoding: boolean;
 }
 
 /**
@@ -159,7 +161,7 @@ export class ForwardedRequest implements Http1Exchange {
     const handle = this.#handle as EndpointHandle;
     // An absolute-form target wins over the Host header (RFC 9112 §3.2.2).
     const host = handle.endpoint.authorityOverride ?? absoluteAuthority(req.url ?? '/');
-    const chunked = !plan.retryable && req.headers['transfer-encoding'] !== undefined;
+    const chunked = !plan.retryable && plan.transferEncoding;
     const head = requestHeadText(plan.method, plan.path, req.rawHeaders, host, chunked);
     handle.ewma.start();
     this.#sentAt = performance.now();
@@ -253,8 +255,9 @@ export class ForwardedRequest implements Http1Exchange {
     clearTimeout(this.#timer);
     const metrics = this.#context.client.metrics;
     if (metrics) {
-      const classification = classify(this.plan.route, status, grpcStatus);
-      metrics.responseTotal.inc(`${this.#labels},status_code="${status}",classification="${classification}"`);
+      metrics.responseTotal.inc(
+        responseLabels(this.#labels, status, classify(this.plan.route, status, grpcStatus)),
+      );
     }
     this.#record(status, '');
   }
@@ -308,6 +311,26 @@ export class ForwardedRequest implements Http1Exchange {
       error,
     });
   }
+}
+
+/** `response_total` label sets by request labels, then by status and classification: formatted once each. */
+const responseLabelCache = new Map<string, Map<number, string>>();
+const MAX_CACHED_LABEL_SETS = 1024;
+
+function responseLabels(labels: string, status: number, classification: 'success' | 'failure'): string {
+  let byStatus = responseLabelCache.get(labels);
+  if (!byStatus) {
+    if (responseLabelCache.size >= MAX_CACHED_LABEL_SETS) responseLabelCache.clear();
+    byStatus = new Map();
+    responseLabelCache.set(labels, byStatus);
+  }
+  const key = classification === 'failure' ? -status : status;
+  let text = byStatus.get(key);
+  if (text === undefined) {
+    text = `${labels},status_code="${status}",classification="${classification}"`;
+    byStatus.set(key, text);
+  }
+  return text;
 }
 
 function timeOut(request: ForwardedRequest): void {

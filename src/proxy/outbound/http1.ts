@@ -8,7 +8,7 @@ import type { TapHub } from '../tap/hub.ts';
 import { ORIG_PROTO_HEADER } from '../transport/header.ts';
 import { relay } from '../transport/relay.ts';
 import type { OutboundClient } from './client.ts';
-import { forwardRawHeaders, isIdempotent } from './headers.ts';
+import { bodyFraming, forwardRawHeaders, isIdempotent } from './headers.ts';
 import { Http1Pool } from './http1-pool.ts';
 import { ForwardedRequest, type Http1Context } from './http1-request.ts';
 import { type ProfileCache, withProfile } from './profiles.ts';
@@ -95,8 +95,8 @@ export class Http1Forwarder {
     const method = req.method ?? 'GET';
     const path = originForm(req.url ?? '/');
     const route = matchRoute(profile, method, path);
-    const length = req.headers['content-length'];
-    const bodyLength = length === undefined ? 0 : Number(length);
+    const { contentLength, transferEncoding } = bodyFraming(req.rawHeaders);
+    const bodyLength = contentLength === undefined ? 0 : Number(contentLength);
     // Split traffic goes to one backend per request; its endpoints come from its own Get stream,
     // never from the apex's (which already merges the backends), so the split applies once.
     const override = pickOverride(profile.dstOverrides);
@@ -113,10 +113,11 @@ export class Http1Forwarder {
         this.retryLimit > 0 &&
         (route === undefined || route.isRetryable) &&
         isIdempotent(method) &&
-        req.headers['transfer-encoding'] === undefined &&
+        !transferEncoding &&
         Number.isInteger(bodyLength) &&
         bodyLength <= MAX_RETRY_BODY_BYTES,
       bodyLength,
+      transferEncoding,
     }).start();
   }
 
