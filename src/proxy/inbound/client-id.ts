@@ -25,4 +25,6 @@ export interface InboundCaller {
   source: string;
   /** Metric labels of the last authority requested on this connection. */
   requestLabels?: { authority: string; labels: string };
+  /** `response_total` labels of the last response on this connection, and what they were made from. */
+  responseLabels?: { labels: string; status: number; classification: string; text: string };
 }

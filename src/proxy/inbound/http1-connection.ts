@@ -72,6 +72,10 @@ export class Http1InboundConnection {
   #grpcStatus: string | undefined;
   /** Start of a response head split across reads. */
   #partialResponse: Buffer | undefined;
+  /** Application bytes accepted for the client and not yet written: [#outStart, #outEnd) of #outBuf. */
+  #outBuf: Buffer | undefined;
+  #outStart = 0;
+  #outEnd = 0;
   #appFull = false;
   #clientPaused = false;
   #clientEnded = false;
@@ -206,17 +210,25 @@ export class Http1InboundConnection {
     this.#request = this.#context.recorder.start(this.#caller, head.method, head.target, head.host ?? '');
   }
 
-  /** Writes a request head without the caller's identity claims, with the verified identity. */
+  /**
+   * Writes a request head, in one piece, without the caller's identity
+   * claims and with the verified identity.
+   */
   #writeHead(buf: Buffer, head: RequestHead, start: number): void {
     const dropped = head.dropped;
+    const fieldsEnd = start + head.length - 2;
+    let size = head.length - 2 + this.#headEnd.length;
+    for (let k = 0; k < dropped.length; k += 2) size -= (dropped[k + 1] as number) - (dropped[k] as number);
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
     let from = start;
     for (let k = 0; k < dropped.length; k += 2) {
-      const at = start + (dropped[k] as number);
-      if (at > from) this.#writeApp(buf.subarray(from, at));
+      at += buf.copy(out, at, from, start + (dropped[k] as number));
       from = start + (dropped[k + 1] as number);
     }
-    this.#writeApp(buf.subarray(from, start + head.length - 2));
-    this.#writeApp(this.#headEnd);
+    at += buf.copy(out, at, from, fieldsEnd);
+    this.#headEnd.copy(out, at);
+    this.#writeApp(out);
   }
 
   #writeApp(chunk: Buffer): void {
@@ -332,17 +344,14 @@ export class Http1InboundConnection {
       this.#partialResponse = undefined;
       buf = Buffer.concat([partial, chunk]);
     }
-    const client = this.#client;
-    client.cork();
     let pos: number;
     try {
       pos = this.#consumeResponses(buf);
     } catch (error) {
-      client.uncork();
       this.#failExchange(502, `malformed response from the application: ${describeError(error)}`);
       return;
     }
-    client.uncork();
+    this.#flushClient();
     if (pos === -1 || this.#closed) return;
     if (pos < buf.length) {
       this.#onAppGone('the application sent bytes outside any response');
@@ -364,7 +373,7 @@ export class Http1InboundConnection {
       if (this.#request === undefined || this.#responseDone) return pos;
       if (this.#responseHead) {
         const bodyEnd = this.#responseBody.advance(buf, pos, end);
-        if (bodyEnd > pos) this.#writeClient(buf.subarray(pos, bodyEnd));
+        if (bodyEnd > pos) this.#forward(buf, pos, bodyEnd);
         pos = bodyEnd;
         if (this.#responseBody.done) this.#finishResponse();
         continue;
@@ -378,13 +387,13 @@ export class Http1InboundConnection {
       const status = head.status;
       const switching = status === 101 || (this.#method === 'CONNECT' && status >= 200 && status < 300);
       if (switching && this.#tunnel) {
-        this.#writeClient(buf.subarray(pos));
+        this.#forward(buf, pos, end);
         this.#startTunnel(status);
         return -1;
       }
       if (status === 101)
         throw new Http1Error('E_HTTP1_UPGRADE', '101 Switching Protocols to a request without Upgrade');
-      this.#writeClient(buf.subarray(pos, headEnd));
+      this.#forward(buf, pos, headEnd);
       pos = headEnd;
       if (status < 200) continue; // interim (100 Continue, 103 Early Hints): the final head follows
       this.#responseHead = true;
@@ -401,9 +410,24 @@ export class Http1InboundConnection {
     return pos;
   }
 
-  #writeClient(chunk: Buffer): void {
+  /** Passes application bytes on; contiguous ones go out in one write (see #flushClient). */
+  #forward(buf: Buffer, start: number, end: number): void {
     this.#sentToClient = true;
-    if (!this.#client.write(chunk)) this.#app?.pause();
+    if (this.#outBuf === buf && this.#outEnd === start) {
+      this.#outEnd = end;
+      return;
+    }
+    this.#flushClient();
+    this.#outBuf = buf;
+    this.#outStart = start;
+    this.#outEnd = end;
+  }
+
+  #flushClient(): void {
+    const buf = this.#outBuf;
+    if (buf === undefined) return;
+    this.#outBuf = undefined;
+    if (!this.#client.write(buf.subarray(this.#outStart, this.#outEnd))) this.#app?.pause();
   }
 
   #onClientDrain = (): void => {
@@ -512,6 +536,7 @@ export class Http1InboundConnection {
   }
 
   #startTunnel(status: number): void {
+    this.#flushClient();
     const app = this.#app as net.Socket;
     const client = this.#client;
     const request = this.#request as InboundRequest;
@@ -550,6 +575,8 @@ export class Http1InboundConnection {
    */
   #close(graceful: boolean, ended = false): void {
     if (this.#closed) return;
+    if (graceful) this.#flushClient();
+    this.#outBuf = undefined;
     this.#closed = true;
     this.#request = undefined;
     this.#held = undefined;

@@ -38,7 +38,7 @@ export interface Http1Fields {
    * [start, end) offsets from the head's first byte, in pairs, of the whole
    * lines (CRLF included) of fields whose names were asked to be dropped.
    */
-  dropped: number[];
+  dropped: readonly number[];
 }
 
 /** A parsed request head. */
@@ -172,6 +172,9 @@ export function parseResponseHead(
   return head;
 }
 
+/** `dropped` of heads that dropped nothing: most of them, so they share it. */
+const NONE: readonly number[] = Object.freeze([]);
+
 function newHead(length: number, minorVersion: number): Http1Fields {
   return {
     length,
@@ -183,7 +186,7 @@ function newHead(length: number, minorVersion: number): Http1Fields {
     upgrade: false,
     host: undefined,
     grpcStatus: undefined,
-    dropped: [],
+    dropped: NONE,
   };
 }
 
@@ -266,7 +269,8 @@ function parseFields(
       throw new Http1Error('E_HTTP1_TOO_MANY_FIELDS', `more than ${maxHeaders} header fields`);
     }
     if (drop !== undefined && isOneOf(buf, lineStart, nameLength, drop)) {
-      head.dropped.push(lineStart - start, pos - start);
+      if (head.dropped === NONE) head.dropped = [];
+      (head.dropped as number[]).push(lineStart - start, pos - start);
       continue;
     }
     switch (nameLength) {

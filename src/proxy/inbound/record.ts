@@ -57,9 +57,17 @@ export class InboundRecorder {
     error: string,
   ): void {
     const classification = error ? 'failure' : classifyResponse(status, grpcStatus);
-    this.#metrics?.responseTotal.inc(
-      `${request.labels},status_code="${status}",classification="${classification}"`,
-    );
+    // Responses on one connection nearly always repeat: format their labels once.
+    let cached = caller.responseLabels;
+    if (
+      cached?.labels !== request.labels ||
+      cached.status !== status ||
+      cached.classification !== classification
+    ) {
+      const text = `${request.labels},status_code="${status}",classification="${classification}"`;
+      cached = caller.responseLabels = { labels: request.labels, status, classification, text };
+    }
+    this.#metrics?.responseTotal.inc(cached.text);
     if (!this.#tap?.active) return;
     this.#tap.publish({
       direction: 'inbound',
