@@ -76,6 +76,9 @@ export class Http1InboundConnection {
   #outBuf: Buffer | undefined;
   #outStart = 0;
   #outEnd = 0;
+  /** During a read into the application socket's reused buffer: keeps that buffer for a write. */
+  #keepRead: (() => () => void) | undefined;
+  #inRead = false;
   #appFull = false;
   #clientPaused = false;
   #clientEnded = false;
@@ -329,9 +332,12 @@ export class Http1InboundConnection {
   // ---- application → client ------------------------------------------------
 
   /** Reads from a reused-buffer socket: bytes still queued in a write must be kept. */
-  #onAppRead = (chunk: Buffer, keep: () => void): boolean => {
+  #onAppRead = (chunk: Buffer, keep: () => () => void): boolean => {
+    this.#keepRead = keep;
+    this.#inRead = true;
     this.#onAppData(chunk);
-    if (this.#client.writableLength > 0) keep();
+    this.#inRead = false;
+    this.#keepRead = undefined;
     // Closed, or handed to the byte relay, which now decides when to read.
     return this.#closed || !this.#client.writableNeedDrain;
   };
@@ -427,7 +433,17 @@ export class Http1InboundConnection {
     const buf = this.#outBuf;
     if (buf === undefined) return;
     this.#outBuf = undefined;
-    if (!this.#client.write(buf.subarray(this.#outStart, this.#outEnd))) this.#app?.pause();
+    let slice = buf.subarray(this.#outStart, this.#outEnd);
+    let release: (() => void) | undefined;
+    if (this.#keepRead) {
+      // The read's buffer serves a later read once this write is done with it (see reused-buffer.ts).
+      release = this.#keepRead();
+      this.#keepRead = undefined;
+    } else if (this.#inRead) {
+      // A second write from one read (not expected): the first one's release must not free these bytes.
+      slice = Buffer.from(slice);
+    }
+    if (!this.#client.write(slice, release)) this.#app?.pause();
   }
 
   #onClientDrain = (): void => {
