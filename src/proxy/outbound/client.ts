@@ -60,6 +60,21 @@ export class OutboundClient {
   }
 
   /**
+   * Picks an endpoint of `authority` at once when discovery has already given
+   * it endpoints and one is available; undefined otherwise, when `pick` waits
+   * for discovery and says why there is none.
+   */
+  pickNow(authority: string, group?: string): EndpointHandle | undefined {
+    const target = this.targets.get(authority);
+    if (target.endpoints.length === 0) return undefined;
+    try {
+      return target.pick(group);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * Picks an endpoint for another try of a request: one of the first of
    * `authorities` (a split's backend, then its apex, whose endpoints are all
    * the backends') that has an endpoint not in `avoid`, the keys of those

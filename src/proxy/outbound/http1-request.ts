@@ -103,7 +103,7 @@ export class ForwardedRequest implements Http1Exchange {
     });
     if (!plan.retryable || plan.bodyLength === 0) {
       if (plan.retryable) req.resume();
-      void this.#attempt();
+      this.#attempt();
       return;
     }
     // Keep the (small) body so that a retry can send it again.
@@ -111,12 +111,20 @@ export class ForwardedRequest implements Http1Exchange {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => {
       this.#body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      void this.#attempt();
+      this.#attempt();
     });
   }
 
-  async #attempt(): Promise<void> {
+  #attempt(): void {
     this.#attempts++;
+    const { plan } = this;
+    // Discovery has usually answered already: pick without waiting.
+    const handle = this.#failed ? undefined : this.#context.client.pickNow(plan.backend, plan.group);
+    if (handle) this.#use(handle);
+    else void this.#pickThenUse();
+  }
+
+  async #pickThenUse(): Promise<void> {
     const { plan } = this;
     const client = this.#context.client;
     let handle: EndpointHandle | undefined;
@@ -136,6 +144,12 @@ export class ForwardedRequest implements Http1Exchange {
         return;
       }
     }
+    this.#use(handle);
+  }
+
+  #use(handle: EndpointHandle): void {
+    const { plan } = this;
+    const client = this.#context.client;
     if (this.cancelled) return;
     this.#handle = handle;
     if (this.#attempts === 1) {
@@ -198,7 +212,7 @@ export class ForwardedRequest implements Http1Exchange {
       // The rest of this answer is not wanted: drop it with its connection.
       connection.destroy();
       this.#connection = undefined;
-      void this.#attempt();
+      this.#attempt();
       return;
     }
     clearTimeout(this.#timer);
@@ -243,7 +257,7 @@ export class ForwardedRequest implements Http1Exchange {
       this.plan.budget.withdraw()
     ) {
       this.#markFailed(handle);
-      void this.#attempt();
+      this.#attempt();
       return;
     }
     this.fail(error instanceof ProxyError && error.code === 'E_CONNECT_TIMEOUT' ? 504 : 502, error);

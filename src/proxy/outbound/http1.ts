@@ -3,7 +3,8 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { describeError } from '../../core/errors.ts';
 import { RetryBudget } from '../balance/retry-budget.ts';
-import { matchRoute, type Profile, pickOverride } from '../discovery/profile.ts';
+import { EMPTY_PROFILE, matchRoute, type Profile, pickOverride } from '../discovery/profile.ts';
+import type { Endpoint } from '../discovery/types.ts';
 import type { TapHub } from '../tap/hub.ts';
 import { ORIG_PROTO_HEADER } from '../transport/header.ts';
 import { relay } from '../transport/relay.ts';
@@ -51,6 +52,8 @@ export class Http1Forwarder {
   readonly #budget: RetryBudget;
   readonly #poolIdleMs: number;
   readonly #pools = new Map<string, { pool: Http1Pool; handle: EndpointHandle }>();
+  /** Each handle's pool, while its endpoint is the one the pool was found for (saves building the key). */
+  #poolOfHandle = new WeakMap<EndpointHandle, { endpoint: Endpoint; pool: Http1Pool }>();
   readonly #upgradeMeshed: boolean;
   readonly #sessions = new Map<string, Promise<http2.ClientHttp2Session>>();
   readonly #profiles: ProfileCache | undefined;
@@ -80,9 +83,18 @@ export class Http1Forwarder {
 
   /** Forwards one request to `authority` ("name:port" or "ip:port"), following its profile. */
   handle(req: http.IncomingMessage, res: http.ServerResponse, authority: string): void {
-    withProfile(this.#profiles, authority, this.client.discoveryTimeoutMs, this.#budget, (profile, budget) =>
-      this.#forward(req, res, authority, profile, budget),
-    );
+    // At once when the profile is known (or none is followed); else once it comes.
+    const entry = this.#profiles?.get(authority);
+    if (!entry) this.#forward(req, res, authority, EMPTY_PROFILE, this.#budget);
+    else if (entry.known) this.#forward(req, res, authority, entry.profile, entry.budget);
+    else
+      withProfile(
+        this.#profiles,
+        authority,
+        this.client.discoveryTimeoutMs,
+        this.#budget,
+        (profile, budget) => this.#forward(req, res, authority, profile, budget),
+      );
   }
 
   #forward(
@@ -221,6 +233,7 @@ export class Http1Forwarder {
   close(): void {
     for (const { pool } of this.#pools.values()) pool.close();
     this.#pools.clear();
+    this.#poolOfHandle = new WeakMap();
     for (const session of this.#sessions.values())
       session.then(
         (s) => s.close(),
@@ -230,18 +243,22 @@ export class Http1Forwarder {
   }
 
   #poolFor(handle: EndpointHandle, authority: string): Http1Pool {
+    const endpoint = handle.endpoint;
+    const known = this.#poolOfHandle.get(handle);
+    if (known?.endpoint === endpoint) return known.pool;
     const key = handle.connectionKey;
-    const existing = this.#pools.get(key);
-    if (existing) {
-      existing.handle = handle;
-      return existing.pool;
+    let entry = this.#pools.get(key);
+    if (entry) entry.handle = handle;
+    else {
+      const client = this.client;
+      const created: { pool: Http1Pool; handle: EndpointHandle } = {
+        handle,
+        pool: new Http1Pool(() => client.connectTo(created.handle, 'http1', { authority }), this.#poolIdleMs),
+      };
+      entry = created;
+      this.#pools.set(key, entry);
     }
-    const client = this.client;
-    const entry: { pool: Http1Pool; handle: EndpointHandle } = {
-      handle,
-      pool: new Http1Pool(() => client.connectTo(entry.handle, 'http1', { authority }), this.#poolIdleMs),
-    };
-    this.#pools.set(key, entry);
+    this.#poolOfHandle.set(handle, { endpoint, pool: entry.pool });
     return entry.pool;
   }
 }
