@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../src/platform/kubernetes/client.ts';
@@ -9,7 +9,7 @@ import { kubeBinaries } from './binaries.ts';
 import { startCluster, type TestCluster } from './cluster.ts';
 import { formatKubeconfig } from './kubeconfig.ts';
 import { HarnessNode } from './node.ts';
-import { processRuntime } from './process-runtime.ts';
+import { processRuntime, wantsNetworkNamespace } from './process-runtime.ts';
 import { claimStateDir, reapStaleClusters } from './stale.ts';
 
 /** The two test clusters and one kubeconfig with contexts `west` and `east`. */
@@ -54,6 +54,8 @@ export async function startTestClusters(): Promise<TestClusters> {
   reapStaleClusters(parent, 'strait-kube-');
   const root = await mkdtemp(join(parent, 'strait-kube-'));
   claimStateDir(root);
+  // A pod's containers may run as another user (runAsUser) and read their volumes below.
+  await chmod(root, 0o711);
   const started: TestCluster[] = [];
   const nodes = new Map<string, Promise<HarnessNode>>();
   const stop = async () => {
@@ -97,6 +99,7 @@ export async function startTestClusters(): Promise<TestClusters> {
             dir: join(clusters[name].dir, 'pods'),
             client: client(name),
             services: serviceAddresses[name],
+            networkNamespaces: { selects: wantsNetworkNamespace },
           }),
         });
         pending = harnessNode.start().then(() => harnessNode);

@@ -13,6 +13,8 @@ export interface Pod extends Resource {
 
 /** What the node runs for a pod; later suites start the app and its proxy here. */
 export interface PodRuntime {
+  /** Whether the runtime routes this pod's address itself (its own network namespace); otherwise the node adds it to `lo`. */
+  ownsAddress?(pod: Pod): boolean;
   /** Starts the pod's processes at `ip`; resolves with a stop function once they are ready. */
   start(pod: Pod, ip: string): Promise<() => Promise<void>>;
 }
@@ -150,7 +152,7 @@ export class HarnessNode {
     const runtime = this.#options.runtime;
     if (runtime) {
       // Processes listen on the pod address, so it must be local to this machine.
-      await addLoopbackAddress(ip);
+      if (!runtime.ownsAddress?.(pod)) await addLoopbackAddress(ip);
       let stopProcesses: () => Promise<void>;
       try {
         stopProcesses = await runtime.start(pod, ip);

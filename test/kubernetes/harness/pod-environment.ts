@@ -29,6 +29,8 @@ export interface EnvironmentOptions {
   mounts: Map<string, string>;
   /** `host:port` of a Service (as cluster DNS names it) → where it really answers. */
   services: ReadonlyMap<string, string>;
+  /** The pod has its own network namespace: its listen addresses stay as written. */
+  ownNetwork?: boolean;
 }
 
 /**
@@ -58,7 +60,7 @@ export function containerEnvironment(env: EnvVar[], options: EnvironmentOptions)
 function localise(value: string, options: EnvironmentOptions): string {
   const service = options.services.get(value);
   if (service) return service;
-  const listen = /^(?:0\.0\.0\.0|127\.0\.0\.1):(\d+)$/.exec(value);
+  const listen = options.ownNetwork ? null : /^(?:0\.0\.0\.0|127\.0\.0\.1):(\d+)$/.exec(value);
   if (listen) return `${options.ip}:${listen[1]}`;
   for (const [mountPath, dir] of options.mounts) {
     if (value === mountPath || value.startsWith(`${mountPath}/`)) return dir + value.slice(mountPath.length);

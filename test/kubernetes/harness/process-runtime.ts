@@ -5,12 +5,19 @@ import type { KubeClient } from '../../../src/platform/kubernetes/client.ts';
 import { APP_DIR } from '../../../src/platform/kubernetes/manifests/settings.ts';
 import type { Pod, PodRuntime } from './node.ts';
 import { containerEnvironment, type EnvVar } from './pod-environment.ts';
+import { createPodNetwork, type PodNetwork } from './pod-network.ts';
 import { fillVolumes } from './pod-volumes.ts';
 import { type Probe, waitForProbe } from './probes.ts';
 import { type GroupProcess, startGroupProcess } from './processes.ts';
 
 /** This checkout: the image keeps the same files under APP_DIR. */
 const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
+
+/**
+ * A pod annotated `harness.strait.io/network: namespace` gets a network
+ * namespace of its own from a runtime with `networkNamespaces`.
+ */
+export const POD_NETWORK_ANNOTATION = 'harness.strait.io/network';
 
 /** The container fields the runtime reads. */
 interface Container {
@@ -20,6 +27,7 @@ interface Container {
   env?: EnvVar[];
   volumeMounts?: { name: string; mountPath: string }[];
   readinessProbe?: Probe;
+  securityContext?: { runAsUser?: number };
 }
 
 export interface ProcessRuntimeOptions {
@@ -30,6 +38,18 @@ export interface ProcessRuntimeOptions {
   /** `host:port` of a Service as cluster DNS names it → where it answers (no DNS, no kube-proxy here). */
   services?: ReadonlyMap<string, string>;
   readyTimeoutMs?: number;
+  /**
+   * Gives pods a network namespace of their own (see createPodNetwork): their
+   * init containers run there (proxy-init's rules apply to the pod alone),
+   * their containers run there as their `runAsUser`, Services' real addresses
+   * are bridged into it. `selects` picks the pods (default: every pod).
+   */
+  networkNamespaces?: { selects?: (pod: Pod) => boolean };
+}
+
+/** Whether a pod carries POD_NETWORK_ANNOTATION. */
+export function wantsNetworkNamespace(pod: Pod): boolean {
+  return pod.metadata.annotations?.[POD_NETWORK_ANNOTATION] === 'namespace';
 }
 
 /**
@@ -39,30 +59,71 @@ export interface ProcessRuntimeOptions {
  * `node` means this Node binary and paths under the image's APP_DIR mean this
  * checkout. The environment is the container's (see containerEnvironment) plus
  * POD_IP, POD_NAME and POD_NAMESPACE; volumes are filled under
- * `<dir>/<namespace>_<pod>/`. Init containers do not run: the node gives pods
- * no network namespace of their own, so proxy-init has nothing to set up.
+ * `<dir>/<namespace>_<pod>/`. Init containers run only for a pod with a
+ * network namespace of its own (proxy-init needs one).
  * Logs go to `<dir>/<namespace>_<pod>_<container>.log`.
  */
 export function processRuntime(options: ProcessRuntimeOptions): PodRuntime {
-  const { dir, client, services = new Map(), readyTimeoutMs = 60_000 } = options;
+  const { dir, client, services = new Map(), readyTimeoutMs = 60_000, networkNamespaces } = options;
   const inCheckout = (arg: string) =>
     arg.startsWith(`${APP_DIR}/`) ? CHECKOUT + arg.slice(APP_DIR.length) : arg;
+  const argvOf = (container: Container) => {
+    const [command, ...commandArgs] = container.command ?? [];
+    if (!command) return undefined;
+    return [
+      command === 'node' ? process.execPath : inCheckout(command),
+      ...[...commandArgs, ...(container.args ?? [])].map(inCheckout),
+    ];
+  };
+  const ownsAddress = (pod: Pod) =>
+    networkNamespaces !== undefined && (networkNamespaces.selects?.(pod) ?? true);
   return {
+    ownsAddress,
     async start(pod: Pod, ip: string) {
       const started: GroupProcess[] = [];
+      let network: PodNetwork | undefined;
       const stop = async () => {
         await Promise.all(started.map((child) => child.stop(5_000)));
+        await network?.close();
       };
       const { namespace = '', name } = pod.metadata;
+      const run = (container: Container, argv: string[], env: NodeJS.ProcessEnv) => {
+        const child = startGroupProcess(
+          `${namespace}/${name}/${container.name}`,
+          argv[0] as string,
+          argv.slice(1),
+          {
+            logFile: join(dir, `${namespace}_${name}_${container.name}.log`),
+            env,
+          },
+        );
+        started.push(child);
+        return child;
+      };
       try {
         await mkdir(dir, { recursive: true });
         const containers = (pod.spec?.containers ?? []) as Container[];
         const volumes = containers.some((c) => c.command)
           ? await fillVolumes(client, pod, ip, join(dir, `${namespace}_${name}`))
           : new Map<string, string>();
+        let reachable = services;
+        if (ownsAddress(pod)) {
+          network = await createPodNetwork(ip);
+          const bridged = new Map<string, string>();
+          for (const [service, at] of services) bridged.set(service, await network.bridge(at));
+          reachable = bridged;
+          const inits = (pod.spec as { initContainers?: Container[] } | undefined)?.initContainers ?? [];
+          for (const init of inits) {
+            const argv = argvOf(init);
+            if (!argv) continue;
+            const child = run(init, network.command(argv), { PATH: process.env.PATH });
+            const code = await child.exited;
+            if (code !== 0) throw new Error(`init container ${init.name} exited ${code}:\n${child.tail()}`);
+          }
+        }
         for (const container of containers) {
-          const [command, ...commandArgs] = container.command ?? [];
-          if (!command) continue;
+          let argv = argvOf(container);
+          if (!argv) continue;
           const mounts = new Map<string, string>();
           for (const mount of container.volumeMounts ?? []) {
             const filled = volumes.get(mount.name);
@@ -73,15 +134,22 @@ export function processRuntime(options: ProcessRuntimeOptions): PodRuntime {
             POD_IP: ip,
             POD_NAME: name,
             POD_NAMESPACE: namespace,
-            ...containerEnvironment(container.env ?? [], { pod, ip, mounts, services }),
+            ...containerEnvironment(container.env ?? [], {
+              pod,
+              ip,
+              mounts,
+              services: reachable,
+              ownNetwork: network !== undefined,
+            }),
           };
-          const child = startGroupProcess(
-            `${namespace}/${name}/${container.name}`,
-            command === 'node' ? process.execPath : inCheckout(command),
-            [...commandArgs, ...(container.args ?? [])].map(inCheckout),
-            { logFile: join(dir, `${namespace}_${name}_${container.name}.log`), env },
-          );
-          started.push(child);
+          if (network) {
+            // proxy-init lets the proxy's own connections out by its UID.
+            const uid = container.securityContext?.runAsUser;
+            const user =
+              uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+            argv = network.command([...user, ...argv]);
+          }
+          const child = run(container, argv, env);
           const probe = container.readinessProbe;
           if (probe?.tcpSocket || probe?.httpGet) await waitForProbe(child, ip, probe, readyTimeoutMs);
         }
