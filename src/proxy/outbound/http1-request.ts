@@ -71,6 +71,7 @@ export class ForwardedRequest implements Http1Exchange {
   /** Endpoints that already failed this request: another try goes elsewhere when it can. */
   #failed: Set<string> | undefined;
   #resumeOnDrain: (() => void) | undefined;
+  #waitingForDrain = false;
 
   constructor(context: Http1Context, req: IncomingMessage, res: ServerResponse, plan: ForwardPlan) {
     this.#context = context;
@@ -226,9 +227,14 @@ export class ForwardedRequest implements Http1Exchange {
   }
 
   onResponseBody(chunk: Buffer): void {
-    if (!this.res.write(chunk)) {
+    if (!this.res.write(chunk) && !this.#waitingForDrain) {
+      // The client reads slowly: stop reading the upstream until it catches up.
+      this.#waitingForDrain = true;
       this.#connection?.pause();
-      this.#resumeOnDrain ??= () => this.#connection?.resume();
+      this.#resumeOnDrain ??= () => {
+        this.#waitingForDrain = false;
+        this.#connection?.resume();
+      };
       this.res.once('drain', this.#resumeOnDrain);
     }
   }
