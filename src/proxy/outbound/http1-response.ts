@@ -19,8 +19,35 @@ const MAX_LINE_BYTES = 4096;
 const CRLF2 = Buffer.from('\r\n\r\n');
 
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/;
-// Field values: visible characters, spaces, tabs and obs-text; no other control characters.
-const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([\t\x20-\x7e\x80-\xff]*?)[ \t]*$/;
+/** tchar (RFC 9110 §5.6.2), what field names are made of, by character code. */
+const TOKEN = charClass((c) => /[!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(String.fromCharCode(c)));
+/** Field value characters: visible ASCII, space, tab and obs-text; no other control characters. */
+const FIELD_VALUE = charClass((c) => c === 0x09 || (c >= 0x20 && c !== 0x7f));
+
+function charClass(test: (c: number) => boolean): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) table[c] = test(c) ? 1 : 0;
+  return table;
+}
+
+/** The name and value (without surrounding whitespace) of the field line `text[start, end)`. */
+function fieldLine(text: string, start: number, end: number): [string, string] {
+  let colon = start;
+  while (colon < end && TOKEN[text.charCodeAt(colon)] === 1) colon++;
+  if (colon === start || colon === end || text.charCodeAt(colon) !== 0x3a) throw badField(text, start, end);
+  let from = colon + 1;
+  let to = end;
+  while (from < to && isSpace(text.charCodeAt(from))) from++;
+  while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
+  for (let i = from; i < to; i++) if (FIELD_VALUE[text.charCodeAt(i)] !== 1) throw badField(text, start, end);
+  return [text.slice(start, colon), text.slice(from, to)];
+}
+
+const isSpace = (c: number) => c === 0x20 || c === 0x09;
+
+function badField(text: string, start: number, end: number): ProxyError {
+  return upstreamError(`bad header line ${JSON.stringify(text.slice(start, Math.min(end, start + 40)))}`);
+}
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;[^\r\n]*)?$/;
 
 const S = {
@@ -187,10 +214,9 @@ export class ResponseParser {
       return false;
     }
     if (line === '') return true;
-    const header = HEADER_LINE.exec(line);
-    if (!header) throw upstreamError(`bad trailer line ${JSON.stringify(line.slice(0, 40))}`);
     if (this.#trailers.length >= 2 * MAX_HEADERS) throw upstreamError('too many trailers');
-    this.#trailers.push(header[1] as string, header[2] as string);
+    const [name, value] = fieldLine(line, 0, line.length);
+    this.#trailers.push(name, value);
     return false;
   }
 
@@ -218,22 +244,23 @@ export class ResponseParser {
   }
 
   #onHead(text: string): void {
-    const lines = text.split('\r\n');
-    const status = STATUS_LINE.exec(lines[0] as string);
-    if (!status) throw upstreamError(`bad status line ${JSON.stringify((lines[0] as string).slice(0, 40))}`);
+    let lineEnd = text.indexOf('\r\n');
+    if (lineEnd < 0) lineEnd = text.length;
+    const status = STATUS_LINE.exec(text.slice(0, lineEnd));
+    if (!status)
+      throw upstreamError(`bad status line ${JSON.stringify(text.slice(0, Math.min(lineEnd, 40)))}`);
     const code = Number(status[2]);
-    if (lines.length - 1 > MAX_HEADERS) throw upstreamError(`more than ${MAX_HEADERS} response headers`);
     const raw: string[] = [];
     let length: string | undefined;
     let chunked: boolean | undefined;
     let close = false;
     let keepAlive = status[1] === '1';
-    for (let i = 1; i < lines.length; i++) {
-      const header = HEADER_LINE.exec(lines[i] as string);
-      if (!header)
-        throw upstreamError(`bad header line ${JSON.stringify((lines[i] as string).slice(0, 40))}`);
-      const name = header[1] as string;
-      const value = header[2] as string;
+    for (let pos = lineEnd + 2; pos < text.length; ) {
+      let end = text.indexOf('\r\n', pos);
+      if (end < 0) end = text.length;
+      if (raw.length >= 2 * MAX_HEADERS) throw upstreamError(`more than ${MAX_HEADERS} response headers`);
+      const [name, value] = fieldLine(text, pos, end);
+      pos = end + 2;
       raw.push(name, value);
       const first = name.charCodeAt(0) | 0x20;
       if (first === 0x63 /* c */) {
