@@ -62,18 +62,21 @@ function readAll(socket: net.Socket): Promise<Buffer> {
   });
 }
 
-/** Reads from `socket` until the text read matches `pattern`. */
+/** Reads from `socket` until the text read matches `pattern`; fails if it closes first. */
 function readUntil(socket: net.Socket, pattern: RegExp): Promise<string> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let text = '';
+    const onClose = () => reject(new Error(`closed before ${pattern}; read ${JSON.stringify(text)}`));
     const onData = (chunk: Buffer) => {
       text += chunk.toString('latin1');
       if (pattern.test(text)) {
         socket.off('data', onData);
+        socket.off('close', onClose);
         resolve(text);
       }
     };
     socket.on('data', onData);
+    socket.once('close', onClose);
   });
 }
 
@@ -213,6 +216,38 @@ describe('Http1InboundConnection', () => {
     const record = rawTarget.taps.find((r) => r.path === '/bad');
     assert.equal(record?.status, 502);
     assert.match(record?.error ?? '', /conflicting Content-Length/);
+  });
+
+  it('sends a bodiless GET again when the application closes a reused connection unanswered, but not a POST', async () => {
+    let opened = 0;
+    const flaky = net.createServer((socket) => {
+      const connection = ++opened;
+      let requests = 0;
+      socket.on('data', (data) => {
+        // The client sends one request at a time, so each read is one request.
+        const method = data.toString('latin1').split(' ')[0];
+        requests++;
+        if ((connection === 1 && requests === 2) || method === 'POST') {
+          socket.destroy();
+          return;
+        }
+        const body = `connection ${connection} request ${requests}`;
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      });
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const proxy = await inbound((flaky.address() as net.AddressInfo).port);
+    const socket = await connect(proxy.port);
+    socket.write('GET /a HTTP/1.1\r\nHost: a\r\n\r\n');
+    await readUntil(socket, /connection 1 request 1$/);
+    socket.write('GET /b HTTP/1.1\r\nHost: a\r\n\r\n');
+    await readUntil(socket, /connection 2 request 1$/);
+    const answer = readAll(socket);
+    socket.write('POST /c HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n');
+    assert.match((await answer).toString(), /^HTTP\/1\.1 502 Bad Gateway\r\n/);
+    assert.equal(opened, 2);
+    proxy.server.close();
+    flaky.close();
   });
 
   it('answers 502 when the application cannot be reached', async () => {

@@ -2,6 +2,7 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describeError } from '../../core/errors.ts';
 import type { Logger } from '../log.ts';
+import { isIdempotent } from '../outbound/headers.ts';
 import { connectPlain } from '../transport/connect.ts';
 import { relay } from '../transport/relay.ts';
 import { attachReadSink } from '../transport/reused-buffer.ts';
@@ -58,6 +59,18 @@ export class Http1InboundConnection {
   #held: Buffer | undefined;
   /** The parsed head at the start of #held, waiting for the application connection. */
   #heldHead: RequestHead | undefined;
+  /** A connection to the application is being made: client bytes wait. */
+  #connecting = false;
+  /** Exchanges completed on the current application connection. */
+  #appServed = 0;
+  /**
+   * The head of a bodiless idempotent request sent on a reused application
+   * connection, kept until the first response byte: if the application closes
+   * that connection first (it timed it out as we wrote), the request is sent
+   * again on a new one.
+   */
+  #resend: Buffer | undefined;
+  #retryHead: Buffer | undefined;
   /** The exchange in flight, from its request head to the end of both bodies. */
   #request: InboundRequest | undefined;
   #method = '';
@@ -133,9 +146,9 @@ export class Http1InboundConnection {
   #onClientData = (chunk: Buffer): void => {
     this.#active = true;
     const held = this.#held;
-    if (this.#heldHead !== undefined) {
-      // Still connecting (the client is paused; this is what was already on its way).
-      this.#held = Buffer.concat([held as Buffer, chunk]);
+    if (this.#connecting) {
+      // The client is paused; this is what was already on its way.
+      this.#held = held ? Buffer.concat([held, chunk]) : chunk;
       return;
     }
     if (held === undefined) {
@@ -232,6 +245,8 @@ export class Http1InboundConnection {
     at += buf.copy(out, at, from, fieldsEnd);
     this.#headEnd.copy(out, at);
     this.#writeApp(out);
+    this.#resend =
+      this.#appServed > 0 && this.#requestBody.done && isIdempotent(head.method) ? out : undefined;
   }
 
   #writeApp(chunk: Buffer): void {
@@ -239,6 +254,7 @@ export class Http1InboundConnection {
   }
 
   #connect(): void {
+    this.#connecting = true;
     const { appHost, connectTimeoutMs } = this.#context;
     connectPlain(appHost, this.#caller.port, connectTimeoutMs).then(
       this.#onAppConnected,
@@ -259,6 +275,15 @@ export class Http1InboundConnection {
     app.on('drain', this.#onAppDrain);
     if (!attachReadSink(app, this.#onAppRead)) app.on('data', this.#onAppData);
     app.resume();
+    this.#connecting = false;
+    this.#appServed = 0;
+    const retry = this.#retryHead;
+    if (retry !== undefined) {
+      this.#retryHead = undefined;
+      this.#writeApp(retry);
+      this.#updateClientFlow();
+      return;
+    }
     const buf = this.#held as Buffer;
     const head = this.#heldHead as RequestHead;
     this.#held = undefined;
@@ -270,8 +295,10 @@ export class Http1InboundConnection {
   };
 
   #onConnectFailed = (error: unknown): void => {
+    this.#connecting = false;
     this.#held = undefined;
     this.#heldHead = undefined;
+    this.#retryHead = undefined;
     this.#failExchange(502, `connect to the application: ${describeError(error)}`);
   };
 
@@ -283,9 +310,7 @@ export class Http1InboundConnection {
   /** Pauses the client while the application is behind, while connecting, or while much is held. */
   #updateClientFlow(): void {
     const hold =
-      this.#appFull ||
-      this.#heldHead !== undefined ||
-      (this.#held !== undefined && this.#held.length > HELD_BYTES);
+      this.#appFull || this.#connecting || (this.#held !== undefined && this.#held.length > HELD_BYTES);
     if (hold === this.#clientPaused) return;
     this.#clientPaused = hold;
     if (hold) this.#client.pause();
@@ -344,6 +369,7 @@ export class Http1InboundConnection {
 
   #onAppData = (chunk: Buffer): void => {
     this.#active = true;
+    this.#resend = undefined;
     let buf = chunk;
     const partial = this.#partialResponse;
     if (partial !== undefined) {
@@ -466,6 +492,7 @@ export class Http1InboundConnection {
   /** Both bodies are complete: close if either side asked to, else get ready for the next request. */
   #finishExchange(): void {
     this.#request = undefined;
+    this.#appServed++;
     if (this.#closeAfter) this.#close(true);
   }
 
@@ -510,6 +537,17 @@ export class Http1InboundConnection {
       // The response went out whole; the rest of the request body has nowhere to go.
       this.#request = undefined;
       this.#close(true);
+      return;
+    }
+    const resend = this.#resend;
+    if (resend !== undefined) {
+      this.#resend = undefined;
+      this.#context.log.debug('application closed a reused connection before answering; sending again', {
+        port: this.#caller.port,
+        reason,
+      });
+      this.#retryHead = resend;
+      this.#connect();
       return;
     }
     this.#failExchange(502, reason);
