@@ -5,8 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningProxy } from '../../../src/proxy/proxy.ts';
 import { listen, memoryLog, metricValue, proxyWith, scrape, waitFor } from './helpers.ts';
 
-/** Writes `text` to the inbound port in one piece and returns everything read until the proxy closes. */
-function exchange(port: number, text: string): Promise<string> {
+/**
+ * Writes `text` to the inbound port in one piece (then half-closes, with
+ * `end`) and returns everything read until the proxy closes.
+ */
+function exchange(port: number, text: string | Buffer, end = false): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let answer = '';
@@ -15,7 +18,8 @@ function exchange(port: number, text: string): Promise<string> {
     socket.on('end', () => socket.end());
     socket.on('close', () => resolve(answer));
     socket.on('error', reject);
-    socket.write(text);
+    if (end) socket.end(text);
+    else socket.write(text);
   });
 }
 
@@ -172,5 +176,38 @@ describe('inbound HTTP/1 relayed request by request without node:http', () => {
       seen.some((r) => r.url === '/cut'),
       false,
     );
+  });
+
+  it('answers mangled requests with 400 or a normal answer, never anything else, and keeps serving', async () => {
+    // A fixed seed keeps a failure reproducible.
+    let seed = 0xbad;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x80000000;
+    };
+    const valid = Buffer.from(
+      'POST /fuzz HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b\r\nabc\r\n0\r\nX-T: 1\r\n\r\n',
+    );
+    const alphabet = Buffer.from('\r\n :;0123456789aA-\x00\x7f\xff');
+    for (let n = 0; n < 60; n++) {
+      const request = Buffer.from(valid);
+      // Keep the request line, which decides that the bytes are HTTP at all.
+      for (let e = 0; e < 3; e++) {
+        request[20 + Math.floor(random() * (request.length - 20))] = alphabet[
+          Math.floor(random() * alphabet.length)
+        ] as number;
+      }
+      const answer = await exchange(server.ports.inbound, request, true);
+      assert.match(
+        answer,
+        /^(|HTTP\/1\.1 (400 Bad Request|200 OK)\r\n[\s\S]*)$/,
+        JSON.stringify(request.toString('latin1')),
+      );
+    }
+    const answer = await exchange(
+      server.ports.inbound,
+      'GET /after-fuzz HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n',
+    );
+    assert.match(answer, /GET \/after-fuzz body=$/);
   });
 });
