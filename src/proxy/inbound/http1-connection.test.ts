@@ -11,7 +11,7 @@ import { DEFAULT_HEAD_LIMITS } from './http1-head.ts';
 import { InboundRecorder } from './record.ts';
 
 /** A listener that hands each connection to Http1InboundConnection, forwarding to `appPort`. */
-async function inbound(appPort: number) {
+async function inbound(appPort: number, clientId = 'web.shop') {
   const lines: string[] = [];
   const metrics = new ProxyMetrics();
   const tap = new TapHub();
@@ -30,8 +30,8 @@ async function inbound(appPort: number) {
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     const caller: InboundCaller = {
       port: appPort,
-      labels: inboundLabels('web.shop', true),
-      clientId: 'web.shop',
+      labels: inboundLabels(clientId, true),
+      clientId,
       serverId: 'app.shop',
       source: '127.0.0.1',
     };
@@ -96,7 +96,9 @@ describe('Http1InboundConnection', () => {
       }
       let size = 0;
       req.on('data', (chunk: Buffer) => (size += chunk.length));
-      req.on('end', () => res.end(`${req.url} ${size} ${req.headers['strait-client-id']}`));
+      req.on('end', () =>
+        res.end(`${req.url} ${size} ${req.headers['strait-client-id']} ${req.headers['x-evil'] ?? ''}`),
+      );
     });
     app.on('upgrade', (_req, socket, head) => {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
@@ -248,6 +250,16 @@ describe('Http1InboundConnection', () => {
     assert.equal(opened, 2);
     proxy.server.close();
     flaky.close();
+  });
+
+  it('sends no identity that could not be a header value', async () => {
+    const forged = await inbound((app.address() as net.AddressInfo).port, 'gw.shop\r\nx-evil: 1');
+    const socket = await connect(forged.port);
+    const answer = readAll(socket);
+    socket.write('GET /who HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    assert.match((await answer).toString(), /\r\n\r\n\/who 0 undefined $/);
+    assert.ok(forged.lines.some((line) => line.includes('not a valid header value')));
+    forged.server.close();
   });
 
   it('answers 502 when the application cannot be reached', async () => {

@@ -70,6 +70,7 @@ export class Http1InboundConnection {
    * again on a new one.
    */
   #resend: Buffer | undefined;
+  /** #resend, while its new connection is being made. */
   #retryHead: Buffer | undefined;
   /** The exchange in flight, from its request head to the end of both bodies. */
   #request: InboundRequest | undefined;
@@ -106,7 +107,7 @@ export class Http1InboundConnection {
     this.#client = client;
     this.#caller = caller;
     this.#context = context;
-    this.#headEnd = Buffer.from(caller.clientId ? `${CLIENT_ID_HEADER}: ${caller.clientId}\r\n\r\n` : '\r\n');
+    this.#headEnd = Buffer.from(identityLines(caller, context.log));
     client.on('data', this.#onClientData);
     client.on('end', this.#onClientEnd);
     client.on('error', this.#onClientGone);
@@ -648,6 +649,23 @@ export class Http1InboundConnection {
     } else client.destroy();
     this.#context.released(this);
   }
+}
+
+/**
+ * The end of every request head: the verified identity field (none for a
+ * caller without one, or with one that could not be a field value: a
+ * forwarded identity is the gateway's word), then the blank line.
+ */
+function identityLines(caller: InboundCaller, log: Logger): string {
+  if (!caller.clientId) return '\r\n';
+  if (!/^[\x21-\x7e]+$/.test(caller.clientId)) {
+    log.warn('caller identity is not a valid header value; the application gets none', {
+      client: caller.source,
+      identity: JSON.stringify(caller.clientId),
+    });
+    return '\r\n';
+  }
+  return `${CLIENT_ID_HEADER}: ${caller.clientId}\r\n\r\n`;
 }
 
 /** A complete response with `connection: close` and `reason` as the l5d-proxy-error and body. */
