@@ -30,8 +30,8 @@ function charClass(test: (c: number) => boolean): Uint8Array {
   return table;
 }
 
-/** The name and value (without surrounding whitespace) of the field line `text[start, end)`. */
-function fieldLine(text: string, start: number, end: number): [string, string] {
+/** Appends the name and value (without surrounding whitespace) of the field line `text[start, end)` to `raw`. */
+function pushField(raw: string[], text: string, start: number, end: number): void {
   let colon = start;
   while (colon < end && TOKEN[text.charCodeAt(colon)] === 1) colon++;
   if (colon === start || colon === end || text.charCodeAt(colon) !== 0x3a) throw badField(text, start, end);
@@ -40,7 +40,7 @@ function fieldLine(text: string, start: number, end: number): [string, string] {
   while (from < to && isSpace(text.charCodeAt(from))) from++;
   while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
   for (let i = from; i < to; i++) if (FIELD_VALUE[text.charCodeAt(i)] !== 1) throw badField(text, start, end);
-  return [text.slice(start, colon), text.slice(from, to)];
+  raw.push(text.slice(start, colon), text.slice(from, to));
 }
 
 const isSpace = (c: number) => c === 0x20 || c === 0x09;
@@ -215,8 +215,7 @@ export class ResponseParser {
     }
     if (line === '') return true;
     if (this.#trailers.length >= 2 * MAX_HEADERS) throw upstreamError('too many trailers');
-    const [name, value] = fieldLine(line, 0, line.length);
-    this.#trailers.push(name, value);
+    pushField(this.#trailers, line, 0, line.length);
     return false;
   }
 
@@ -259,24 +258,25 @@ export class ResponseParser {
       let end = text.indexOf('\r\n', pos);
       if (end < 0) end = text.length;
       if (raw.length >= 2 * MAX_HEADERS) throw upstreamError(`more than ${MAX_HEADERS} response headers`);
-      const [name, value] = fieldLine(text, pos, end);
+      pushField(raw, text, pos, end);
       pos = end + 2;
-      raw.push(name, value);
-      const first = name.charCodeAt(0) | 0x20;
-      if (first === 0x63 /* c */) {
-        const lower = name.toLowerCase();
-        if (lower === 'content-length') {
-          for (const part of value.split(',')) {
-            const v = part.trim();
-            if (!/^\d{1,15}$/.test(v) || (length !== undefined && length !== v))
-              throw upstreamError(`bad or conflicting content-length "${value}"`);
-            length = v;
-          }
-        } else if (lower === 'connection') {
-          if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) close = true;
-          else if (/(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(value)) keepAlive = true;
+      const name = raw[raw.length - 2] as string;
+      const value = raw[raw.length - 1] as string;
+      // Only Content-Length (14), Connection (10) and Transfer-Encoding (17) decide the framing.
+      const size = name.length;
+      if (size !== 14 && size !== 10 && size !== 17) continue;
+      const lower = name.toLowerCase();
+      if (lower === 'content-length') {
+        for (const part of value.split(',')) {
+          const v = part.trim();
+          if (!/^\d{1,15}$/.test(v) || (length !== undefined && length !== v))
+            throw upstreamError(`bad or conflicting content-length "${value}"`);
+          length = v;
         }
-      } else if (first === 0x74 /* t */ && name.toLowerCase() === 'transfer-encoding') {
+      } else if (lower === 'connection') {
+        if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) close = true;
+        else if (/(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(value)) keepAlive = true;
+      } else if (lower === 'transfer-encoding') {
         chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
       }
     }
