@@ -9,6 +9,7 @@ import { startTestClusters, type TestClusters } from './harness/clusters.ts';
 import { controlPlaneShutdownTests, controlPlaneTests } from './suites/control-plane.ts';
 import { controllerTests } from './suites/controller.ts';
 import { crdTests } from './suites/crds.ts';
+import { crossClusterTests } from './suites/cross-cluster.ts';
 import { failoverTests } from './suites/failover.ts';
 import { harnessNodeTests } from './suites/harness-node.ts';
 import { injectorTests } from './suites/injector.ts';
@@ -55,6 +56,7 @@ test('Kubernetes: real west and east clusters', { timeout: 2 * HOUR }, async (t)
   const controlPlane = await controlPlaneTests(t, clusters);
   if (controlPlane) {
     await injectorTests(t, clusters, controlPlane);
+    await crossClusterTests(t, clusters, controlPlane);
     await controlPlaneShutdownTests(t, controlPlane);
   }
 

@@ -53,7 +53,7 @@ export interface WestControlPlane {
 }
 
 /** Starts an entry point and waits for its "serving on host:port" line. */
-async function startComponent(name: string, env: NodeJS.ProcessEnv): Promise<Component> {
+export async function startComponent(name: string, env: NodeJS.ProcessEnv): Promise<Component> {
   const child = spawn(process.execPath, [CMD(name)], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
