@@ -1,5 +1,6 @@
 import { stringify as toYaml } from 'yaml';
 import { UsageError } from '../core/errors.ts';
+import type { Resource } from '../core/resource.ts';
 
 export type OutputFormat = 'table' | 'json' | 'yaml' | 'wide';
 
@@ -7,6 +8,15 @@ export type OutputFormat = 'table' | 'json' | 'yaml' | 'wide';
 export const outputOption = {
   output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'json or yaml' },
 } as const;
+
+/** kubectl's word for what an apply did to an object that was `before` and is now `after`. */
+export function appliedVerb(
+  before: Resource | undefined,
+  after: Resource,
+): 'created' | 'unchanged' | 'configured' {
+  if (!before) return 'created';
+  return before.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured';
+}
 
 /** Validates `-o`; `allowed` lists what the command supports besides the table. */
 export function outputFormat<F extends Exclude<OutputFormat, 'table'> = 'json' | 'yaml'>(

@@ -1,10 +1,10 @@
 import { formatAge } from '../../core/duration.ts';
 import { UsageError } from '../../core/errors.ts';
 import { type KindInfo, resolveKindName } from '../../core/kinds.ts';
-import type { Resource } from '../../core/resource.ts';
+import { type Resource, refOf } from '../../core/resource.ts';
 import { type Command, type CommandContext, optionalString } from '../command.ts';
 import { openContextStore } from '../context.ts';
-import { formatDocument, formatTable, outputFormat, outputOption } from '../output.ts';
+import { appliedVerb, formatDocument, formatTable, outputFormat, outputOption } from '../output.ts';
 import { readManifest, readManifestSource } from './local-manifests.ts';
 
 /** Field manager of objects applied from the command line. */
@@ -64,23 +64,14 @@ export const localApplyCommand: Command = {
     const { store, close } = await openContextStore(ctx.values, ctx.env);
     try {
       for (const { object, kind } of objects) {
-        const ref = {
-          apiVersion: object.apiVersion,
-          kind: object.kind,
-          name: object.metadata.name,
-          ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
-        };
-        const before = await store.get(ref);
+        const before = await store.get(refOf(object));
         const after = await store.apply(object, {
           fieldManager: CLI_FIELD_MANAGER,
           force: ctx.values.force === true,
         });
-        const verb = !before
-          ? 'created'
-          : before.metadata.resourceVersion === after.metadata.resourceVersion
-            ? 'unchanged'
-            : 'configured';
-        ctx.stdout.write(`${kind.kind.toLowerCase()}/${object.metadata.name} ${verb}\n`);
+        ctx.stdout.write(
+          `${kind.kind.toLowerCase()}/${object.metadata.name} ${appliedVerb(before, after)}\n`,
+        );
       }
     } finally {
       close();

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { StraitError } from '../../core/errors.ts';
 import { kindInfo } from '../../core/kinds.ts';
-import type { ObjectRef, Resource } from '../../core/resource.ts';
+import { type Resource, refOf } from '../../core/resource.ts';
 import type { ResourceStore } from '../../core/store.ts';
 import type { ApiStore } from '../../platform/local/api/client.ts';
 import type { ClusterConfig } from '../../platform/local/cluster-config.ts';
 import { apiUrl, clusterFiles, readClusterConfig } from '../../platform/local/cluster-config.ts';
 import type { OptionValues } from '../command.ts';
 import { type ClusterContext, type ContextStore, openContextStore, resolveContext } from '../context.ts';
+import { appliedVerb } from '../output.ts';
 import type { KubernetesTarget } from './mc-kubernetes.ts';
 
 export const MC_FIELD_MANAGER = 'strait-mc';
@@ -19,19 +20,13 @@ export async function applyObjects(
   out: NodeJS.WritableStream,
 ): Promise<void> {
   for (const object of objects) {
-    const ref = refTo(object);
-    const before = await store.get(ref);
+    const before = await store.get(refOf(object));
     const { status, ...spec } = object;
     let after = await store.apply(spec as Resource, { fieldManager: MC_FIELD_MANAGER, force: true });
     if (status !== undefined && kindInfo(object)?.hasStatus) {
       after = await store.updateStatus({ ...after, status });
     }
-    const verb = !before
-      ? 'created'
-      : before.metadata.resourceVersion === after.metadata.resourceVersion
-        ? 'unchanged'
-        : 'configured';
-    out.write(`${object.kind.toLowerCase()}/${object.metadata.name} ${verb}\n`);
+    out.write(`${object.kind.toLowerCase()}/${object.metadata.name} ${appliedVerb(before, after)}\n`);
   }
 }
 
@@ -42,18 +37,9 @@ export async function deleteObjects(
   out: NodeJS.WritableStream,
 ): Promise<void> {
   for (const object of [...objects].reverse()) {
-    if (await store.delete(refTo(object)))
+    if (await store.delete(refOf(object)))
       out.write(`${object.kind.toLowerCase()}/${object.metadata.name} deleted\n`);
   }
-}
-
-export function refTo(object: Resource): ObjectRef {
-  return {
-    apiVersion: object.apiVersion,
-    kind: object.kind,
-    name: object.metadata.name,
-    ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
-  };
 }
 
 /** What link-gen needs of a local cluster: its settings, API address and CA. */
