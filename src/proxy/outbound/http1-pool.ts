@@ -50,6 +50,11 @@ export class Http1Connection {
     return this.#exchange !== undefined;
   }
 
+  /** Still open both ways (a closed one may wait in the idle set until its close event). */
+  get usable(): boolean {
+    return !this.#socket.destroyed && this.#socket.writable && this.#socket.readable;
+  }
+
   assign(exchange: Http1Exchange): void {
     this.#exchange = exchange;
     this.#requestDone = false;
@@ -202,10 +207,11 @@ export class Http1Pool {
 
   /** Finds a connection for `exchange` and hands it over through `onConnection`. */
   request(exchange: Http1Exchange): void {
-    const idle = this.#idle.pop();
-    if (idle) {
-      idle.assign(exchange);
-      return;
+    for (let idle = this.#idle.pop(); idle; idle = this.#idle.pop()) {
+      if (idle.usable) {
+        idle.assign(exchange);
+        return;
+      }
     }
     this.#connect().then(
       (socket) => {
