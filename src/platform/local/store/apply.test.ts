@@ -18,6 +18,37 @@ const config = (data: Record<string, string>, labels?: Record<string, string>): 
 });
 
 describe('local store: server-side apply', { timeout: 120_000 }, () => {
+  it('applying what is already there changes nothing, not even the manager’s time', async () => {
+    const first = applyConfiguration(
+      undefined,
+      config({ a: '1' }),
+      { fieldManager: 'cli' },
+      '2026-01-01T00:00:00Z',
+    );
+    const stored = { ...first, metadata: { ...first.metadata, resourceVersion: '7' } };
+    const again = applyConfiguration(
+      stored,
+      config({ a: '1' }),
+      { fieldManager: 'cli' },
+      '2026-01-01T00:05:00Z',
+    );
+    assert.equal((again.metadata.managedFields as ManagedFieldsEntry[])[0]?.time, '2026-01-01T00:00:00Z');
+    const changed = applyConfiguration(
+      stored,
+      config({ a: '2' }),
+      { fieldManager: 'cli' },
+      '2026-01-01T00:05:00Z',
+    );
+    assert.equal((changed.metadata.managedFields as ManagedFieldsEntry[])[0]?.time, '2026-01-01T00:05:00Z');
+
+    const store = await openLocalStore({});
+    const namespace: Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } };
+    const created = await store.apply(namespace, { fieldManager: 'cli' });
+    const reapplied = await store.apply(namespace, { fieldManager: 'cli' });
+    assert.equal(reapplied.metadata.resourceVersion, created.metadata.resourceVersion);
+    await store.close();
+  });
+
   it('creates, records the manager’s fields, and removes fields it stops sending', async () => {
     const store = await openLocalStore({});
     const created = await store.apply(config({ a: '1', b: '2' }, { app: 'x' }), { fieldManager: 'cli' });

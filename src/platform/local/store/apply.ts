@@ -65,6 +65,7 @@ export function applyConfiguration(
   // A list item's own path only says it exists: it needs no value and conflicts with nobody.
   const wantedValue = (field: FieldPath) => (isExistence(field) ? {} : valueAt(applied, field));
   const previous = managers.get(options.fieldManager)?.paths ?? [];
+  const previousEntry = managers.get(options.fieldManager)?.entry;
   managers.delete(options.fieldManager);
 
   const conflicts: string[] = [];
@@ -119,15 +120,29 @@ export function applyConfiguration(
     if (paths.length > 0) entries.push({ ...entry, fieldsV1: toFieldsV1(paths) });
   }
   if (wanted.length > 0) {
+    const fieldsV1 = toFieldsV1(wanted);
+    // Applying what is already there changes nothing, not even the time: the store then writes nothing.
+    const noOp =
+      current !== undefined &&
+      previousEntry?.operation === 'Apply' &&
+      previousEntry.apiVersion === applied.apiVersion &&
+      isDeepStrictEqual(previousEntry.fieldsV1, fieldsV1) &&
+      isDeepStrictEqual(withoutManagedFields(result), withoutManagedFields(current));
     entries.push({
       manager: options.fieldManager,
       operation: 'Apply',
       apiVersion: applied.apiVersion,
-      time,
+      time: noOp ? previousEntry.time : time,
       fieldsType: 'FieldsV1',
-      fieldsV1: toFieldsV1(wanted),
+      fieldsV1,
     });
   }
-  result.metadata.managedFields = entries;
+  if (entries.length > 0) result.metadata.managedFields = entries;
+  else delete result.metadata.managedFields;
   return result;
+}
+
+function withoutManagedFields(object: Resource): Resource {
+  const { managedFields: _, resourceVersion: __, ...metadata } = object.metadata;
+  return { ...object, metadata };
 }
