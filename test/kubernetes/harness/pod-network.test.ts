@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +43,7 @@ describe('harness pod network', { timeout: 120_000, skip: supported() }, () => {
   let server: ChildProcess;
 
   before(async () => {
-    pod = await createPodNetwork(`198.18.254.${randomInt(2, 250)}`);
+    pod = await createPodNetwork(`198.51.100.${randomInt(2, 250)}`);
     const [command, ...args] = pod.command([process.execPath, TAG_SERVER, 'pod', String(APP_PORT), '4143']);
     server = spawn(command as string, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const [chunk] = await once(server.stdout as NodeJS.ReadableStream, 'data');
@@ -89,6 +90,21 @@ describe('harness pod network', { timeout: 120_000, skip: supported() }, () => {
     const init = spawnSync(command as string, args, { encoding: 'utf8' });
     assert.equal(init.status, 0, init.stderr);
     assert.deepEqual(await ask(pod.ip, APP_PORT), { name: 'pod', port: 4143, original: APP_PORT });
+  });
+
+  it('refuses an address whose namespace a running process owns, and leaves that one alone', async () => {
+    // Never the pod's own address: that one is below 250.
+    const address = '198.51.100.251';
+    const etc = `/etc/netns/strait-pod-${address.replaceAll('.', '-')}`;
+    mkdirSync(etc, { recursive: true });
+    // The test runner is alive: the namespace is someone else's.
+    writeFileSync(`${etc}/owner.pid`, String(process.ppid));
+    try {
+      await assert.rejects(createPodNetwork(address), /belongs to running process/);
+      assert.equal(existsSync(`${etc}/owner.pid`), true);
+    } finally {
+      rmSync(etc, { recursive: true, force: true });
+    }
   });
 
   it('removes the namespace and its link on close', async () => {

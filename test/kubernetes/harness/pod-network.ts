@@ -50,6 +50,10 @@ export async function createPodNetwork(address: string): Promise<PodNetwork> {
   const podLink = `spp${second}-${third}-${fourth}`;
   const etc = `${NETNS_ETC}/${name}`;
   const inside = (...args: string[]) => ip('netns', 'exec', name, 'ip', ...args);
+  const owner = ownerOf(name);
+  if (owner && owner !== process.pid && alive(owner)) {
+    throw new Error(`pod network ${name} for ${address} belongs to running process ${owner}`);
+  }
   // A namespace of the same name left by a dead run would make `netns add` fail.
   removeNetwork(name);
   await mkdir(etc, { recursive: true });
@@ -150,13 +154,17 @@ function prepare(): void {
     for (const name of open) removeNetwork(name);
   });
   for (const name of listNetworks()) {
-    let owner: number;
-    try {
-      owner = Number(readFileSync(`${NETNS_ETC}/${name}/${OWNER_FILE}`, 'utf8'));
-    } catch {
-      owner = 0;
-    }
+    const owner = ownerOf(name);
     if (!owner || !alive(owner)) removeNetwork(name);
+  }
+}
+
+/** The pid recorded as the namespace's owner, or 0. */
+function ownerOf(name: string): number {
+  try {
+    return Number(readFileSync(`${NETNS_ETC}/${name}/${OWNER_FILE}`, 'utf8')) || 0;
+  } catch {
+    return 0;
   }
 }
 

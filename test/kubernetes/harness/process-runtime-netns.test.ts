@@ -115,7 +115,7 @@ describe('process runtime in a network namespace per pod', { timeout: 120_000, s
       },
     } as unknown as Pod;
     assert.equal(runtime.ownsAddress?.(pod), true);
-    const ip = `198.18.253.${randomInt(2, 250)}`;
+    const ip = `203.0.113.${randomInt(2, 250)}`;
     stopPod = await runtime.start(pod, ip);
     podIp = ip;
     // No readiness probes: the tag server does not survive a probe's reset.
