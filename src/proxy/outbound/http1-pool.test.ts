@@ -64,6 +64,7 @@ describe('pooled HTTP/1.1 connections to an upstream', () => {
           setImmediate(() => req.socket.destroy());
           return;
         }
+        if (req.url === '/early') return;
         if (req.url === '/trailers') {
           res.writeHead(200, { trailer: 'x-sum' });
           res.write('a');
@@ -75,6 +76,10 @@ describe('pooled HTTP/1.1 connections to an upstream', () => {
       });
     });
     server.on('connection', () => connections++);
+    // Answers before the request body is complete (as a server refusing an upload does).
+    server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (req.url === '/early') res.writeHead(413, { 'content-length': 0, connection: 'keep-alive' }).end();
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as net.AddressInfo).port;
   });
@@ -165,6 +170,19 @@ describe('pooled HTTP/1.1 connections to an upstream', () => {
     upstreamSocket?.destroy();
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal((await exchange(p, get('/second'))).body, 'GET /second - ');
+    assert.equal(connections - before, 2);
+    p.close();
+  });
+
+  it('does not reuse a connection whose response came before the whole request body was sent', async () => {
+    const p = pool();
+    const before = connections;
+    const early = await exchange(p, 'POST /early HTTP/1.1\r\n', (connection) => {
+      connection.sendHead('POST /early HTTP/1.1\r\nHost: upstream\r\nContent-Length: 10\r\n\r\n', false);
+      connection.writeBody(Buffer.from('12345'));
+    });
+    assert.equal(early.status, 413);
+    assert.equal((await exchange(p, get('/later'))).body, 'GET /later - ');
     assert.equal(connections - before, 2);
     p.close();
   });
