@@ -9,7 +9,14 @@ import { type EndpointSet, ipEndpointSet, serviceEndpointSet } from './endpoint-
 import { ipProfile, sameProfile, serviceProfile } from './profile.ts';
 import { splitEndpointSet } from './split-endpoints.ts';
 import type { DestinationState } from './state.ts';
-import { InvalidTargetError, parseTarget, type Target, targetKey } from './target.ts';
+import {
+  InvalidTargetError,
+  type IpTarget,
+  parseTarget,
+  type ServiceTarget,
+  type Target,
+  targetKey,
+} from './target.ts';
 import { diffUpdates, snapshotUpdates } from './updates.ts';
 import { type Computed, type Subscription, valuesOf, WatchRegistry } from './watch-registry.ts';
 
@@ -59,8 +66,12 @@ export class DestinationWatches {
   }
 
   #endpointSet(target: Target): Computed<EndpointSet> {
-    if (target.kind === 'ip')
-      return { value: ipEndpointSet(target, this.#state), dependencies: [`ip:${target.ip}`] };
+    if (target.kind === 'ip') {
+      const service = this.#serviceAt(target);
+      if (!service) return { value: ipEndpointSet(target, this.#state), dependencies: [`ip:${target.ip}`] };
+      const computed = this.#endpointSet(service);
+      return { value: computed.value, dependencies: [...computed.dependencies, `ip:${target.ip}`] };
+    }
     const key = `${target.namespace}/${target.name}`;
     const split =
       target.hostname === undefined
@@ -80,9 +91,19 @@ export class DestinationWatches {
     return { value, dependencies: [`svc:${key}`, `split:${target.namespace}`] };
   }
 
+  /** A connection to a Service's cluster IP is a connection to that Service, as if called by name. */
+  #serviceAt(target: IpTarget): ServiceTarget | undefined {
+    const service = this.#state.serviceByClusterIp(target.ip);
+    return service && { kind: 'service', ...service, port: target.port };
+  }
+
   #profile(target: Target): Computed<DestinationProfile> {
-    if (target.kind === 'ip')
-      return { value: ipProfile(target, this.#state), dependencies: [`ip:${target.ip}`] };
+    if (target.kind === 'ip') {
+      const service = this.#serviceAt(target);
+      if (!service) return { value: ipProfile(target, this.#state), dependencies: [`ip:${target.ip}`] };
+      const computed = this.#profile(service);
+      return { value: computed.value, dependencies: [...computed.dependencies, `ip:${target.ip}`] };
+    }
     return {
       value: serviceProfile(target, this.#state, this.#clusterDomain),
       dependencies: [`svc:${target.namespace}/${target.name}`, `ns:${target.namespace}`],

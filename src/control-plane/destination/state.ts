@@ -38,6 +38,7 @@ export class DestinationState implements TranslationContext {
   /** The informer's own objects, described on use: no second copy of 30,000 workloads. */
   readonly #workloads = new Map<string, Workload | Pod>();
   readonly #byIp = new KeyIndex();
+  readonly #servicesByClusterIp = new KeyIndex();
   readonly #endpointsByWorkload = new KeyIndex();
   readonly #trafficSplits = new Map<string, Map<string, TrafficSplit>>();
   readonly #httpRoutes = new Map<string, Map<string, HTTPRoute>>();
@@ -54,6 +55,17 @@ export class DestinationState implements TranslationContext {
 
   endpoints(namespace: string, name: string): Endpoints | undefined {
     return this.#endpoints.get(`${namespace}/${name}`);
+  }
+
+  /**
+   * The Service whose cluster IP this is, if any: what a transparently
+   * proxied connection to a Service's virtual address stands for.
+   */
+  serviceByClusterIp(ip: string): { namespace: string; name: string } | undefined {
+    const key = this.#servicesByClusterIp.get(ip)[0];
+    if (key === undefined) return undefined;
+    const [namespace, name] = key.split('/') as [string, string];
+    return { namespace, name };
   }
 
   workload(kind: string, namespace: string, name: string): WorkloadInfo | undefined {
@@ -79,12 +91,21 @@ export class DestinationState implements TranslationContext {
     const key = `${namespace}/${object.metadata.name}`;
     switch (object.kind) {
       case 'Service': {
+        const clusterIps = new Set(clusterIpsOf(this.#services.get(key)));
+        for (const ip of clusterIps) this.#servicesByClusterIp.remove(ip, key);
         if (deleted) this.#services.delete(key);
-        else this.#services.set(key, object as Service);
+        else {
+          this.#services.set(key, object as Service);
+          for (const ip of clusterIpsOf(object as Service)) {
+            this.#servicesByClusterIp.add(ip, key);
+            clusterIps.add(ip);
+          }
+        }
         // A backend may live in another namespace than its split: look again at every split.
         const namespaces = new Set([namespace, ...this.#trafficSplits.keys(), ...this.#httpRoutes.keys()]);
         const outcomes = [...namespaces].flatMap((ns) => this.#refreshSplits(ns));
         const dependencies = new Set([`svc:${key}`, `ns:${namespace}`]);
+        for (const ip of clusterIps) dependencies.add(`ip:${ip}`);
         for (const outcome of outcomes) {
           dependencies.add(`ns:${outcome.source.namespace}`);
           dependencies.add(`split:${outcome.source.namespace}`);
@@ -180,4 +201,11 @@ export class DestinationState implements TranslationContext {
       }
     }
   }
+}
+
+/** A Service's virtual addresses: none for a headless one. */
+function clusterIpsOf(service: Service | undefined): string[] {
+  const spec = service?.spec;
+  const ips = spec?.clusterIPs ?? (spec?.clusterIP ? [spec.clusterIP] : []);
+  return ips.filter((ip) => ip !== '' && ip !== 'None');
 }

@@ -24,6 +24,8 @@ export interface ServiceSpec {
   ports: ServicePort[];
   /** `None` for headless services. */
   clusterIP?: string;
+  /** Every family's cluster IP, the first equal to `clusterIP` (dual-stack clusters). */
+  clusterIPs?: string[];
   type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 }
 

@@ -191,6 +191,28 @@ describe('destination service over mTLS against the local store', () => {
     assert.equal(gateway?.opaqueTransportPort, 4143);
   });
 
+  it("serves a Service's cluster IP as that Service: a mirror's, once assigned, resolves to the remote gateway", async () => {
+    const stream = reader(client.get({ path: '10.96.0.20:80' }, { signal: abort.signal }));
+    assert.deepEqual(ips(await stream.next('the address itself')), ['10.96.0.20:80']);
+    const mirror = await store.get<Service>({
+      apiVersion: 'v1',
+      kind: 'Service',
+      namespace: 'shop',
+      name: 'web-east',
+    });
+    await store.update({ ...mirror!, spec: { ...mirror!.spec, clusterIP: '10.96.0.20' } });
+    const updates = [await stream.next('a first update'), await stream.next('a second update')];
+    assert.deepEqual(updates.map((u) => u.update.case).sort(), ['add', 'remove']);
+    const added = updates.find((u) => u.update.case === 'add');
+    const gateway = added?.update.case === 'add' ? added.update.value.addrs[0] : undefined;
+    assert.equal(`${gateway?.addr?.ip}:${gateway?.addr?.port}`, '127.2.0.1:4143');
+    assert.equal(gateway?.authorityOverride, 'web.shop.svc.east.local:80');
+    const profile = await reader(client.getProfile({ path: '10.96.0.20:80' }, { signal: abort.signal })).next(
+      'the profile',
+    );
+    assert.equal(profile.fullyQualifiedName, 'web-east.shop.svc.cluster.local');
+  });
+
   it('serves an IP target as that workload, meshed', async () => {
     const stream = reader(client.get({ path: '127.1.0.6:8080' }, { signal: abort.signal }));
     const first = await stream.next('the endpoint');
