@@ -43,6 +43,11 @@ describe('HTTP/1 message framing', () => {
     refused('Transfer-Encoding: gzip\r\n');
     refused('Transfer-Encoding: chunked, gzip\r\n');
     refused('Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n');
+    const old = Buffer.from('POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n');
+    assert.throws(
+      () => requestFraming(parseRequestHead(old, 0, old.length)),
+      isCode('E_HTTP1_TRANSFER_ENCODING'),
+    );
   });
 
   it('frames responses by method and status, and reads until close without a length', () => {

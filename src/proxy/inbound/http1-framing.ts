@@ -9,11 +9,15 @@ export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
 
 /**
  * The framing of a request body. Throws an Http1Error for a request that
- * carries both Transfer-Encoding and Content-Length, or whose transfer
- * coding does not end in chunked (RFC 9112 §6.3: both are answered 400).
+ * carries both Transfer-Encoding and Content-Length, whose transfer coding
+ * does not end in chunked (RFC 9112 §6.3: both are answered 400), or that
+ * has Transfer-Encoding in HTTP/1.0 (§6.1: its framing is faulty).
  */
 export function requestFraming(head: Http1Fields): BodyFraming {
   if (head.transferEncoding) {
+    if (head.minorVersion === 0) {
+      throw new Http1Error('E_HTTP1_TRANSFER_ENCODING', 'HTTP/1.0 request has Transfer-Encoding');
+    }
     if (head.contentLength !== -1) {
       throw new Http1Error(
         'E_HTTP1_TRANSFER_ENCODING',
