@@ -77,7 +77,8 @@ export class Http1InboundConnection {
   #method = '';
   #tunnel = false;
   #closeAfter = false;
-  readonly #requestBody = new BodyFramer();
+  // A caller's identity claim is refused in request trailers too (it cannot be cut out of the stream).
+  readonly #requestBody = new BodyFramer({ refusedTrailers: DROP });
   readonly #responseBody = new BodyFramer();
   #responseHead = false;
   #responseDone = false;

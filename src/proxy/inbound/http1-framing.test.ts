@@ -101,8 +101,23 @@ describe('HTTP/1 message framing', () => {
     refused('5;a\x01\r\nhello\r\n', /control character/);
     refused('0\r\nX-A: 1\r\n continued\r\n\r\n', /obs-fold/);
     refused('0\r\nX-A: \x00\r\n\r\n', /control character/);
+    refused('0\r\nX-A\r\n\r\n', /no colon/);
     refused('0\r\n\r\r', /not followed by LF/);
     refused(`1;${'a'.repeat(MAX_CHUNK_METADATA_BYTES)}\r\n`, /exceed/);
+  });
+
+  it('refuses the trailer fields it is told to, whatever their case', () => {
+    const framer = new BodyFramer({ refusedTrailers: ['strait-client-id'] });
+    framer.start('chunked');
+    const body = Buffer.from('1\r\na\r\n0\r\nX-Fine: 1\r\nStrait-Client-ID: forged\r\n\r\n');
+    assert.throws(
+      () => framer.advance(body, 0, body.length),
+      (error: unknown) =>
+        isCode('E_HTTP1_CHUNK')(error) && /strait-client-id is not allowed/.test((error as Error).message),
+    );
+    framer.start('chunked');
+    const fine = Buffer.from('0\r\nstrait-client-idx: 1\r\n\r\n');
+    assert.equal(framer.advance(fine, 0, fine.length), fine.length);
   });
 
   it('never throws anything but Http1Error for random chunked input', () => {

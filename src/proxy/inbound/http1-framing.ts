@@ -104,6 +104,14 @@ export class BodyFramer {
   #remaining = 0;
   #state = SIZE_START;
   #metadata = 0;
+  readonly #refusedTrailers: readonly string[];
+  /** The name of the trailer field being read, until its colon. */
+  #trailerName: string | undefined;
+
+  /** `refusedTrailers`: lower-case names of trailer fields that make the body malformed. */
+  constructor(options: { refusedTrailers?: readonly string[] } = {}) {
+    this.#refusedTrailers = options.refusedTrailers ?? [];
+  }
 
   /** Begins a body; `length` is the Content-Length for 'length'. */
   start(framing: BodyFraming, length = 0): void {
@@ -111,6 +119,7 @@ export class BodyFramer {
     this.#remaining = framing === 'length' ? length : 0;
     this.#state = SIZE_START;
     this.#metadata = 0;
+    this.#trailerName = undefined;
     this.done = framing === 'none' || (framing === 'length' && length === 0);
   }
 
@@ -200,14 +209,23 @@ export class BodyFramer {
           else if (b === SP || b === HTAB)
             throw chunkError('a trailer field continues on the next line (obs-fold)');
           else if (b < SP || b === 0x7f) throw chunkError('trailer field has a control character');
-          else state = TRAILER;
+          else {
+            state = TRAILER;
+            this.#trailerName = String.fromCharCode(b | 0x20);
+          }
           this.#countMetadata();
           pos++;
           break;
         case TRAILER:
-          if (b === CR) state = TRAILER_LF;
-          else if ((b < SP && b !== HTAB) || b === 0x7f)
+          if (b === CR) {
+            if (this.#trailerName !== undefined) throw chunkError('trailer field has no colon');
+            state = TRAILER_LF;
+          } else if ((b < SP && b !== HTAB) || b === 0x7f)
             throw chunkError('trailer field has a control character');
+          else if (this.#trailerName !== undefined) {
+            if (b === 0x3a) this.#checkTrailer(this.#trailerName);
+            else this.#trailerName += String.fromCharCode(b | 0x20);
+          }
           this.#countMetadata();
           pos++;
           break;
@@ -225,6 +243,12 @@ export class BodyFramer {
     }
     this.#state = state;
     return pos;
+  }
+
+  /** A trailer field's name has been read (lower-cased; only ASCII letters are folded). */
+  #checkTrailer(name: string): void {
+    this.#trailerName = undefined;
+    if (this.#refusedTrailers.includes(name)) throw chunkError(`trailer field ${name} is not allowed`);
   }
 
   #countMetadata(): void {
