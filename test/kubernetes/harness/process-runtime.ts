@@ -109,6 +109,16 @@ export function processRuntime(options: ProcessRuntimeOptions): PodRuntime {
         let reachable = services;
         if (ownsAddress(pod)) {
           network = await createPodNetwork(ip);
+          // spec.hostAliases, which a kubelet writes into the pod's /etc/hosts, stand in for cluster DNS.
+          const aliases = (pod.spec as { hostAliases?: { ip: string; hostnames?: string[] }[] } | undefined)
+            ?.hostAliases;
+          if (aliases?.length) {
+            await network.setHosts(
+              new Map(
+                aliases.flatMap((alias) => (alias.hostnames ?? []).map((host) => [host, alias.ip] as const)),
+              ),
+            );
+          }
           const bridged = new Map<string, string>();
           for (const [service, at] of services) bridged.set(service, await network.bridge(at));
           reachable = bridged;

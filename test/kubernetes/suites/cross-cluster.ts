@@ -14,7 +14,7 @@ import { Kinds } from '../../../src/core/kinds.ts';
 import type { Resource } from '../../../src/core/resource.ts';
 import { Multicluster } from '../../../src/multicluster/link/manifests.ts';
 import { customResourceDefinitions } from '../../../src/platform/kubernetes/crds.ts';
-import { injectPod, PROXY_PORTS } from '../../../src/platform/kubernetes/injector/inject.ts';
+import { injectPod } from '../../../src/platform/kubernetes/injector/inject.ts';
 import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
 import { componentAddress } from '../../../src/platform/kubernetes/manifests/settings.ts';
 import { type CliResult, strait } from '../../integration/local/cli.ts';
@@ -30,11 +30,7 @@ const PKI = fileURLToPath(new URL('../../../testdata/manifests/pki/', import.met
 const BACKEND_PORT = 8080;
 /** The demo back end answers with its cluster, its workload and the caller its proxy verified. */
 const BACKEND_APP = '/app/src/demo/app/backend.ts';
-/**
- * The west app: asks TARGET once a second with node:http (through HTTP_PROXY
- * when NODE_USE_ENV_PROXY is set: an absolute-form request, not a CONNECT
- * tunnel) and logs each answer as one JSON line.
- */
+/** The west app: asks TARGET once a second and logs each answer as one JSON line. */
 const CALLER = [
   'const http = require("node:http");',
   'const log = (entry) => console.log(JSON.stringify(entry));',
@@ -59,9 +55,11 @@ interface RunningPod extends Resource {
 /**
  * The cross-cluster request path with every hop a real process: a west pod's
  * app calls `backend-east.<ns>.svc.cluster.local` (the mirror the service
- * mirror made) by name through its proxy (HTTP_PROXY; the pod has its own
- * network namespace with proxy-init's rules), which sends it over mTLS to east's gateway pod (the Deployment `mc
- * install` writes), which asks east's destination and forwards to the east
+ * mirror made) by name, which resolves to the mirror's cluster IP; proxy-init's
+ * rules in the pod's network namespace take the connection to its proxy, whose
+ * destination lookup of that address finds the mirror, so it sends the request
+ * over mTLS to east's gateway pod (the Deployment `mc install` writes), which
+ * asks east's destination and forwards to the east
  * backend pod's proxy and app; the app answers with the caller's identity.
  * East gets its own identity, destination and policy processes under the
  * same trust anchors as west. Runs after the injector suite, whose webhook
@@ -327,6 +325,19 @@ export async function crossClusterTests(
         kind: 'ServiceAccount',
         metadata: { name: 'client', namespace: shop },
       });
+      // The app calls the mirror by name; the name resolves to the mirror's cluster IP, as cluster
+      // DNS would answer, and proxy-init's rules take the connection to the pod's proxy.
+      const mirrorName = `backend-east.${shop}.svc.${settings.clusterDomain}`;
+      const mirrorService = await west.get<Service>({
+        ...Kinds.Service,
+        namespace: shop,
+        name: 'backend-east',
+      });
+      const clusterIp = mirrorService?.spec?.clusterIP;
+      assert.ok(
+        clusterIp && clusterIp !== 'None',
+        `the mirror has a cluster IP: ${JSON.stringify(mirrorService?.spec)}`,
+      );
       const created = (await west.create({
         apiVersion: 'v1',
         kind: 'Pod',
@@ -337,21 +348,13 @@ export async function crossClusterTests(
         },
         spec: {
           serviceAccountName: 'client',
+          hostAliases: [{ ip: clusterIp, hostnames: [mirrorName] }],
           containers: [
             {
               name: 'client',
               image: 'strait/test-app',
               command: ['node', '-e', CALLER],
-              env: [
-                {
-                  name: 'TARGET',
-                  value: `http://backend-east.${shop}.svc.${settings.clusterDomain}:${BACKEND_PORT}/`,
-                },
-                // By name through the proxy: a transparently redirected call carries only the
-                // mirror's cluster IP, and destination resolves Service names, not cluster IPs.
-                { name: 'HTTP_PROXY', value: `http://127.0.0.1:${PROXY_PORTS.outbound}` },
-                { name: 'NODE_USE_ENV_PROXY', value: '1' },
-              ],
+              env: [{ name: 'TARGET', value: `http://${mirrorName}:${BACKEND_PORT}/` }],
             },
           ],
         },
