@@ -159,6 +159,25 @@ describe('pooled HTTP/1.1 connections to an upstream', () => {
     );
   });
 
+  it('tells its owner once a connection closes and none is left idle', async () => {
+    let emptied = 0;
+    let signal: () => void = () => {};
+    const empty = new Promise<void>((resolve) => (signal = resolve));
+    const p = new Http1Pool(
+      () => connectPlain('127.0.0.1', port, 2000, { reuseBuffer: false }),
+      300,
+      () => {
+        emptied++;
+        signal();
+      },
+    );
+    assert.equal((await exchange(p, get('/kept'))).status, 200);
+    assert.equal(emptied, 0, 'a connection is idle in the pool');
+    await empty;
+    assert.equal(emptied, 1, 'the idle connection timed out');
+    p.close();
+  });
+
   it('drops an idle connection the server closed, and opens another', async () => {
     const p = pool();
     const before = connections;

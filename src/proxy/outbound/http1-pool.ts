@@ -196,13 +196,19 @@ export class Http1Connection {
 export class Http1Pool {
   readonly idleMs: number;
   readonly #connect: () => Promise<Socket>;
+  readonly #onEmpty: (() => void) | undefined;
   readonly #idle: Http1Connection[] = [];
   #closed = false;
 
-  /** `connect` opens a ready connection (mTLS and transport header already done for meshed endpoints). */
-  constructor(connect: () => Promise<Socket>, idleMs: number) {
+  /**
+   * `connect` opens a ready connection (mTLS and transport header already done
+   * for meshed endpoints); `onEmpty` runs when a connection closes and none is
+   * left idle, so the owner can let go of a pool nobody uses.
+   */
+  constructor(connect: () => Promise<Socket>, idleMs: number, onEmpty?: () => void) {
     this.#connect = connect;
     this.idleMs = idleMs;
+    this.#onEmpty = onEmpty;
   }
 
   /** Finds a connection for `exchange` and hands it over through `onConnection`. */
@@ -235,6 +241,7 @@ export class Http1Pool {
   forget(connection: Http1Connection): void {
     const i = this.#idle.indexOf(connection);
     if (i >= 0) this.#idle.splice(i, 1);
+    if (this.#idle.length === 0) this.#onEmpty?.();
   }
 
   /** Closes idle connections now and busy ones once their exchange ends. */

@@ -53,7 +53,7 @@ export class Http1Forwarder {
   readonly #poolIdleMs: number;
   readonly #pools = new Map<string, { pool: Http1Pool; handle: EndpointHandle }>();
   /** Each handle's pool, while its endpoint is the one the pool was found for (saves building the key). */
-  #poolOfHandle = new WeakMap<EndpointHandle, { endpoint: Endpoint; pool: Http1Pool }>();
+  #poolOfHandle = new WeakMap<EndpointHandle, { endpoint: Endpoint; key: string; pool: Http1Pool }>();
   readonly #upgradeMeshed: boolean;
   readonly #sessions = new Map<string, Promise<http2.ClientHttp2Session>>();
   readonly #profiles: ProfileCache | undefined;
@@ -245,20 +245,29 @@ export class Http1Forwarder {
   #poolFor(handle: EndpointHandle, authority: string): Http1Pool {
     const endpoint = handle.endpoint;
     const known = this.#poolOfHandle.get(handle);
-    if (known?.endpoint === endpoint) return known.pool;
+    if (known?.endpoint === endpoint && this.#pools.get(known.key)?.pool === known.pool) return known.pool;
     const key = handle.connectionKey;
     let entry = this.#pools.get(key);
     if (entry) entry.handle = handle;
     else {
       const client = this.client;
+      const pools = this.#pools;
       const created: { pool: Http1Pool; handle: EndpointHandle } = {
         handle,
-        pool: new Http1Pool(() => client.connectTo(created.handle, 'http1', { authority }), this.#poolIdleMs),
+        pool: new Http1Pool(
+          () => client.connectTo(created.handle, 'http1', { authority }),
+          this.#poolIdleMs,
+          // Without idle connections a pool is cheap to make again: drop it, and with it the
+          // handle of an endpoint that may be gone (its busy connections finish on their own).
+          () => {
+            if (pools.get(key) === created) pools.delete(key);
+          },
+        ),
       };
       entry = created;
       this.#pools.set(key, entry);
     }
-    this.#poolOfHandle.set(handle, { endpoint, pool: entry.pool });
+    this.#poolOfHandle.set(handle, { endpoint, key, pool: entry.pool });
     return entry.pool;
   }
 }
