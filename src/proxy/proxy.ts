@@ -83,14 +83,11 @@ export async function startProxy(
   const rpc = config.destination || config.policyService ? await loadRpc() : undefined;
   if (!resolver && config.destination && rpc) {
     const { DestinationResolver, createRpcClient, DestinationService } = rpc;
-    const material = requireIdentity(credentials, 'destination').material;
     const destination = new DestinationResolver(
       createRpcClient(DestinationService, {
         address: config.destination.address,
-        ca: material.trustBundle,
         serverIdentity: config.destination.identity,
-        cert: material.certChain,
-        key: material.key,
+        tlsSource: controlPlaneTls(requireIdentity(credentials, 'destination')),
       }),
     );
     resolver = destination;
@@ -104,10 +101,8 @@ export async function startProxy(
           discover: rpc.watchPolicyService(
             rpc.createRpcClient(rpc.InboundPolicyService, {
               address: config.policyService.address,
-              ca: requireIdentity(credentials, 'policy').material.trustBundle,
               serverIdentity: config.policyService.identity,
-              cert: requireIdentity(credentials, 'policy').material.certChain,
-              key: requireIdentity(credentials, 'policy').material.key,
+              tlsSource: controlPlaneTls(requireIdentity(credentials, 'policy')),
             }),
             config.policyService.workload,
             log,
@@ -351,6 +346,14 @@ function requireIdentity(credentials: Credentials | undefined, what: string): Cr
   if (!credentials)
     throw new ProxyConfigError(`the ${what} service needs an identity`, 'configure identity files');
   return credentials;
+}
+
+/** The proxy's current certificate and bundle, read at each new control-plane connection (they renew). */
+function controlPlaneTls(credentials: Credentials) {
+  return () => {
+    const { trustBundle, certChain, key } = credentials.material;
+    return { ca: trustBundle, cert: certChain, key };
+  };
 }
 
 async function loadRpc() {
