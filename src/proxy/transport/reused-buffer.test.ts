@@ -100,6 +100,28 @@ describe('reused-buffer sockets', () => {
     socket.resume();
     await new Promise((resolve) => socket.once('end', resolve));
     assert.equal(buffers.size, reads);
+    for (const buffer of buffers)
+      assert.equal(buffer.byteLength, 64 * 1024, 'small reads keep 64 KiB buffers');
+    socket.destroy();
+    server.close();
+  });
+
+  it('reads into 256 KiB buffers once a read filled a 64 KiB one', { timeout: 30_000 }, async () => {
+    const payload = pattern(4 * 1024 * 1024);
+    const server = await listen((socket) => socket.end(payload));
+    const socket = await connectReused(server);
+    const chunks: Buffer[] = [];
+    const sizes: number[] = [];
+    attachReadSink(socket, (chunk) => {
+      chunks.push(Buffer.from(chunk));
+      sizes.push(chunk.buffer.byteLength);
+      return true;
+    });
+    socket.resume();
+    await new Promise((resolve) => socket.once('end', resolve));
+    assert.equal(sizes[0], 64 * 1024);
+    assert.ok(sizes.includes(256 * 1024), `buffer sizes: ${[...new Set(sizes)].join(', ')}`);
+    assert.ok(Buffer.concat(chunks).equals(payload), 'bytes arrive unchanged and in order');
     socket.destroy();
     server.close();
   });
