@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -7,8 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningProxy } from '../../../src/proxy/proxy.ts';
 import { listen, proxyWith, testMesh, viaProxy } from './helpers.ts';
-
-const cli = new URL('../../../src/cmd/strait.ts', import.meta.url).pathname;
+import { type TapRun, tapWhileSending } from './tap-stream.ts';
 
 describe('a tap on a non-loopback address', () => {
   const mesh = testMesh();
@@ -27,27 +25,10 @@ describe('a tap on a non-loopback address', () => {
   };
 
   /** Runs `strait tap` against the proxy, sending requests until it exits. */
-  async function tap(flags: string[]): Promise<{ code: number | null; out: string; err: string }> {
-    const child = spawn(
-      process.execPath,
-      [cli, 'tap', '--address', `127.0.0.1:${proxy.ports.tap}`, ...flags],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+  const tap = (flags: string[]): Promise<TapRun> =>
+    tapWhileSending(proxy.ports.tap, flags, () =>
+      viaProxy(proxy.ports.outbound, `http://${authority}/tapped`),
     );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    let running = true;
-    void exited.then(() => (running = false));
-    while (running) {
-      await viaProxy(proxy.ports.outbound, `http://${authority}/tapped`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return { code: await exited, out, err };
-  }
 
   before(async () => {
     app = http.createServer((_req, res) => res.end('ok'));
