@@ -5,40 +5,17 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, connect, createServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { originalDestinationAvailable } from '../../../src/proxy/transport/original-dst.ts';
+import { askTagServer, netnsUnsupported } from './netns-test-support.ts';
 import { createPodNetwork, type PodNetwork } from './pod-network.ts';
 
 const PROXY_INIT = fileURLToPath(new URL('../../../src/cmd/proxy-init.ts', import.meta.url));
 const TAG_SERVER = fileURLToPath(new URL('../../integration/proxy-init/tag-server.ts', import.meta.url));
 const APP_PORT = 10_000 + randomInt(20_000);
 
-function supported(): string | false {
-  if (process.getuid?.() !== 0) return 'network namespaces need root';
-  for (const tool of ['ip', 'iptables']) {
-    if (spawnSync(tool, ['-V'], { stdio: 'ignore' }).error) return `${tool} is not installed`;
-  }
-  if (!originalDestinationAvailable()) return 'the SO_ORIGINAL_DST addon is not built';
-  return false;
-}
-
-/** One JSON line from the tag server: which port took the connection, and where it was sent. */
-function ask(host: string, port: number): Promise<{ port: number; original: number | null }> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const socket = connect({ host, port });
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    socket.on('end', () => resolve(JSON.parse(text)));
-    socket.on('error', reject);
-  });
-}
-
-describe('harness pod network', { timeout: 120_000, skip: supported() }, () => {
+describe('harness pod network', { timeout: 120_000, skip: netnsUnsupported(['ip', 'iptables']) }, () => {
   let pod: PodNetwork;
   let server: ChildProcess;
 
@@ -55,7 +32,7 @@ describe('harness pod network', { timeout: 120_000, skip: supported() }, () => {
   });
 
   it('reaches a process listening on every address inside at the pod address', async () => {
-    assert.deepEqual(await ask(pod.ip, APP_PORT), { name: 'pod', port: APP_PORT, original: null });
+    assert.deepEqual(await askTagServer(pod.ip, APP_PORT), { name: 'pod', port: APP_PORT, original: null });
   });
 
   it("gives the namespace its own /etc/hosts, where a Service's name can point", async () => {
@@ -89,7 +66,7 @@ describe('harness pod network', { timeout: 120_000, skip: supported() }, () => {
     const [command, ...args] = pod.command([process.execPath, PROXY_INIT, '--proxy-uid', '2102']);
     const init = spawnSync(command as string, args, { encoding: 'utf8' });
     assert.equal(init.status, 0, init.stderr);
-    assert.deepEqual(await ask(pod.ip, APP_PORT), { name: 'pod', port: 4143, original: APP_PORT });
+    assert.deepEqual(await askTagServer(pod.ip, APP_PORT), { name: 'pod', port: 4143, original: APP_PORT });
   });
 
   it('refuses an address whose namespace a running process owns, and leaves that one alone', async () => {

@@ -2,11 +2,11 @@
 // init container, the proxy's stand-in as its UID, a Service bridged in.
 // Needs root, iproute2, iptables and setpriv.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type AddressInfo, connect, createServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,36 +14,14 @@ import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../src/platform/kubernetes/client.ts';
 import { entryCommand } from '../../../src/platform/kubernetes/manifests/settings.ts';
-import { originalDestinationAvailable } from '../../../src/proxy/transport/original-dst.ts';
 import { eventually } from '../suites/fixtures.ts';
+import { askTagServer, netnsUnsupported } from './netns-test-support.ts';
 import type { Pod } from './node.ts';
 import { processRuntime } from './process-runtime.ts';
 
 const run = promisify(execFile);
 const TAG_SERVER = '/app/test/integration/proxy-init/tag-server.ts';
 const APP_PORT = 10_000 + randomInt(20_000);
-
-function supported(): string | false {
-  if (process.getuid?.() !== 0) return 'network namespaces need root';
-  for (const tool of ['ip', 'iptables', 'setpriv']) {
-    if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).error) return `${tool} is not installed`;
-  }
-  if (!originalDestinationAvailable()) return 'the SO_ORIGINAL_DST addon is not built';
-  return false;
-}
-
-function ask(host: string, port: number): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const socket = connect({ host, port });
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    socket.on('end', () => resolve(JSON.parse(text)));
-    socket.on('error', reject);
-  });
-}
 
 /** The pid of the web container's process (its command line names it). */
 function webPid(): string {
@@ -69,7 +47,10 @@ function unusedConfig(): KubeConfig {
   return config;
 }
 
-describe('process runtime in a network namespace per pod', { timeout: 120_000, skip: supported() }, () => {
+describe('process runtime in a network namespace per pod', {
+  timeout: 120_000,
+  skip: netnsUnsupported(['ip', 'iptables', 'setpriv']),
+}, () => {
   const cleanups: (() => Promise<void>)[] = [];
   let stopPod: (() => Promise<void>) | undefined;
   let podIp = '';
@@ -121,7 +102,7 @@ describe('process runtime in a network namespace per pod', { timeout: 120_000, s
     // No readiness probes: the tag server does not survive a probe's reset.
     const answer = await eventually(
       'the pod to answer',
-      () => ask(ip, APP_PORT).catch(() => undefined),
+      () => askTagServer(ip, APP_PORT).catch(() => undefined),
       30_000,
     );
     assert.deepEqual(answer, { name: 'proxy', port: 4143, original: APP_PORT });
