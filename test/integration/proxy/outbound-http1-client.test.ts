@@ -4,7 +4,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { RunningProxy } from '../../../src/proxy/proxy.ts';
-import { listen, meshedEndpoint, proxyWith, testMesh, viaProxy } from './helpers.ts';
+import { testMesh, viaProxy } from './helpers.ts';
+import { type MeshedPair, meshedPair } from './meshed-pair.ts';
 
 const BIG = 8 * 1024 * 1024;
 const bigBody = Buffer.alloc(BIG, 'abcdefghij');
@@ -42,9 +43,8 @@ function expectContinue(port: number, authority: string, body: string): Promise<
 
 describe('the outbound HTTP/1.1 client between proxies', () => {
   const mesh = testMesh();
-  const webId = mesh.identity('web', 'shop');
   let app: http.Server;
-  let server: RunningProxy;
+  let pair: MeshedPair;
   let client: RunningProxy;
   let authority: string;
 
@@ -73,19 +73,12 @@ describe('the outbound HTTP/1.1 client between proxies', () => {
         res.end(JSON.stringify({ method: req.method, size, sha: hash.digest('hex') }));
       });
     });
-    const appPort = await listen(app);
-    authority = `web.shop.svc.cluster.local:${appPort}`;
-    server = await proxyWith({}, { credentials: mesh.credentials('web', 'shop') });
-    client = await proxyWith(
-      { endpoints: { [authority]: [meshedEndpoint(server, appPort, webId)] } },
-      { credentials: mesh.credentials('frontend', 'shop') },
-    );
+    pair = await meshedPair(mesh, app, { service: 'web', caller: 'frontend' });
+    ({ client, authority } = pair);
   });
 
   after(async () => {
-    await client.close();
-    await server.close();
-    app.close();
+    await pair.close();
     app.closeAllConnections();
   });
 
