@@ -4,7 +4,6 @@
 // round stops the primary's workload and counts what the clients lost while traffic moved.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import type { Workload } from '../src/core/api/local.ts';
 import type { TrafficSplit } from '../src/core/api/traffic.ts';
 import { Kinds } from '../src/core/kinds.ts';
@@ -18,9 +17,8 @@ import {
 } from '../test/fixtures/manifests.ts';
 import { runProcess } from '../test/fixtures/process.ts';
 import { STRAIT } from '../test/fixtures/strait-cli.ts';
+import { APP, CLIENT } from '../test/integration/failover/harness.ts';
 
-const APP = fileURLToPath(new URL('../test/integration/failover/app.mjs', import.meta.url));
-const CLIENT = fileURLToPath(new URL('../test/integration/failover/client.mjs', import.meta.url));
 /** The clients' request timeout: every request started before a round's end has its answer by then. */
 const CLIENT_TIMEOUT_MS = 5000;
 const CLIENT_CONCURRENCY = 4;
