@@ -87,7 +87,7 @@ export async function startProxy(
       createRpcClient(DestinationService, {
         address: config.destination.address,
         serverIdentity: config.destination.identity,
-        tlsSource: controlPlaneTls(requireIdentity(credentials, 'destination')),
+        tlsSource: requireIdentity(credentials, 'destination').rpcClientTls,
       }),
     );
     resolver = destination;
@@ -102,7 +102,7 @@ export async function startProxy(
             rpc.createRpcClient(rpc.InboundPolicyService, {
               address: config.policyService.address,
               serverIdentity: config.policyService.identity,
-              tlsSource: controlPlaneTls(requireIdentity(credentials, 'policy')),
+              tlsSource: requireIdentity(credentials, 'policy').rpcClientTls,
             }),
             config.policyService.workload,
             log,
@@ -346,14 +346,6 @@ function requireIdentity(credentials: Credentials | undefined, what: string): Cr
   if (!credentials)
     throw new ProxyConfigError(`the ${what} service needs an identity`, 'configure identity files');
   return credentials;
-}
-
-/** The proxy's current certificate and bundle, read at each new control-plane connection (they renew). */
-function controlPlaneTls(credentials: Credentials) {
-  return () => {
-    const { trustBundle, certChain, key } = credentials.material;
-    return { ca: trustBundle, cert: certChain, key };
-  };
 }
 
 async function loadRpc() {

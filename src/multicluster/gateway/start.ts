@@ -58,11 +58,7 @@ export async function startGateway(config: GatewayProcessConfig): Promise<Gatewa
         createRpcClient(DestinationService, {
           address: proxy.destination.address,
           serverIdentity: proxy.destination.identity,
-          tlsSource: () => ({
-            ca: credentials.material.trustBundle,
-            cert: credentials.material.certChain,
-            key: credentials.material.key,
-          }),
+          tlsSource: credentials.rpcClientTls,
         }),
       )
     : new StaticResolver(proxy.endpoints);

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import tls from 'node:tls';
+import type { RpcClientTls } from '../../rpc/client.ts';
 import { ProxyError } from '../errors.ts';
 
 /** PEM material that makes up a workload identity. */
@@ -43,6 +44,15 @@ export class Credentials extends EventEmitter<{ change: [] }> {
   get material(): IdentityMaterial {
     return this.#material;
   }
+
+  /**
+   * The current material as a control-plane gRPC client presents and trusts it;
+   * bound, so it can be handed on as a client's `tlsSource`.
+   */
+  readonly rpcClientTls = (): RpcClientTls => {
+    const { trustBundle, certChain, key } = this.#material;
+    return { ca: trustBundle, cert: certChain, key };
+  };
 
   /** Context for both directions: presents our certificate, trusts the bundle. */
   get context(): tls.SecureContext {
