@@ -2,6 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { processAlive } from '../../../src/platform/local/controllers/workload-reaper.ts';
 
 const run = promisify(execFile);
 
@@ -51,7 +52,7 @@ export async function createPodNetwork(address: string): Promise<PodNetwork> {
   const etc = `${NETNS_ETC}/${name}`;
   const inside = (...args: string[]) => ip('netns', 'exec', name, 'ip', ...args);
   const owner = ownerOf(name);
-  if (owner && owner !== process.pid && alive(owner)) {
+  if (owner && owner !== process.pid && processAlive(owner)) {
     throw new Error(`pod network ${name} for ${address} belongs to running process ${owner}`);
   }
   // A namespace of the same name left by a dead run would make `netns add` fail.
@@ -155,7 +156,7 @@ function prepare(): void {
   });
   for (const name of listNetworks()) {
     const owner = ownerOf(name);
-    if (!owner || !alive(owner)) removeNetwork(name);
+    if (!owner || !processAlive(owner)) removeNetwork(name);
   }
 }
 
@@ -181,15 +182,6 @@ function listNetworks(): string[] {
     // Nothing under /etc/netns.
   }
   return [...named];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

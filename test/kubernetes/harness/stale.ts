@@ -1,20 +1,12 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../../../src/platform/local/controllers/workload-reaper.ts';
 
 const OWNER_FILE = 'owner.pid';
 
 /** Records which test process owns a state directory, for reapStaleClusters. */
 export function claimStateDir(root: string): void {
   writeFileSync(join(root, OWNER_FILE), String(process.pid));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -32,7 +24,7 @@ export function reapStaleClusters(parent: string, prefix: string): void {
     } catch {
       continue; // Being set up right now, or not ours.
     }
-    if (alive(owner)) continue;
+    if (processAlive(owner)) continue;
     for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
       try {
         if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${root}/`))
