@@ -8,12 +8,13 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { uncommonPort } from '../suites/fixtures.ts';
 import { askTagServer, netnsUnsupported } from './netns-test-support.ts';
 import { createPodNetwork, type PodNetwork } from './pod-network.ts';
 
 const PROXY_INIT = fileURLToPath(new URL('../../../src/cmd/proxy-init.ts', import.meta.url));
 const TAG_SERVER = fileURLToPath(new URL('../../integration/proxy-init/tag-server.ts', import.meta.url));
-const APP_PORT = 10_000 + randomInt(20_000);
+const APP_PORT = uncommonPort();
 
 describe('harness pod network', { timeout: 120_000, skip: netnsUnsupported(['ip', 'iptables']) }, () => {
   let pod: PodNetwork;

@@ -14,14 +14,14 @@ import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../src/platform/kubernetes/client.ts';
 import { entryCommand } from '../../../src/platform/kubernetes/manifests/settings.ts';
-import { eventually } from '../suites/fixtures.ts';
+import { eventually, uncommonPort } from '../suites/fixtures.ts';
 import { askTagServer, netnsUnsupported } from './netns-test-support.ts';
 import type { Pod } from './node.ts';
 import { processRuntime } from './process-runtime.ts';
 
 const run = promisify(execFile);
 const TAG_SERVER = '/app/test/integration/proxy-init/tag-server.ts';
-const APP_PORT = 10_000 + randomInt(20_000);
+const APP_PORT = uncommonPort();
 
 /** The pid of the web container's process (its command line names it). */
 function webPid(): string {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +7,10 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Kinds } from '../../../src/core/kinds.ts';
 import type { Resource } from '../../../src/core/resource.ts';
-import { DestinationService } from '../../../src/gen/strait/destination/v1/destination_pb.js';
+import {
+  DestinationService,
+  type WeightedAddr,
+} from '../../../src/gen/strait/destination/v1/destination_pb.js';
 import { InboundPolicyService } from '../../../src/gen/strait/policy/v1/policy_pb.js';
 import type { KubeClient } from '../../../src/platform/kubernetes/client.ts';
 import { checkInstallIdentity } from '../../../src/platform/kubernetes/manifests/identity-material.ts';
@@ -24,13 +26,12 @@ import { createApiCertificates } from '../../../src/platform/local/api/serving-c
 import { CertifyError, requestCredentials } from '../../../src/proxy/identity/index.ts';
 import { createRpcClient } from '../../../src/rpc/client.ts';
 import type { TestClusters } from '../harness/clusters.ts';
-import { applyAsKubectl, eventually, freshNamespace, storeOn } from './fixtures.ts';
+import { applyAsKubectl, eventually, freshNamespace, storeOn, uncommonPort } from './fixtures.ts';
 
 const CMD = (name: string) => fileURLToPath(new URL(`../../../src/cmd/${name}.ts`, import.meta.url));
 const PKI = fileURLToPath(new URL('../../../testdata/manifests/pki/', import.meta.url));
 
-/** An uncommon port, so no wildcard listener of another test answers on the pod address. */
-const APP_PORT = 20_000 + randomInt(20_000);
+const APP_PORT = uncommonPort();
 const SERVE =
   "require('node:net').createServer((s) => s.end('ok')).listen(Number(process.env.PORT), process.env.POD_IP)";
 
@@ -100,6 +101,87 @@ export async function identityToken(client: KubeClient, namespace: string, accou
 }
 
 /**
+ * The first address a destination process streams for `path` (`<svc>.<ns>.svc.<domain>:<port>`),
+ * asked over TLS as a proxy asks; the stream is cancelled once it has answered.
+ */
+export async function firstDestinationAddress(
+  destination: { address: string; anchorsPem: string; settings: MeshSettings },
+  path: string,
+): Promise<WeightedAddr | undefined> {
+  const client = createRpcClient(DestinationService, {
+    address: destination.address,
+    ca: destination.anchorsPem,
+    serverIdentity: componentIdentity(destination.settings, 'destination'),
+  });
+  const abort = new AbortController();
+  try {
+    for await (const update of client.get({ path }, { signal: abort.signal })) {
+      if (update.update.case === 'add') return update.update.value.addrs[0];
+    }
+    return undefined;
+  } finally {
+    abort.abort();
+  }
+}
+
+/** Where a cluster's control-plane processes read the issuer and the trust anchors. */
+function controlPlaneFiles(files: string): { issuerDir: string; anchorsFile: string } {
+  return { issuerDir: join(files, 'issuer'), anchorsFile: join(files, 'ca-bundle.crt') };
+}
+
+/**
+ * Starts identity, destination and policy against one cluster as processes,
+ * each put into `components` as it comes up (so the caller's cleanup sees every
+ * one): identity signs with the test issuer under `anchorsPem`; destination and
+ * policy get their certificates from it with TokenRequest tokens for their
+ * ServiceAccounts.
+ */
+export async function startControlPlaneProcesses(options: {
+  kubeconfig: string;
+  client: KubeClient;
+  /** A directory of its own for this cluster's control plane. */
+  files: string;
+  anchorsPem: string;
+  settings: MeshSettings;
+  components: Partial<WestControlPlane['components']>;
+  identityEnv?: NodeJS.ProcessEnv;
+}): Promise<void> {
+  const { client, files, settings, components } = options;
+  const { issuerDir, anchorsFile } = controlPlaneFiles(files);
+  await mkdir(issuerDir, { recursive: true });
+  await writeFile(anchorsFile, options.anchorsPem);
+  await copyFile(join(PKI, 'issuer.crt'), join(issuerDir, 'tls.crt'));
+  await copyFile(join(PKI, 'issuer.key'), join(issuerDir, 'tls.key'));
+  const common = {
+    KUBECONFIG: options.kubeconfig,
+    STRAIT_CONTROL_PLANE_NAMESPACE: settings.controlPlaneNamespace,
+    STRAIT_TRUST_DOMAIN: settings.trustDomain,
+    STRAIT_CLUSTER_DOMAIN: settings.clusterDomain,
+    STRAIT_LISTEN_ADDR: '127.0.0.1:0',
+    STRAIT_TRUST_ANCHORS_FILE: anchorsFile,
+  };
+  const identity = await startComponent('identity', {
+    ...common,
+    STRAIT_IDENTITY_ISSUER_DIR: issuerDir,
+    ...options.identityEnv,
+  });
+  components.identity = identity;
+  // The ServiceAccounts' token controller runs in KCM; TokenRequest needs only the account.
+  for (const component of ['destination', 'policy'] as const) {
+    const tokenFile = join(files, `${component}-token`);
+    await writeFile(
+      tokenFile,
+      await identityToken(client, settings.controlPlaneNamespace, `strait-${component}`),
+    );
+    components[component] = await startComponent(component, {
+      ...common,
+      STRAIT_IDENTITY_ADDR: identity.address,
+      STRAIT_IDENTITY_TOKEN_FILE: tokenFile,
+    });
+  }
+}
+
+/**
  * The control plane's Kubernetes entry points (src/cmd/{identity,destination,policy}.ts)
  * as processes against west: the API server takes every object `strait install`
  * prints; identity signs for real projected service-account tokens, destination
@@ -135,8 +217,7 @@ export async function controlPlaneTests(
     issuer: identity.issuer,
     injectorTls: { caPem: tls.caCertPem, certPem: tls.certPem, keyPem: tls.keyPem },
   });
-  const issuerDir = join(files, 'issuer');
-  const anchorsFile = join(files, 'ca-bundle.crt');
+  const { issuerDir, anchorsFile } = controlPlaneFiles(files);
   let shop = '';
   let podIp = '';
   const wanted = () => `backend.${shop}.serviceaccount.identity.${ns}.${settings.trustDomain}`;
@@ -158,33 +239,16 @@ export async function controlPlaneTests(
   await t.test(
     'control plane: identity, destination and policy start as processes against west',
     async () => {
-      await mkdir(issuerDir, { recursive: true });
-      await writeFile(anchorsFile, anchorsPem);
-      await copyFile(join(PKI, 'issuer.crt'), join(issuerDir, 'tls.crt'));
-      await copyFile(join(PKI, 'issuer.key'), join(issuerDir, 'tls.key'));
-      const common = {
-        KUBECONFIG: clusters.kubeconfig,
-        STRAIT_CONTROL_PLANE_NAMESPACE: ns,
-        STRAIT_TRUST_DOMAIN: settings.trustDomain,
-        STRAIT_CLUSTER_DOMAIN: settings.clusterDomain,
-        STRAIT_LISTEN_ADDR: '127.0.0.1:0',
-        STRAIT_TRUST_ANCHORS_FILE: anchorsFile,
-      };
-      components.identity = await startComponent('identity', {
-        ...common,
-        STRAIT_IDENTITY_ISSUER_DIR: issuerDir,
-        STRAIT_IDENTITY_ISSUER_POLL_MS: '200',
+      await startControlPlaneProcesses({
+        kubeconfig: clusters.kubeconfig,
+        client,
+        files,
+        anchorsPem,
+        settings,
+        components,
+        // The rotation test below swaps the issuer files and waits for identity to notice.
+        identityEnv: { STRAIT_IDENTITY_ISSUER_POLL_MS: '200' },
       });
-      // The ServiceAccounts' token controller runs in KCM; TokenRequest needs only the account.
-      for (const component of ['destination', 'policy'] as const) {
-        const tokenFile = join(files, `${component}-token`);
-        await writeFile(tokenFile, await identityToken(client, ns, `strait-${component}`));
-        components[component] = await startComponent(component, {
-          ...common,
-          STRAIT_IDENTITY_ADDR: components.identity.address,
-          STRAIT_IDENTITY_TOKEN_FILE: tokenFile,
-        });
-      }
     },
   );
   if (!components.identity || !components.destination || !components.policy) return undefined;
@@ -302,52 +366,24 @@ export async function controlPlaneTests(
   await t.test(
     "destination streams the Pod's address and identity from the Service's endpoints",
     async () => {
-      const destination = createRpcClient(DestinationService, {
-        address: components.destination?.address as string,
-        ca: anchorsPem,
-        serverIdentity: componentIdentity(settings, 'destination'),
-      });
-      const abort = new AbortController();
-      try {
-        for await (const update of destination.get(
-          { path: `backend.${shop}.svc.cluster.local:80` },
-          { signal: abort.signal },
-        )) {
-          if (update.update.case !== 'add') continue;
-          const [address] = update.update.value.addrs;
-          assert.equal(address?.addr?.ip, podIp);
-          assert.equal(address?.addr?.port, APP_PORT);
-          assert.equal(address?.tlsIdentity, wanted());
-          break;
-        }
-      } finally {
-        abort.abort();
-      }
+      const address = await firstDestinationAddress(
+        { address: components.destination?.address as string, anchorsPem, settings },
+        `backend.${shop}.svc.cluster.local:80`,
+      );
+      assert.equal(address?.addr?.ip, podIp);
+      assert.equal(address?.addr?.port, APP_PORT);
+      assert.equal(address?.tlsIdentity, wanted());
     },
   );
 
   await t.test('destination gives a Pod without the proxy container no identity', async () => {
-    const destination = createRpcClient(DestinationService, {
-      address: components.destination?.address as string,
-      ca: anchorsPem,
-      serverIdentity: componentIdentity(settings, 'destination'),
-    });
-    const abort = new AbortController();
-    try {
-      for await (const update of destination.get(
-        { path: `plain.${shop}.svc.cluster.local:80` },
-        { signal: abort.signal },
-      )) {
-        if (update.update.case !== 'add') continue;
-        const [address] = update.update.value.addrs;
-        assert.equal(address?.addr?.port, APP_PORT);
-        assert.notEqual(address?.addr?.ip, podIp);
-        assert.equal(address?.tlsIdentity, '');
-        break;
-      }
-    } finally {
-      abort.abort();
-    }
+    const address = await firstDestinationAddress(
+      { address: components.destination?.address as string, anchorsPem, settings },
+      `plain.${shop}.svc.cluster.local:80`,
+    );
+    assert.equal(address?.addr?.port, APP_PORT);
+    assert.notEqual(address?.addr?.ip, podIp);
+    assert.equal(address?.tlsIdentity, '');
   });
 
   await t.test("policy answers WatchPort for the Pod's port", async () => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -17,16 +16,15 @@ import { customResourceDefinitions } from '../../../src/platform/kubernetes/crds
 import { injectPod } from '../../../src/platform/kubernetes/injector/inject.ts';
 import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
 import { componentAddress } from '../../../src/platform/kubernetes/manifests/settings.ts';
-import { type CliResult, strait } from '../../integration/local/cli.ts';
 import type { TestClusters } from '../harness/clusters.ts';
 import type { Pod } from '../harness/node.ts';
 import { POD_NETWORK_ANNOTATION } from '../harness/process-runtime.ts';
 import { type GroupProcess, startGroupProcess } from '../harness/processes.ts';
-import { type Component, identityToken, startComponent, type WestControlPlane } from './control-plane.ts';
-import { applyAsKubectl, eventually, freshNamespace, storeOn } from './fixtures.ts';
+import { type Component, startControlPlaneProcesses, type WestControlPlane } from './control-plane.ts';
+import { applyAsKubectl, eventually, freshNamespace, mcCli, storeOn, uncommonPort } from './fixtures.ts';
 
 const CMD = (name: string) => fileURLToPath(new URL(`../../../src/cmd/${name}.ts`, import.meta.url));
-const PKI = fileURLToPath(new URL('../../../testdata/manifests/pki/', import.meta.url));
+const _PKI = fileURLToPath(new URL('../../../testdata/manifests/pki/', import.meta.url));
 const BACKEND_PORT = 8080;
 /** The demo back end answers with its cluster, its workload and the caller its proxy verified. */
 const BACKEND_APP = '/app/src/demo/app/backend.ts';
@@ -84,13 +82,7 @@ export async function crossClusterTests(
   });
   let mirror: GroupProcess | undefined;
   t.after(() => mirror?.stop(5_000));
-  const mc = (...args: string[]): Promise<CliResult> =>
-    strait(home, ['mc', ...args, '--kubeconfig', clusters.kubeconfig]);
-  const ok = async (...args: string[]): Promise<string> => {
-    const result = await mc(...args);
-    assert.equal(result.code, 0, `strait mc ${args.join(' ')}: ${result.stderr}${result.stdout}`);
-    return result.stdout;
-  };
+  const { ok } = mcCli(home, clusters);
   const ready = async (store: typeof east, node: 'west' | 'east', namespace: string, name: string) => {
     const harnessNode = await clusters.node(node);
     return eventually(
@@ -136,33 +128,14 @@ export async function crossClusterTests(
         { ...Kinds.ConfigMap, namespace: ns, name: 'strait-identity-trust-roots' },
         { data: { 'ca-bundle.crt': anchorsPem } },
       );
-      const issuerDir = join(files, 'issuer');
-      await mkdir(issuerDir, { recursive: true });
-      const anchorsFile = join(files, 'ca-bundle.crt');
-      await writeFile(anchorsFile, anchorsPem);
-      await copyFile(join(PKI, 'issuer.crt'), join(issuerDir, 'tls.crt'));
-      await copyFile(join(PKI, 'issuer.key'), join(issuerDir, 'tls.key'));
-      const common = {
-        KUBECONFIG: join(clusters.east.dir, 'admin.kubeconfig'),
-        STRAIT_CONTROL_PLANE_NAMESPACE: ns,
-        STRAIT_TRUST_DOMAIN: settings.trustDomain,
-        STRAIT_CLUSTER_DOMAIN: settings.clusterDomain,
-        STRAIT_LISTEN_ADDR: '127.0.0.1:0',
-        STRAIT_TRUST_ANCHORS_FILE: anchorsFile,
-      };
-      components.identity = await startComponent('identity', {
-        ...common,
-        STRAIT_IDENTITY_ISSUER_DIR: issuerDir,
+      await startControlPlaneProcesses({
+        kubeconfig: join(clusters.east.dir, 'admin.kubeconfig'),
+        client: eastClient,
+        files,
+        anchorsPem,
+        settings,
+        components,
       });
-      for (const component of ['destination', 'policy'] as const) {
-        const tokenFile = join(files, `${component}-token`);
-        await writeFile(tokenFile, await identityToken(eastClient, ns, `strait-${component}`));
-        components[component] = await startComponent(component, {
-          ...common,
-          STRAIT_IDENTITY_ADDR: components.identity.address,
-          STRAIT_IDENTITY_TOKEN_FILE: tokenFile,
-        });
-      }
       for (const component of ['identity', 'destination', 'policy'] as const) {
         clusters.serviceAddresses.east.set(
           componentAddress(settings, component),
@@ -259,7 +232,7 @@ export async function crossClusterTests(
             env: [
               { name: 'HOST', value: '0.0.0.0' },
               { name: 'PORT', value: String(BACKEND_PORT) },
-              { name: 'GRPC_PORT', value: String(20_000 + randomInt(20_000)) },
+              { name: 'GRPC_PORT', value: String(uncommonPort()) },
               { name: 'STRAIT_CLUSTER', value: 'east' },
               { name: 'STRAIT_WORKLOAD_NAME', value: 'backend' },
             ],

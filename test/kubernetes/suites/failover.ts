@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +15,10 @@ import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
 import { type CliResult, strait } from '../../integration/local/cli.ts';
 import type { TestClusters } from '../harness/clusters.ts';
 import { startGroupProcess } from '../harness/processes.ts';
-import { eventually, freshNamespace, storeOn } from './fixtures.ts';
+import { eventually, freshNamespace, storeOn, uncommonPort } from './fixtures.ts';
 
 const OPERATOR = fileURLToPath(new URL('../../../src/cmd/failover.ts', import.meta.url));
-/** An uncommon port below the ephemeral range, so no other listener answers on the pod address. */
-const PORT = 10_000 + randomInt(20_000);
+const PORT = uncommonPort();
 const SERVE =
   "require('node:net').createServer((s) => s.end('web')).listen(Number(process.env.PORT), process.env.POD_IP)";
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kinds } from '../../../src/core/kinds.ts';
 import type { Resource } from '../../../src/core/resource.ts';
@@ -7,6 +7,7 @@ import type { KubeClient } from '../../../src/platform/kubernetes/client.ts';
 import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
 import { apiPrefix } from '../../../src/platform/kubernetes/paths.ts';
 import { KubernetesStore, type KubernetesStoreOptions } from '../../../src/platform/kubernetes/store.ts';
+import { strait, straitOk } from '../../fixtures/strait-cli.ts';
 import type { TestClusters } from '../harness/clusters.ts';
 
 /** A store on one of the test clusters, serving the platform's extra kinds too. */
@@ -90,4 +91,26 @@ export async function applyAsKubectl(client: KubeClient, resources: Resource[]):
       `${resource.kind} ${resource.metadata.name}: ${JSON.stringify(response.body)}`,
     );
   }
+}
+
+/**
+ * `strait mc ARGS` against the test clusters' kubeconfig: `mc` resolves the
+ * result, `ok` asserts the command succeeded and resolves its stdout.
+ */
+export function mcCli(home: string, clusters: TestClusters) {
+  const argv = (args: string[]) => ['mc', ...args, '--kubeconfig', clusters.kubeconfig];
+  return {
+    mc: (...args: string[]) => strait(home, argv(args)),
+    ok: (...args: string[]) => straitOk(home, argv(args)),
+  };
+}
+
+/**
+ * An uncommon port below the ephemeral range (32768 and up on Linux) for a
+ * pod's app: a socket some other test bound on that port (its own listener,
+ * or the local end of an outgoing connection) would keep the pod's process
+ * from binding it, or answer in its place.
+ */
+export function uncommonPort(): number {
+  return 10_000 + randomInt(20_000);
 }

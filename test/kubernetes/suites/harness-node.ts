@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { connect } from 'node:net';
 import type { TestContext } from 'node:test';
 import { Kinds } from '../../../src/core/kinds.ts';
@@ -7,7 +6,7 @@ import type { Resource } from '../../../src/core/resource.ts';
 import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
 import type { TestClusters } from '../harness/clusters.ts';
 import type { HarnessNode } from '../harness/node.ts';
-import { eventually, freshNamespace, storeOn } from './fixtures.ts';
+import { eventually, freshNamespace, storeOn, uncommonPort } from './fixtures.ts';
 
 interface EndpointSlice extends Resource {
   endpoints?: { addresses: string[]; conditions?: { ready?: boolean }; targetRef?: { name: string } }[];
@@ -17,12 +16,7 @@ interface EndpointSlice extends Resource {
 const SERVE_POD_NAME =
   "require('node:net').createServer((s) => s.end(process.env.POD_NAME)).listen(Number(process.env.PORT), process.env.POD_IP)";
 
-/**
- * An uncommon port below the ephemeral range (32768 and up on Linux): a
- * socket of some other test on the same port and the wildcard address would
- * keep the pod's process from binding it, or answer for the pod address.
- */
-const PORT = 10_000 + randomInt(20_000);
+const PORT = uncommonPort();
 
 function readFrom(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {

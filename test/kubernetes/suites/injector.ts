@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -9,21 +9,19 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Endpoints } from '../../../src/core/api/core.ts';
 import { Kinds } from '../../../src/core/kinds.ts';
 import type { Resource } from '../../../src/core/resource.ts';
-import { DestinationService } from '../../../src/gen/strait/destination/v1/destination_pb.js';
 import { componentAddress, componentIdentity } from '../../../src/platform/kubernetes/manifests/settings.ts';
 import { requestCredentials } from '../../../src/proxy/identity/index.ts';
 import { connectEndpoint } from '../../../src/proxy/transport/connect.ts';
 import { Credentials } from '../../../src/proxy/transport/credentials.ts';
-import { createRpcClient } from '../../../src/rpc/client.ts';
 import type { TestClusters } from '../harness/clusters.ts';
 import { startGroupProcess } from '../harness/processes.ts';
-import { identityToken, type WestControlPlane } from './control-plane.ts';
-import { eventually, storeOn } from './fixtures.ts';
+import { firstDestinationAddress, identityToken, type WestControlPlane } from './control-plane.ts';
+import { eventually, storeOn, uncommonPort } from './fixtures.ts';
 
 const INJECTOR = fileURLToPath(new URL('../../../src/cmd/injector.ts', import.meta.url));
 const WEBHOOKS = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
-/** An uncommon port: the app listens on every address, as apps in pods do. */
-const APP_PORT = 20_000 + randomInt(20_000);
+/** The app listens on every address, as apps in pods do. */
+const APP_PORT = uncommonPort();
 const SERVE =
   "require('node:net').createServer((s) => s.end('hello from web-0')).listen(Number(process.env.PORT))";
 /** The injected proxy's inbound port, where meshed peers connect. */
@@ -263,26 +261,12 @@ async function injectedPodTests(
   );
 
   await t.test('injected pod: destination gives it the identity of its ServiceAccount', async () => {
-    const destination = createRpcClient(DestinationService, {
-      address: controlPlane.components.destination.address,
-      ca: controlPlane.anchorsPem,
-      serverIdentity: componentIdentity(settings, 'destination'),
-    });
-    const abort = new AbortController();
-    try {
-      for await (const update of destination.get(
-        { path: `web.${namespace}.svc.cluster.local:80` },
-        { signal: abort.signal },
-      )) {
-        if (update.update.case !== 'add') continue;
-        const [address] = update.update.value.addrs;
-        assert.equal(address?.addr?.ip, podIp);
-        assert.equal(address?.tlsIdentity, identity);
-        break;
-      }
-    } finally {
-      abort.abort();
-    }
+    const address = await firstDestinationAddress(
+      { address: controlPlane.components.destination.address, anchorsPem: controlPlane.anchorsPem, settings },
+      `web.${namespace}.svc.cluster.local:80`,
+    );
+    assert.equal(address?.addr?.ip, podIp);
+    assert.equal(address?.tlsIdentity, identity);
   });
 
   await t.test('injected pod: a meshed connection reaches the app through its proxy', async () => {

@@ -27,9 +27,8 @@ import { customResourceDefinitions } from '../../../src/platform/kubernetes/crds
 import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
 import { KubernetesStore } from '../../../src/platform/kubernetes/store.ts';
 import { requestServiceAccountToken } from '../../../src/platform/kubernetes/tokens.ts';
-import { type CliResult, strait } from '../../integration/local/cli.ts';
 import type { TestClusters } from '../harness/clusters.ts';
-import { eventually, freshNamespace, storeOn } from './fixtures.ts';
+import { eventually, freshNamespace, mcCli, storeOn } from './fixtures.ts';
 
 const SERVICE_MIRROR = fileURLToPath(new URL('../../../src/cmd/service-mirror.ts', import.meta.url));
 const NS = Multicluster.namespace;
@@ -87,13 +86,7 @@ export async function multiclusterTests(t: TestContext, clusters: TestClusters):
   });
   const home = await mkdtemp(join(tmpdir(), 'strait-mc-kube-'));
   t.after(() => rm(home, { recursive: true, force: true }));
-  const mc = (...args: string[]): Promise<CliResult> =>
-    strait(home, ['mc', ...args, '--kubeconfig', clusters.kubeconfig]);
-  const ok = async (...args: string[]): Promise<string> => {
-    const result = await mc(...args);
-    assert.equal(result.code, 0, `strait mc ${args.join(' ')}: ${result.stderr}${result.stdout}`);
-    return result.stdout;
-  };
+  const { mc, ok } = mcCli(home, clusters);
   const gatewayIp = `${clusters.podNetworks.east}.250`;
   let mirror: ChildProcess | undefined;
   t.after(() => mirror?.kill('SIGTERM'));
