@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
-import type http2 from 'node:http2';
 import type net from 'node:net';
 import { createAdminServer } from './admin/server.ts';
 import { RetryBudget } from './balance/retry-budget.ts';
@@ -153,9 +152,9 @@ export async function startProxy(
     ...(profiles ? { profiles } : {}),
   });
 
-  const servers: Array<net.Server | http.Server | http2.Http2Server> = [];
+  const servers: Array<net.Server | http.Server> = [];
   const sockets = new Set<net.Socket>();
-  const listen = async <S extends net.Server | http.Server | http2.Http2Server>(
+  const listen = async <S extends net.Server | http.Server>(
     server: S,
     address: { host: string; port: number },
     what: string,

@@ -1,8 +1,9 @@
 import http from 'node:http';
-import http2 from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.ts';
 import { ORIG_PROTO_HEADER } from '../transport/header.ts';
+import { http2, lazyHttp2Server } from '../transport/lazy-http2.ts';
 import { CLIENT_ID_HEADER, CLIENT_ID_HEADERS, type InboundCaller } from './client-id.ts';
 import type { InboundRecorder } from './record.ts';
 
@@ -28,11 +29,7 @@ type Tagged = { [kCaller]?: InboundCaller };
 export function createDowngrader(options: { appHost: string; log: Logger; recorder: InboundRecorder }) {
   const { recorder } = options;
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 3000 });
-  const server = http2.createServer();
-  server.on('sessionError', (error) =>
-    options.log.info('HTTP/2 session from peer failed', { error: error.message }),
-  );
-  server.on('stream', (stream, headers) => {
+  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     const caller = (stream.session as unknown as Tagged)[kCaller] as InboundCaller;
     const port = caller.port;
     const method = String(headers[':method']);
@@ -66,7 +63,7 @@ export function createDowngrader(options: { appHost: string; log: Logger; record
       setHost: false,
     });
     upstream.on('response', (response) => {
-      const reply: http2.OutgoingHttpHeaders = { ':status': response.statusCode ?? 502 };
+      const reply: OutgoingHttpHeaders = { ':status': response.statusCode ?? 502 };
       for (const [name, value] of Object.entries(response.headers)) {
         if (!HOP_BY_HOP.has(name) && value !== undefined) reply[name] = value;
       }
@@ -84,16 +81,23 @@ export function createDowngrader(options: { appHost: string; log: Logger; record
       if (!stream.headersSent && !stream.destroyed) {
         stream.respond({ ':status': 502 });
         stream.end();
-      } else stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      } else stream.close(http2().constants.NGHTTP2_INTERNAL_ERROR);
     });
     stream.on('close', () => {
       if (!upstream.writableFinished) upstream.destroy();
     });
     stream.pipe(upstream);
+  };
+  const h2Server = lazyHttp2Server((server) => {
+    server.on('sessionError', (error) =>
+      options.log.info('HTTP/2 session from peer failed', { error: error.message }),
+    );
+    server.on('stream', onStream);
   });
   return {
     /** Serves one connection (after its transport header) from `caller`. */
     serve(connection: Duplex, caller: InboundCaller): void {
+      const server = h2Server();
       server.once('session', (session) => {
         (session as unknown as Tagged)[kCaller] = caller;
       });

@@ -1,13 +1,19 @@
-import http2 from 'node:http2';
+import type {
+  ClientHttp2Session,
+  ClientHttp2Stream,
+  IncomingHttpHeaders,
+  OutgoingHttpHeaders,
+  ServerHttp2Stream,
+} from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { describeError } from '../../core/errors.ts';
 import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { connectPlain } from '../transport/connect.ts';
+import { http2, lazyHttp2Server } from '../transport/lazy-http2.ts';
 import { CLIENT_ID_HEADER, CLIENT_ID_HEADERS, type InboundCaller } from './client-id.ts';
 import type { InboundRecorder } from './record.ts';
 
-const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
 const END_STREAM = 0x1;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
@@ -15,7 +21,7 @@ const kState = Symbol('strait.inboundH2');
 interface SessionState {
   caller: InboundCaller;
   /** This connection's own HTTP/2 connection to the application, opened with its first stream. */
-  app: Promise<http2.ClientHttp2Session> | undefined;
+  app: Promise<ClientHttp2Session> | undefined;
 }
 type Tagged = { [kState]?: SessionState };
 
@@ -33,17 +39,15 @@ export function createHttp2Inbound(options: {
   connectTimeoutMs: number;
 }) {
   const { appHost, log, recorder } = options;
-  const server = http2.createServer();
-  server.on('sessionError', (error) => log.info('HTTP/2 session from peer failed', { error: error.message }));
 
-  const appSession = (state: SessionState): Promise<http2.ClientHttp2Session> => {
+  const appSession = (state: SessionState): Promise<ClientHttp2Session> => {
     if (state.app) return state.app;
     const port = state.caller.port;
     const forget = () => {
       if (state.app === opened) state.app = undefined;
     };
     const opened = connectPlain(appHost, port, options.connectTimeoutMs).then((socket) => {
-      const session = http2.connect(`http://${appHost}:${port}`, { createConnection: () => socket });
+      const session = http2().connect(`http://${appHost}:${port}`, { createConnection: () => socket });
       session.on('error', (error) =>
         log.info('HTTP/2 connection to application failed', { port, error: error.message }),
       );
@@ -58,7 +62,8 @@ export function createHttp2Inbound(options: {
     return opened;
   };
 
-  server.on('stream', (stream, headers) => {
+  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR } = http2().constants;
     const state = (stream.session as unknown as Tagged)[kState] as SessionState;
     const caller = state.caller;
     const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
@@ -71,8 +76,8 @@ export function createHttp2Inbound(options: {
     let done = false;
     let status = 0;
     let grpcStatus: string | undefined;
-    let trailers: http2.IncomingHttpHeaders | undefined;
-    let upstream: http2.ClientHttp2Stream | undefined;
+    let trailers: IncomingHttpHeaders | undefined;
+    let upstream: ClientHttp2Stream | undefined;
     const finish = (status: number, grpcStatus: string | undefined, error: string) => {
       if (done) return;
       done = true;
@@ -104,9 +109,9 @@ export function createHttp2Inbound(options: {
       if (upstream && !upstream.closed) upstream.close(stream.rstCode || NGHTTP2_CANCEL);
       finish(status || 499, grpcStatus, `stream reset by the caller (code ${stream.rstCode})`);
     });
-    const send = (app: http2.ClientHttp2Session) => {
+    const send = (app: ClientHttp2Session) => {
       if (stream.destroyed) return;
-      const out: http2.OutgoingHttpHeaders = {};
+      const out: OutgoingHttpHeaders = {};
       for (const [name, value] of Object.entries(headers)) {
         if (!HOP_BY_HOP.has(name) && !CLIENT_ID_HEADERS.has(name)) out[name] = value;
       }
@@ -119,14 +124,14 @@ export function createHttp2Inbound(options: {
         grpcStatus = responseHeaders['grpc-status'] as string | undefined;
         recorder.responded(request);
         if (stream.destroyed) return;
-        const reply: http2.OutgoingHttpHeaders = {};
+        const reply: OutgoingHttpHeaders = {};
         for (const [name, value] of Object.entries(responseHeaders)) {
           if (!HOP_BY_HOP.has(name)) reply[name] = value;
         }
         const endStream = (flags & END_STREAM) !== 0;
         if (!endStream) {
           stream.once('wantTrailers', () => {
-            const send: http2.OutgoingHttpHeaders = {};
+            const send: OutgoingHttpHeaders = {};
             for (const [name, value] of Object.entries(trailers ?? {}))
               if (!name.startsWith(':')) send[name] = value;
             stream.sendTrailers(send);
@@ -170,12 +175,20 @@ export function createHttp2Inbound(options: {
       })
       .then(send)
       .catch(fail);
+  };
+
+  const h2Server = lazyHttp2Server((server) => {
+    server.on('sessionError', (error) =>
+      log.info('HTTP/2 session from peer failed', { error: error.message }),
+    );
+    server.on('stream', onStream);
   });
 
   return {
     /** Serves one connection (after its transport header) from `caller`. */
     serve(connection: Duplex, caller: InboundCaller): void {
       const state: SessionState = { caller, app: undefined };
+      const server = h2Server();
       server.once('session', (session) => {
         (session as unknown as Tagged)[kState] = state;
         session.once('close', () => {

@@ -1,7 +1,7 @@
 import http from 'node:http';
-import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { SessionProtocol } from '../transport/header.ts';
+import { lazyHttp2Server } from '../transport/lazy-http2.ts';
 
 /** What the refusing side is told about each request it answers. */
 export interface Refusal {
@@ -33,29 +33,30 @@ export function createRefuser() {
     res.writeHead(403, { 'content-type': 'text/plain', 'l5d-proxy-error': reason });
     res.end(`${reason}\n`);
   });
-  const h2 = http2.createServer();
-  h2.on('session', (session) => session.on('error', () => {}));
-  h2.on('stream', (stream, headers) => {
-    const refusal = (stream.session as unknown as Tagged)[kRefusal];
-    const reason = refusal?.reason ?? 'refused by policy';
-    const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
-    refusal?.onRequest({
-      method: String(headers[':method'] ?? ''),
-      path: String(headers[':path'] ?? ''),
-      authority: String(headers[':authority'] ?? ''),
-      status: grpc ? 200 : 403,
+  const h2 = lazyHttp2Server((server) => {
+    server.on('session', (session) => session.on('error', () => {}));
+    server.on('stream', (stream, headers) => {
+      const refusal = (stream.session as unknown as Tagged)[kRefusal];
+      const reason = refusal?.reason ?? 'refused by policy';
+      const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
+      refusal?.onRequest({
+        method: String(headers[':method'] ?? ''),
+        path: String(headers[':path'] ?? ''),
+        authority: String(headers[':authority'] ?? ''),
+        status: grpc ? 200 : 403,
+      });
+      stream.on('error', () => {});
+      stream.resume();
+      if (grpc) {
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '7', 'grpc-message': reason },
+          { endStream: true },
+        );
+      } else {
+        stream.respond({ ':status': 403, 'content-type': 'text/plain', 'l5d-proxy-error': reason });
+        stream.end(`${reason}\n`);
+      }
     });
-    stream.on('error', () => {});
-    stream.resume();
-    if (grpc) {
-      stream.respond(
-        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '7', 'grpc-message': reason },
-        { endStream: true },
-      );
-    } else {
-      stream.respond({ ':status': 403, 'content-type': 'text/plain', 'l5d-proxy-error': reason });
-      stream.end(`${reason}\n`);
-    }
   });
   return {
     /** Whether requests of `protocol` can be refused one by one. */
@@ -73,10 +74,11 @@ export function createRefuser() {
         connection.resume();
         return;
       }
-      h2.once('session', (session) => {
+      const server = h2();
+      server.once('session', (session) => {
         (session as unknown as Tagged)[kRefusal] = refusal;
       });
-      h2.emit('connection', connection);
+      server.emit('connection', connection);
     },
   };
 }

@@ -1,4 +1,10 @@
-import http2 from 'node:http2';
+import type {
+  ClientHttp2Session,
+  ClientHttp2Stream,
+  IncomingHttpHeaders,
+  OutgoingHttpHeaders,
+  ServerHttp2Stream,
+} from 'node:http2';
 import { describeError } from '../../core/errors.ts';
 import { RetryBudget } from '../balance/retry-budget.ts';
 import {
@@ -11,13 +17,13 @@ import {
 } from '../discovery/profile.ts';
 import { ProxyError } from '../errors.ts';
 import type { TapHub } from '../tap/hub.ts';
+import { http2 } from '../transport/lazy-http2.ts';
 import type { OutboundClient } from './client.ts';
 import { isIdempotent } from './headers.ts';
 import { type ProfileCache, withProfile } from './profiles.ts';
 import { ReplayableBody } from './replayable-body.ts';
 import type { EndpointHandle } from './targets.ts';
 
-const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 const END_STREAM = 0x1;
 const HOP_BY_HOP = new Set([
   'connection',
@@ -43,7 +49,7 @@ export interface Http2ForwarderOptions {
 
 interface SessionEntry {
   /** Settles within the connect timeout: a session that has the peer's settings, or the reason there is none. */
-  session: Promise<http2.ClientHttp2Session>;
+  session: Promise<ClientHttp2Session>;
 }
 
 /**
@@ -78,20 +84,21 @@ export class Http2Forwarder {
   }
 
   /** Forwards one server stream to `authority`, following its profile. */
-  handle(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, authority: string): void {
+  handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, authority: string): void {
     withProfile(this.#profiles, authority, this.#client.discoveryTimeoutMs, this.#budget, (profile, budget) =>
       this.#forward(stream, headers, authority, profile, budget),
     );
   }
 
   #forward(
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
     authority: string,
     profile: Profile,
     budget: RetryBudget,
   ): void {
     if (stream.destroyed) return;
+    const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2().constants;
     const started = performance.now();
     const startedAtMs = Date.now();
     const method = String(headers[':method'] ?? 'GET');
@@ -114,7 +121,7 @@ export class Http2Forwarder {
     /** Endpoints that already failed this request: another attempt goes elsewhere when it can. */
     const failed = new Set<string>();
     let handle: EndpointHandle | undefined;
-    let current: http2.ClientHttp2Stream | undefined;
+    let current: ClientHttp2Stream | undefined;
     let labels = '';
     let status = 0;
     let committed = false;
@@ -218,7 +225,7 @@ export class Http2Forwarder {
         labels = h.labels(authority);
         metrics?.requestTotal.inc(labels);
       }
-      let request: http2.ClientHttp2Stream;
+      let request: ClientHttp2Stream;
       try {
         const session = await this.#sessionFor(h, authority);
         if (done) return;
@@ -234,8 +241,8 @@ export class Http2Forwarder {
       current = request;
       let over = false;
       let grpcStatus: string | undefined;
-      let trailers: http2.IncomingHttpHeaders | undefined;
-      let held: http2.IncomingHttpHeaders | undefined;
+      let trailers: IncomingHttpHeaders | undefined;
+      let held: IncomingHttpHeaders | undefined;
       status = 0;
       h.ewma.start();
       const sent = performance.now();
@@ -255,7 +262,7 @@ export class Http2Forwarder {
         request.close(NGHTTP2_CANCEL);
         return true;
       };
-      const commit = (responseHeaders: http2.IncomingHttpHeaders, endStream: boolean, first?: Buffer) => {
+      const commit = (responseHeaders: IncomingHttpHeaders, endStream: boolean, first?: Buffer) => {
         committed = true;
         clearTimeout(timer);
         metrics?.responseLatencyMs.observe(labels, performance.now() - started);
@@ -263,13 +270,13 @@ export class Http2Forwarder {
           request.close(NGHTTP2_CANCEL);
           return;
         }
-        const reply: http2.OutgoingHttpHeaders = {};
+        const reply: OutgoingHttpHeaders = {};
         for (const [name, value] of Object.entries(responseHeaders)) {
           if (!HOP_BY_HOP.has(name)) reply[name] = value;
         }
         if (!endStream) {
           stream.once('wantTrailers', () => {
-            const send: http2.OutgoingHttpHeaders = {};
+            const send: OutgoingHttpHeaders = {};
             for (const [name, value] of Object.entries(trailers ?? {}))
               if (!name.startsWith(':')) send[name] = value;
             stream.sendTrailers(send);
@@ -285,7 +292,7 @@ export class Http2Forwarder {
         request.pipe(stream);
       };
       const firstData = (chunk: Buffer) => {
-        const response = held as http2.IncomingHttpHeaders;
+        const response = held as IncomingHttpHeaders;
         held = undefined;
         commit(response, false, chunk);
       };
@@ -370,7 +377,7 @@ export class Http2Forwarder {
     this.#sessions.clear();
   }
 
-  #sessionFor(handle: EndpointHandle, authority: string): Promise<http2.ClientHttp2Session> {
+  #sessionFor(handle: EndpointHandle, authority: string): Promise<ClientHttp2Session> {
     const key = handle.connectionKey;
     const existing = this.#sessions.get(key);
     if (existing) return existing.session;
@@ -388,14 +395,10 @@ export class Http2Forwarder {
    * Connects to an endpoint and waits for the peer's HTTP/2 settings, all within the
    * connect timeout. `forget` is called once the session can take no new streams.
    */
-  async #open(
-    handle: EndpointHandle,
-    authority: string,
-    forget: () => void,
-  ): Promise<http2.ClientHttp2Session> {
+  async #open(handle: EndpointHandle, authority: string, forget: () => void): Promise<ClientHttp2Session> {
     const timeoutMs = this.#client.connectTimeoutMs;
     const socket = await this.#client.connectTo(handle, 'http2', { authority });
-    const s = http2.connect(`http://${authority}`, { createConnection: () => socket });
+    const s = http2().connect(`http://${authority}`, { createConnection: () => socket });
     s.on('error', (error) =>
       this.#client.log.info('upstream HTTP/2 session failed', { authority, error: error.message }),
     );
@@ -434,8 +437,8 @@ export class Http2Forwarder {
 }
 
 /** The request headers to send upstream: pseudo-headers but :authority, minus hop-by-hop ones. */
-function requestHeaders(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
-  const out: http2.OutgoingHttpHeaders = {};
+function requestHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     if (
       HOP_BY_HOP.has(name) ||

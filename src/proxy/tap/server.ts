@@ -1,11 +1,13 @@
-import http2 from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import net from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { type Credentials, peerIdentity } from '../transport/credentials.ts';
+import { lazyHttp2Server } from '../transport/lazy-http2.ts';
 import type { TapHub, TapRecord } from './hub.ts';
 
-type Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+type Handler = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
 
 /** mTLS for a tap port on a non-loopback address, admitting only allowed client identities. */
 export interface TapTls {
@@ -15,15 +17,17 @@ export interface TapTls {
 
 /**
  * Serves strait.tap.v1.TapService (gRPC over HTTP/2) from the hub: in
- * cleartext (for loopback), or with `tls` over mTLS, where a client whose
- * certificate does not chain to the trust bundle fails the handshake and one
- * whose identity is not allowed gets PERMISSION_DENIED. The gRPC stack is
- * loaded on the first call, so an untapped proxy does not pay for it in
- * memory.
+ * cleartext (for loopback), or with `tls` over mTLS (ALPN h2), where a client
+ * whose certificate does not chain to the trust bundle fails the handshake
+ * and one whose identity is not allowed gets PERMISSION_DENIED. The returned
+ * server listens for connections and hands them to an HTTP/2 server made on
+ * the first one, and the gRPC stack is loaded on the first call, so an
+ * untapped proxy pays for neither in memory. Closing it also closes the open
+ * HTTP/2 sessions, as closing an HTTP/2 server does.
  */
-export function createTapServer(hub: TapHub, tls?: TapTls): http2.Http2Server | http2.Http2SecureServer {
+export function createTapServer(hub: TapHub, tls?: TapTls): net.Server {
   let handler: Promise<Handler> | undefined;
-  const serve = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+  const serve = (req: Http2ServerRequest, res: Http2ServerResponse) => {
     if (tls) {
       const identity = peerIdentity(req.stream.session?.socket as TLSSocket);
       if (!tls.isAllowed(identity)) {
@@ -41,27 +45,45 @@ export function createTapServer(hub: TapHub, tls?: TapTls): http2.Http2Server | 
       () => res.writeHead(500).end(),
     );
   };
-  if (!tls) {
-    const server = http2.createServer(serve);
+  const sessions = new Set<ServerHttp2Session>();
+  const h2Server = lazyHttp2Server((server) => {
+    server.on('request', serve);
     server.on('sessionError', () => {});
-    return server;
-  }
+    server.on('session', (session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+    });
+  });
+  const handOver = (socket: net.Socket) => h2Server().emit('connection', socket);
+  const server = tls ? secureListener(tls, handOver) : net.createServer(handOver);
+  const close = server.close.bind(server);
+  server.close = (callback?: (error?: Error) => void) => {
+    for (const session of sessions) session.close();
+    return close(callback);
+  };
+  return server;
+}
+
+/** A TLS 1.3 listener that requires a client certificate, follows credential rotation and offers only h2. */
+function secureListener(settings: TapTls, handOver: (socket: TLSSocket) => void): TlsServer {
+  const { credentials } = settings;
   const material = () => ({
-    cert: tls.credentials.material.certChain,
-    key: tls.credentials.material.key,
-    ca: tls.credentials.material.trustBundle,
+    cert: credentials.material.certChain,
+    key: credentials.material.key,
+    ca: credentials.material.trustBundle,
   });
-  const server = http2.createSecureServer({
-    ...material(),
-    minVersion: 'TLSv1.3',
-    requestCert: true,
-    rejectUnauthorized: true,
-    ALPNProtocols: ['h2'],
-  });
-  server.on('request', serve);
-  server.on('sessionError', () => {});
-  server.on('tlsClientError', () => {});
-  tls.credentials.on('change', () => server.setSecureContext(material()));
+  const server = createTlsServer(
+    {
+      ...material(),
+      minVersion: 'TLSv1.3',
+      requestCert: true,
+      rejectUnauthorized: true,
+      ALPNProtocols: ['h2'],
+    },
+    handOver,
+  );
+  server.on('tlsClientError', (_error, socket) => socket.destroy());
+  credentials.on('change', () => server.setSecureContext(material()));
   return server;
 }
 
