@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { DEFAULT_HEAD_LIMITS } from '../http1/head.ts';
 import { createLogger } from '../log.ts';
 import { inboundLabels, ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { TapHub, type TapRecord } from '../tap/hub.ts';
 import type { InboundCaller } from './client-id.ts';
 import { Http1InboundConnection } from './http1-connection.ts';
-import { DEFAULT_HEAD_LIMITS } from './http1-head.ts';
 import { InboundRecorder } from './record.ts';
 
 /** A listener that hands each connection to Http1InboundConnection, forwarding to `appPort`. */

@@ -1,14 +1,8 @@
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describeError } from '../../core/errors.ts';
-import type { Logger } from '../log.ts';
-import { isIdempotent } from '../outbound/headers.ts';
-import { connectPlain } from '../transport/connect.ts';
-import { relay } from '../transport/relay.ts';
-import { attachReadSink } from '../transport/reused-buffer.ts';
-import { CLIENT_ID_HEADER, CLIENT_ID_HEADERS, type InboundCaller } from './client-id.ts';
-import { Http1Error } from './http1-error.ts';
-import { BodyFramer, requestFraming, responseFraming } from './http1-framing.ts';
+import { Http1Error } from '../http1/error.ts';
+import { BodyFramer, requestFraming, responseFraming } from '../http1/framing.ts';
 import {
   findHeadEnd,
   type HeadLimits,
@@ -16,7 +10,14 @@ import {
   parseResponseHead,
   type RequestHead,
   skipEmptyLines,
-} from './http1-head.ts';
+} from '../http1/head.ts';
+import { simpleResponse } from '../http1/simple-response.ts';
+import type { Logger } from '../log.ts';
+import { isIdempotent } from '../outbound/headers.ts';
+import { connectPlain } from '../transport/connect.ts';
+import { relay } from '../transport/relay.ts';
+import { attachReadSink } from '../transport/reused-buffer.ts';
+import { CLIENT_ID_HEADER, CLIENT_ID_HEADERS, type InboundCaller } from './client-id.ts';
 import type { InboundRecorder, InboundRequest } from './record.ts';
 
 /** What every connection of one listener shares. */
@@ -667,14 +668,4 @@ function identityLines(caller: InboundCaller, log: Logger): string {
     return '\r\n';
   }
   return `${CLIENT_ID_HEADER}: ${caller.clientId}\r\n\r\n`;
-}
-
-/** A complete response with `connection: close` and `reason` as the l5d-proxy-error and body. */
-function simpleResponse(status: number, text: string, reason: string): string {
-  const safe = reason.replace(/[\r\n]+/g, ' ');
-  const body = `${safe}\n`;
-  return (
-    `HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain\r\nl5d-proxy-error: ${safe}\r\n` +
-    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
-  );
 }

@@ -1,8 +1,8 @@
 import type { Duplex } from 'node:stream';
+import { DEFAULT_HEAD_LIMITS, type HeadLimits } from '../http1/head.ts';
 import type { Logger } from '../log.ts';
 import type { InboundCaller } from './client-id.ts';
 import { Http1InboundConnection } from './http1-connection.ts';
-import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './http1-head.ts';
 import type { InboundRecorder } from './record.ts';
 
 /** How long a client may take to send a whole request head (Node's own headersTimeout). */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Http1Error } from './http1-error.ts';
-import { BodyFramer, MAX_CHUNK_METADATA_BYTES, requestFraming, responseFraming } from './http1-framing.ts';
-import { findHeadEnd, parseRequestHead, parseResponseHead } from './http1-head.ts';
+import { Http1Error } from './error.ts';
+import { BodyFramer, MAX_CHUNK_METADATA_BYTES, requestFraming, responseFraming } from './framing.ts';
+import { findHeadEnd, parseRequestHead, parseResponseHead } from './head.ts';
 
 const requestHead = (fields: string) => {
   const buf = Buffer.from(`POST / HTTP/1.1\r\nHost: a\r\n${fields}\r\n`);
@@ -81,6 +81,24 @@ describe('HTTP/1 message framing', () => {
     const end = body.indexOf('GET /next');
     for (let size = 1; size <= body.length; size++) assert.equal(scan(body, size), end, `pieces of ${size}`);
     assert.equal(scan(Buffer.from('0\r\n\r\n'), 2), 5);
+  });
+
+  it('hands on the content of a body without its chunked framing, however it is split', () => {
+    const body = Buffer.from('5;ext\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Sum: 1\r\n\r\n');
+    for (let size = 1; size <= body.length; size++) {
+      const parts: Buffer[] = [];
+      const framer = new BodyFramer({ onData: (data) => parts.push(Buffer.from(data)) });
+      framer.start('chunked');
+      for (let pos = 0; pos < body.length; pos += size)
+        framer.advance(body, pos, Math.min(pos + size, body.length));
+      assert.ok(framer.done);
+      assert.equal(Buffer.concat(parts).toString(), 'hello world', `pieces of ${size}`);
+    }
+    const parts: Buffer[] = [];
+    const framer = new BodyFramer({ onData: (data) => parts.push(data) });
+    framer.start('length', 4);
+    assert.equal(framer.advance(Buffer.from('abcdef'), 0, 6), 4);
+    assert.equal(Buffer.concat(parts).toString(), 'abcd');
   });
 
   it('refuses malformed chunked bodies, naming the fault', () => {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Http1Error } from './http1-error.ts';
+import { Http1Error } from './error.ts';
 import {
   findHeadEnd,
   parseRequestHead,
   parseResponseHead,
   type RequestHead,
   skipEmptyLines,
-} from './http1-head.ts';
+} from './head.ts';
 
 const DROP = ['strait-client-id', 'l5d-client-id'];
 
@@ -62,6 +62,15 @@ describe('HTTP/1 request heads', () => {
     kept += text.slice(from);
     assert.equal(kept, 'GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n');
     assert.equal(head.length, text.length);
+  });
+
+  it('collects the fields it keeps as raw name/value pairs when asked', () => {
+    const text = 'GET / HTTP/1.1\r\nHost:  a:80 \r\nl5d-client-id: x\r\nX-Empty:\r\nAccept: */*\r\n\r\n';
+    const buf = Buffer.from(text, 'latin1');
+    const end = findHeadEnd(buf, 0);
+    assert.equal(parseRequestHead(buf, 0, end).rawHeaders, undefined);
+    const head = parseRequestHead(buf, 0, end, { drop: DROP, rawHeaders: true });
+    assert.deepEqual(head.rawHeaders, ['Host', 'a:80', 'X-Empty', '', 'Accept', '*/*']);
   });
 
   it('joins Transfer-Encoding fields, trims values and accepts equal Content-Length values', () => {

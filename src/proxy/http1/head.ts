@@ -1,4 +1,4 @@
-import { Http1Error } from './http1-error.ts';
+import { Http1Error } from './error.ts';
 
 /** Bounds on one message head (start line plus header fields). */
 export interface HeadLimits {
@@ -39,6 +39,8 @@ export interface Http1Fields {
    * lines (CRLF included) of fields whose names were asked to be dropped.
    */
   dropped: readonly number[];
+  /** With `ParseOptions.rawHeaders`: the fields not dropped, as [name, value, name, value, ...]. */
+  rawHeaders: string[] | undefined;
 }
 
 /** A parsed request head. */
@@ -58,6 +60,8 @@ export interface ParseOptions {
   limits?: HeadLimits;
   /** Lower-case field names whose lines are reported in `dropped`. */
   drop?: readonly string[];
+  /** Collect the fields' names and values (as Latin-1 strings) in the head's `rawHeaders`. */
+  rawHeaders?: boolean;
 }
 
 const CR = 0x0d;
@@ -187,6 +191,7 @@ function newHead(length: number, minorVersion: number): Http1Fields {
     host: undefined,
     grpcStatus: undefined,
     dropped: NONE,
+    rawHeaders: undefined,
   };
 }
 
@@ -232,6 +237,8 @@ function parseFields(
   if (buf[lineEnd + 1] !== LF) throw bareCr();
   const maxHeaders = (options.limits ?? DEFAULT_HEAD_LIMITS).maxHeaders;
   const drop = options.drop;
+  const raw: string[] | undefined = options.rawHeaders ? [] : undefined;
+  head.rawHeaders = raw;
   const last = end - 2;
   let pos = lineEnd + 2;
   let count = 0;
@@ -273,6 +280,7 @@ function parseFields(
       (head.dropped as number[]).push(lineStart - start, pos - start);
       continue;
     }
+    raw?.push(latin1(buf, lineStart, lineStart + nameLength), latin1(buf, valueStart, valueEnd));
     switch (nameLength) {
       case 4:
         if (nameIs(buf, lineStart, 'host')) {

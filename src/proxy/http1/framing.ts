@@ -1,5 +1,5 @@
-import { Http1Error } from './http1-error.ts';
-import type { Http1Fields } from './http1-head.ts';
+import { Http1Error } from './error.ts';
+import type { Http1Fields } from './head.ts';
 
 /**
  * How a message body is delimited (RFC 9112 §6): not at all, by
@@ -107,10 +107,16 @@ export class BodyFramer {
   readonly #refusedTrailers: readonly string[];
   /** The name of the trailer field being read, until its colon. */
   #trailerName: string | undefined;
+  readonly #onData: ((data: Buffer) => void) | undefined;
 
-  /** `refusedTrailers`: lower-case names of trailer fields that make the body malformed. */
-  constructor(options: { refusedTrailers?: readonly string[] } = {}) {
+  /**
+   * `refusedTrailers`: lower-case names of trailer fields that make the body
+   * malformed; `onData`: receives the body's content without its chunked
+   * framing (views into the buffers passed to `advance`).
+   */
+  constructor(options: { refusedTrailers?: readonly string[]; onData?: (data: Buffer) => void } = {}) {
     this.#refusedTrailers = options.refusedTrailers ?? [];
+    this.#onData = options.onData;
   }
 
   /** Begins a body; `length` is the Content-Length for 'length'. */
@@ -142,6 +148,7 @@ export class BodyFramer {
         const take = Math.min(this.#remaining, end - pos);
         this.#remaining -= take;
         if (this.#remaining === 0) this.done = true;
+        if (take > 0) this.#onData?.(buf.subarray(pos, pos + take));
         return pos + take;
       }
       default:
@@ -190,6 +197,7 @@ export class BodyFramer {
         case DATA: {
           const take = Math.min(this.#remaining, end - pos);
           this.#remaining -= take;
+          if (take > 0) this.#onData?.(buf.subarray(pos, pos + take));
           pos += take;
           if (this.#remaining === 0) state = DATA_CR;
           break;
