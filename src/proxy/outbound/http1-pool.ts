@@ -27,7 +27,6 @@ export class Http1Connection {
   readonly #parser: ResponseParser;
   #exchange: Http1Exchange | undefined;
   #requestDone = false;
-  #chunked = false;
   #error: Error | undefined;
 
   constructor(pool: Http1Pool, socket: Socket) {
@@ -58,7 +57,6 @@ export class Http1Connection {
   assign(exchange: Http1Exchange): void {
     this.#exchange = exchange;
     this.#requestDone = false;
-    this.#chunked = false;
     this.#parser.expect(exchange.head);
     exchange.onConnection(this);
   }
@@ -75,26 +73,14 @@ export class Http1Connection {
     this.#requestDone = true;
   }
 
-  /**
-   * Writes a request head whose body follows through `writeBody`/`endBody`;
-   * `chunked`: the body is sent with chunked framing (its length is unknown).
-   */
-  sendHead(head: string, chunked: boolean): void {
-    this.#chunked = chunked;
+  /** Writes a request head whose body follows, framed as the head says, through `writeBody`/`endBody`. */
+  sendHead(head: string): void {
     this.#socket.write(head, 'latin1');
   }
 
   /** Writes body bytes; false when the caller should wait for `onDrain`. */
   writeBody(chunk: Buffer): boolean {
-    const socket = this.#socket;
-    if (!this.#chunked) return socket.write(chunk);
-    if (chunk.length === 0) return true;
-    socket.cork();
-    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-    socket.write(chunk);
-    const ok = socket.write('\r\n', 'latin1');
-    socket.uncork();
-    return ok;
+    return this.#socket.write(chunk);
   }
 
   /** Calls `listener` once the socket can take more body bytes. */
@@ -102,13 +88,8 @@ export class Http1Connection {
     this.#socket.once('drain', listener);
   }
 
-  /** The request body is complete (`trailers` as raw pairs, sent with chunked framing only). */
-  endBody(trailers: readonly string[] = []): void {
-    if (this.#chunked) {
-      let text = '0\r\n';
-      for (let i = 0; i < trailers.length; i += 2) text += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
-      this.#socket.write(`${text}\r\n`, 'latin1');
-    }
+  /** The request body is complete. */
+  endBody(): void {
     this.#requestDone = true;
   }
 

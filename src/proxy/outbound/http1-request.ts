@@ -1,10 +1,11 @@
-import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import { describeError } from '../../core/errors.ts';
 import type { RetryBudget } from '../balance/retry-budget.ts';
 import { isFailureStatus, type ProfileRoute } from '../discovery/profile.ts';
 import { ProxyError } from '../errors.ts';
 import { classifyResponse } from '../metrics/proxy-metrics.ts';
 import type { TapHub } from '../tap/hub.ts';
+import type { AppExchange } from './app-exchange.ts';
 import type { OutboundClient } from './client.ts';
 import { forwardRawHeaders, requestHeadText } from './headers.ts';
 import type { Http1Connection, Http1Exchange, Http1Pool } from './http1-pool.ts';
@@ -51,8 +52,7 @@ export interface ForwardPlan {
  */
 export class ForwardedRequest implements Http1Exchange {
   readonly #context: Http1Context;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly app: AppExchange;
   readonly plan: ForwardPlan;
   readonly head: boolean;
   readonly #started = performance.now();
@@ -73,10 +73,9 @@ export class ForwardedRequest implements Http1Exchange {
   #resumeOnDrain: (() => void) | undefined;
   #waitingForDrain = false;
 
-  constructor(context: Http1Context, req: IncomingMessage, res: ServerResponse, plan: ForwardPlan) {
+  constructor(context: Http1Context, app: AppExchange, plan: ForwardPlan) {
     this.#context = context;
-    this.req = req;
-    this.res = res;
+    this.app = app;
     this.plan = plan;
     this.head = plan.method === 'HEAD';
   }
@@ -92,10 +91,10 @@ export class ForwardedRequest implements Http1Exchange {
   }
 
   start(): void {
-    const { plan, req, res } = this;
+    const { plan, app } = this;
     plan.budget.deposit();
     if (plan.requestTimeoutMs > 0) this.#timer = setTimeout(timeOut, plan.requestTimeoutMs, this);
-    res.once('close', () => {
+    app.onAbort(() => {
       if (this.cancelled) return;
       this.cancelled = true;
       clearTimeout(this.#timer);
@@ -103,17 +102,18 @@ export class ForwardedRequest implements Http1Exchange {
       this.#handle?.ewma.abandon();
     });
     if (!plan.retryable || plan.bodyLength === 0) {
-      if (plan.retryable) req.resume();
       this.#attempt();
       return;
     }
     // Keep the (small) body so that a retry can send it again.
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.once('end', () => {
-      this.#body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      this.#attempt();
-    });
+    app.readBody(
+      (chunk) => chunks.push(chunk),
+      () => {
+        this.#body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        this.#attempt();
+      },
+    );
   }
 
   #attempt(): void {
@@ -158,8 +158,8 @@ export class ForwardedRequest implements Http1Exchange {
       client.metrics?.requestTotal.inc(this.#labels);
     }
     if (this.#context.upgraded(handle)) {
-      const host = handle.endpoint.authorityOverride ?? absoluteAuthority(this.req.url ?? '/');
-      this.#context.forwardUpgraded(this, handle, host ?? this.req.headers.host ?? plan.authority);
+      const host = handle.endpoint.authorityOverride ?? absoluteAuthority(this.app.target);
+      this.#context.forwardUpgraded(this, handle, host ?? this.app.host ?? plan.authority);
       return;
     }
     this.#context.poolFor(handle, plan.authority).request(this);
@@ -172,32 +172,34 @@ export class ForwardedRequest implements Http1Exchange {
 
   onConnection(connection: Http1Connection): void {
     this.#connection = connection;
-    const { req, plan } = this;
+    const { app, plan } = this;
     const handle = this.#handle as EndpointHandle;
     // An absolute-form target wins over the Host header (RFC 9112 §3.2.2).
-    const host = handle.endpoint.authorityOverride ?? absoluteAuthority(req.url ?? '/');
-    const chunked = !plan.retryable && plan.transferEncoding;
-    const head = requestHeadText(plan.method, plan.path, req.rawHeaders, host, chunked);
+    const host = handle.endpoint.authorityOverride ?? absoluteAuthority(app.target);
+    const head = requestHeadText(plan.method, plan.path, app.rawHeaders, host, plan.transferEncoding);
     handle.ewma.start();
     this.#sentAt = performance.now();
-    if (plan.retryable || (plan.bodyLength === 0 && !chunked)) {
+    if (plan.retryable || (plan.bodyLength === 0 && !plan.transferEncoding)) {
       connection.send(head, this.#body);
       return;
     }
-    connection.sendHead(head, chunked);
-    req.on('data', (chunk: Buffer) => {
-      if (this.#connection === connection && !connection.writeBody(chunk)) {
-        req.pause();
-        connection.onDrain(() => req.resume());
-      }
-    });
-    req.once('end', () => {
-      if (this.#connection === connection) connection.endBody(req.rawTrailers);
-    });
+    // The body goes on as the application framed it (a chunked one with its chunks and trailers).
+    connection.sendHead(head);
+    app.readBody(
+      (chunk) => {
+        if (this.#connection === connection && !connection.writeBody(chunk)) {
+          app.pauseBody();
+          connection.onDrain(() => app.resumeBody());
+        }
+      },
+      () => {
+        if (this.#connection === connection) connection.endBody();
+      },
+    );
   }
 
   onResponseHead(status: number, reason: string, rawHeaders: string[]): void {
-    const { plan, res } = this;
+    const { plan, app } = this;
     const handle = this.#handle as EndpointHandle;
     const connection = this.#connection as Http1Connection;
     const now = performance.now();
@@ -223,11 +225,11 @@ export class ForwardedRequest implements Http1Exchange {
     this.#context.client.metrics?.responseLatencyMs.observe(this.#labels, now - this.#started);
     this.#status = status;
     this.#grpcStatus = grpcStatusOf(rawHeaders);
-    res.writeHead(status, reason || STATUS_CODES[status] || 'unknown', forwardRawHeaders(rawHeaders));
+    app.writeHead(status, reason || STATUS_CODES[status] || 'unknown', forwardRawHeaders(rawHeaders));
   }
 
   onResponseBody(chunk: Buffer): void {
-    if (!this.res.write(chunk) && !this.#waitingForDrain) {
+    if (!this.app.write(chunk) && !this.#waitingForDrain) {
       // The client reads slowly: stop reading the upstream until it catches up.
       this.#waitingForDrain = true;
       this.#connection?.pause();
@@ -235,7 +237,7 @@ export class ForwardedRequest implements Http1Exchange {
         this.#waitingForDrain = false;
         this.#connection?.resume();
       };
-      this.res.once('drain', this.#resumeOnDrain);
+      this.app.onDrain(this.#resumeOnDrain);
     }
   }
 
@@ -243,9 +245,7 @@ export class ForwardedRequest implements Http1Exchange {
     this.#connection = undefined;
     if (this.cancelled) return;
     this.cancelled = true;
-    const { res } = this;
-    if (trailers.length > 0) res.addTrailers(pairs(trailers));
-    res.end();
+    this.app.end(trailers);
     this.done(this.#status, this.#grpcStatus);
   }
 
@@ -259,7 +259,7 @@ export class ForwardedRequest implements Http1Exchange {
     if (
       (this.plan.retryable || !sent) &&
       this.#attempts <= this.#context.retryLimit &&
-      !this.res.headersSent &&
+      !this.app.headersSent &&
       this.plan.budget.withdraw()
     ) {
       this.#markFailed(handle);
@@ -290,7 +290,7 @@ export class ForwardedRequest implements Http1Exchange {
     this.#connection?.destroy();
     this.#connection = undefined;
     this.#handle?.ewma.abandon();
-    const { plan, res } = this;
+    const { plan, app } = this;
     const client = this.#context.client;
     const described = describeError(error);
     client.log.info('outbound request failed', {
@@ -305,11 +305,8 @@ export class ForwardedRequest implements Http1Exchange {
     }
     client.metrics?.responseTotal.inc(`${this.#labels},status_code="${status}",classification="failure"`);
     this.#record(status, described);
-    if (res.headersSent) res.destroy();
-    else {
-      res.writeHead(status, { 'content-type': 'text/plain', 'l5d-proxy-error': described });
-      res.end(`${described}\n`);
-    }
+    if (app.headersSent) app.destroy();
+    else app.respondError(status, described);
   }
 
   #record(status: number, error: string): void {
@@ -325,7 +322,7 @@ export class ForwardedRequest implements Http1Exchange {
       latencyMs: performance.now() - this.#started,
       clientId: this.#context.client.credentials?.identity ?? '',
       serverId: handle?.endpoint.tlsIdentity ?? '',
-      source: this.req.socket.remoteAddress ?? '',
+      source: this.app.remoteAddress,
       destination: handle?.key ?? '',
       startedAtMs: this.#startedAtMs,
       error,
@@ -395,10 +392,4 @@ export function absoluteAuthority(url: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function pairs(raw: string[]): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (let i = 0; i < raw.length; i += 2) out.push([raw[i] as string, raw[i + 1] as string]);
-  return out;
 }

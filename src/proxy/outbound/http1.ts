@@ -1,13 +1,16 @@
-import type http from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { describeError } from '../../core/errors.ts';
 import { RetryBudget } from '../balance/retry-budget.ts';
 import { EMPTY_PROFILE, matchRoute, type Profile, pickOverride } from '../discovery/profile.ts';
 import type { Endpoint } from '../discovery/types.ts';
+import { BodyFramer } from '../http1/framing.ts';
 import type { TapHub } from '../tap/hub.ts';
 import { ORIG_PROTO_HEADER } from '../transport/header.ts';
 import { relay } from '../transport/relay.ts';
+import type { HandedOffRequest } from './app-connection.ts';
+import type { AppExchange } from './app-exchange.ts';
 import type { OutboundClient } from './client.ts';
 import { bodyFraming, forwardRawHeaders, isIdempotent } from './headers.ts';
 import { Http1Pool } from './http1-pool.ts';
@@ -82,37 +85,31 @@ export class Http1Forwarder {
   }
 
   /** Forwards one request to `authority` ("name:port" or "ip:port"), following its profile. */
-  handle(req: http.IncomingMessage, res: http.ServerResponse, authority: string): void {
+  handle(app: AppExchange, authority: string): void {
     // At once when the profile is known (or none is followed); else once it comes.
     const entry = this.#profiles?.get(authority);
-    if (!entry) this.#forward(req, res, authority, EMPTY_PROFILE, this.#budget);
-    else if (entry.known) this.#forward(req, res, authority, entry.profile, entry.budget);
+    if (!entry) this.#forward(app, authority, EMPTY_PROFILE, this.#budget);
+    else if (entry.known) this.#forward(app, authority, entry.profile, entry.budget);
     else
       withProfile(
         this.#profiles,
         authority,
         this.client.discoveryTimeoutMs,
         this.#budget,
-        (profile, budget) => this.#forward(req, res, authority, profile, budget),
+        (profile, budget) => this.#forward(app, authority, profile, budget),
       );
   }
 
-  #forward(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    authority: string,
-    profile: Profile,
-    budget: RetryBudget,
-  ): void {
-    const method = req.method ?? 'GET';
-    const path = originForm(req.url ?? '/');
+  #forward(app: AppExchange, authority: string, profile: Profile, budget: RetryBudget): void {
+    const method = app.method;
+    const path = originForm(app.target);
     const route = matchRoute(profile, method, path);
-    const { contentLength, transferEncoding } = bodyFraming(req.rawHeaders);
+    const { contentLength, transferEncoding } = bodyFraming(app.rawHeaders);
     const bodyLength = contentLength === undefined ? 0 : Number(contentLength);
     // Split traffic goes to one backend per request; its endpoints come from its own Get stream,
     // never from the apex's (which already merges the backends), so the split applies once.
     const override = pickOverride(profile.dstOverrides);
-    new ForwardedRequest(this.#context, req, res, {
+    new ForwardedRequest(this.#context, app, {
       authority,
       backend: override?.authority ?? authority,
       group: override?.ownGroup,
@@ -138,15 +135,15 @@ export class Http1Forwarder {
    * to the peer proxy, which turns it back into HTTP/1.1 for the application.
    */
   #forwardUpgraded(request: ForwardedRequest, h: EndpointHandle, host: string): void {
-    const { req, res } = request;
+    const { app } = request;
     const headers: http2.OutgoingHttpHeaders = {
-      ':method': req.method ?? 'GET',
-      ':path': originForm(req.url ?? '/'),
+      ':method': app.method,
+      ':path': request.plan.path,
       ':authority': host,
       ':scheme': 'http',
-      [ORIG_PROTO_HEADER]: `HTTP/${req.httpVersion}`,
+      [ORIG_PROTO_HEADER]: `HTTP/${app.httpVersion}`,
     };
-    const raw = forwardRawHeaders(req.rawHeaders);
+    const raw = forwardRawHeaders(app.rawHeaders);
     for (let i = 0; i < raw.length; i += 2) {
       const name = (raw[i] as string).toLowerCase();
       if (name !== 'host') headers[name] = raw[i + 1] as string;
@@ -169,17 +166,23 @@ export class Http1Forwarder {
           for (const [name, value] of Object.entries(responseHeaders)) {
             if (!name.startsWith(':') && value !== undefined) reply.push([name, value as string | string[]]);
           }
-          res.writeHead(status, reply.flat() as string[]);
-          stream.pipe(res);
-          stream.once('end', () =>
-            request.done(status, responseHeaders['grpc-status'] as string | undefined),
-          );
+          app.writeHead(status, STATUS_CODES[status] ?? 'unknown', reply.flat() as string[]);
+          stream.on('data', (chunk: Buffer) => {
+            if (!app.write(chunk)) {
+              stream.pause();
+              app.onDrain(() => stream.resume());
+            }
+          });
+          stream.once('end', () => {
+            app.end();
+            request.done(status, responseHeaders['grpc-status'] as string | undefined);
+          });
         });
         stream.on('error', (error) => request.fail(502, error));
-        res.once('close', () => {
+        app.onAbort(() => {
           if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
         });
-        req.pipe(stream);
+        sendBody(request, stream);
       },
       (error: unknown) => {
         h.ewma.abandon();
@@ -209,16 +212,16 @@ export class Http1Forwarder {
   }
 
   /** Relays an upgrade request (WebSocket) and everything after it as raw bytes. */
-  async upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, authority: string): Promise<void> {
+  async upgrade(request: HandedOffRequest, socket: Socket, head: Buffer, authority: string): Promise<void> {
     socket.on('error', () => {});
     try {
       const handle = await this.client.pick(authority);
       const upstream = await this.client.connectTo(handle, 'http1', { authority });
-      const headers = forwardRawHeaders(req.rawHeaders, handle.endpoint.authorityOverride, [
+      const headers = forwardRawHeaders(request.rawHeaders, handle.endpoint.authorityOverride, [
         'connection',
         'upgrade',
       ]);
-      let text = `${req.method} ${originForm(req.url ?? '/')} HTTP/1.1\r\n`;
+      let text = `${request.method} ${originForm(request.target)} HTTP/1.1\r\n`;
       for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
       upstream.write(`${text}\r\n`);
       if (head.length > 0) upstream.write(head);
@@ -270,6 +273,36 @@ export class Http1Forwarder {
     this.#poolOfHandle.set(handle, { endpoint, key, pool: entry.pool });
     return entry.pool;
   }
+}
+
+/**
+ * Sends the application's request body on an HTTP/2 stream: without its
+ * chunked framing (HTTP/2 frames it), trailers dropped.
+ */
+function sendBody(request: ForwardedRequest, stream: http2.ClientHttp2Stream): void {
+  const { app, plan } = request;
+  if (plan.bodyLength === 0 && !plan.transferEncoding) {
+    stream.end();
+    return;
+  }
+  const write = (data: Buffer) => {
+    if (!stream.write(data)) {
+      app.pauseBody();
+      stream.once('drain', () => app.resumeBody());
+    }
+  };
+  const framer = new BodyFramer({ onData: write });
+  framer.start(plan.transferEncoding ? 'chunked' : 'length', plan.bodyLength);
+  app.readBody(
+    (chunk) => {
+      try {
+        framer.advance(chunk, 0, chunk.length);
+      } catch (error) {
+        request.fail(400, error);
+      }
+    },
+    () => stream.end(),
+  );
 }
 
 /** Bodies up to this size are kept for retries; larger requests are not retried. */

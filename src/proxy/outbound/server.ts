@@ -1,9 +1,10 @@
-import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { describeError } from '../../core/errors.ts';
+import { DEFAULT_HEAD_LIMITS } from '../http1/head.ts';
 import { detectProtocol } from '../transport/detect.ts';
 import { relay } from '../transport/relay.ts';
+import { OutboundAppConnection, type OutboundAppContext, withPort } from './app-connection.ts';
 import type { OutboundClient } from './client.ts';
 import type { Http1Forwarder } from './http1.ts';
 import type { Http2Forwarder } from './http2.ts';
@@ -23,6 +24,7 @@ export interface OutboundServerOptions {
   detectTimeoutMs?: number;
   /** Slowloris guard: time allowed for a request's headers. */
   headersTimeoutMs?: number;
+  /** Close HTTP/1 connections without a request in flight this long. */
   keepAliveTimeoutMs?: number;
   /** Close opaque connections idle (no bytes either way) this long; 0: never. */
   idleTimeoutMs?: number;
@@ -33,6 +35,7 @@ const kTarget = Symbol('strait.target');
 type Tagged = net.Socket & { [kTarget]?: string };
 const targetOf = (socket: net.Socket | undefined): string | undefined =>
   (socket as Tagged | undefined)?.[kTarget];
+const SWEEP_MS = 1000;
 
 /** An outbound listener and its drain switch. */
 export interface OutboundServer {
@@ -52,63 +55,48 @@ export interface OutboundServer {
 export function createOutboundServer(options: OutboundServerOptions): OutboundServer {
   const { client } = options;
   const log = client.log;
-  const httpServer = http.createServer({
-    headersTimeout: options.headersTimeoutMs ?? 10_000,
-    requestTimeout: 0,
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 60_000,
-  });
   let draining = false;
-  const busy = new Map<net.Socket, number>();
-  const h1Sockets = new Set<net.Socket>();
+  const h1Connections = new Set<OutboundAppConnection>();
   const h2Sessions = new Set<http2.ServerHttp2Session>();
-  httpServer.on('request', (req, res) => {
-    const socket = req.socket;
-    busy.set(socket, (busy.get(socket) ?? 0) + 1);
-    if (draining) res.shouldKeepAlive = false;
-    res.once('close', () => {
-      const left = (busy.get(socket) ?? 1) - 1;
-      busy.set(socket, left);
-      if (draining && left === 0) socket.end();
-    });
-    const authority = requestTarget(req, targetOf(req.socket));
-    if (!authority) {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('request names no target host\n');
-      return;
-    }
-    options.http1.handle(req, res, authority);
-  });
-  httpServer.on('upgrade', (req, socket: net.Socket, head) => {
-    const authority = requestTarget(req, targetOf(socket));
-    if (!authority) {
-      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
-    void options.http1.upgrade(req, socket, head, authority);
-  });
-  httpServer.on('connect', (req, socket: net.Socket, head) => {
-    const authority = req.url ?? '';
-    socket.on('error', () => {});
-    client.connect(authority, 'opaque').then(
-      ({ socket: upstream }) => {
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        if (head.length > 0) upstream.write(head);
-        relay(socket, upstream, undefined, options.idleTimeoutMs);
-      },
-      (error) => {
-        log.info('CONNECT failed', { authority, error: describeError(error) });
-        socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n');
-      },
-    );
-  });
-  httpServer.on('clientError', (error, socket) => {
-    log.info('malformed HTTP/1 request', {
-      client: (socket as net.Socket).remoteAddress,
-      error: error.message,
-    });
-    if (socket.writable && !(error as NodeJS.ErrnoException).code?.startsWith('ECONN')) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    } else socket.destroy();
-  });
+
+  // One timer per listener, running while it has HTTP/1 connections, enforces their head and idle timeouts.
+  const headTicks = Math.ceil((options.headersTimeoutMs ?? 10_000) / SWEEP_MS);
+  const idleTicks = Math.ceil((options.keepAliveTimeoutMs ?? 60_000) / SWEEP_MS);
+  let tick = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    tick++;
+    for (const connection of h1Connections) connection.sweep(tick, headTicks, idleTicks);
+  };
+  const appContext: OutboundAppContext = {
+    log,
+    limits: DEFAULT_HEAD_LIMITS,
+    forward: (exchange, authority) => options.http1.handle(exchange, authority),
+    upgrade: (request, socket, head, authority) =>
+      void options.http1.upgrade(request, socket, head, authority),
+    tunnel(socket, authority, head) {
+      socket.on('error', () => {});
+      client.connect(authority, 'opaque').then(
+        ({ socket: upstream }) => {
+          socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          if (head.length > 0) upstream.write(head);
+          relay(socket, upstream, undefined, options.idleTimeoutMs);
+        },
+        (error) => {
+          log.info('CONNECT failed', { authority, error: describeError(error) });
+          socket.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n');
+        },
+      );
+    },
+    draining: () => draining,
+    released(connection) {
+      h1Connections.delete(connection);
+      if (h1Connections.size === 0 && timer) {
+        clearInterval(timer);
+        timer = undefined;
+      }
+    },
+  };
 
   const h2Server = http2.createServer();
   h2Server.on('stream', (stream, headers) => {
@@ -156,17 +144,11 @@ export function createOutboundServer(options: OutboundServerOptions): OutboundSe
     }
     void detectProtocol(socket, options.detectTimeoutMs ?? 10_000).then((protocol) => {
       if (protocol === 'http1') {
-        // node:http reads from the socket's handle, so it would never see bytes put
-        // back with unshift(): take them out again and hand them over as data.
-        const head = socket.read() as Buffer | null;
-        h1Sockets.add(socket);
-        socket.once('close', () => {
-          h1Sockets.delete(socket);
-          busy.delete(socket);
-        });
-        httpServer.emit('connection', socket);
-        if (head) socket.emit('data', head);
-        socket.resume();
+        h1Connections.add(new OutboundAppConnection(socket, target, appContext));
+        if (!timer) {
+          timer = setInterval(sweep, SWEEP_MS);
+          timer.unref();
+        }
       } else if (protocol === 'http2') h2Server.emit('connection', socket);
       else forwardOpaque();
     });
@@ -175,28 +157,8 @@ export function createOutboundServer(options: OutboundServerOptions): OutboundSe
     server,
     drain() {
       draining = true;
-      for (const socket of h1Sockets) if (!busy.get(socket)) socket.end();
+      for (const connection of h1Connections) connection.drain();
       for (const session of h2Sessions) session.close();
     },
   };
-}
-
-/** The target of an HTTP/1 request: the listener's, an absolute-form URL's, or the Host header's. */
-function requestTarget(req: http.IncomingMessage, fixed: string | undefined): string | undefined {
-  if (fixed) return fixed;
-  const url = req.url ?? '';
-  if (!url.startsWith('/')) {
-    try {
-      const parsed = new URL(url);
-      return withPort(parsed.host, parsed.protocol === 'https:' ? 443 : 80);
-    } catch {
-      return undefined;
-    }
-  }
-  return withPort(req.headers.host ?? '', 80);
-}
-
-function withPort(host: string, port: number): string {
-  if (!host) return '';
-  return /:\d+$/.test(host) && !host.endsWith(']') ? host : `${host}:${port}`;
 }

@@ -1,0 +1,556 @@
+import { STATUS_CODES } from 'node:http';
+import type net from 'node:net';
+import { BodyFramer, requestFraming } from '../http1/framing.ts';
+import {
+  findHeadEnd,
+  type HeadLimits,
+  parseRequestHead,
+  type RequestHead,
+  skipEmptyLines,
+} from '../http1/head.ts';
+import { simpleResponse } from '../http1/simple-response.ts';
+import type { Logger } from '../log.ts';
+import type { AppExchange } from './app-exchange.ts';
+
+/** A request that leaves HTTP for raw bytes (CONNECT, an upgrade), as the application sent it. */
+export interface HandedOffRequest {
+  method: string;
+  target: string;
+  rawHeaders: string[];
+}
+
+/** What every application connection of one outbound listener shares. */
+export interface OutboundAppContext {
+  log: Logger;
+  limits: HeadLimits;
+  /** Forwards one request to `authority`. */
+  forward(exchange: AppExchange, authority: string): void;
+  /** Takes over the connection for an upgrade request (WebSocket); `head`: the bytes after its head. */
+  upgrade(request: HandedOffRequest, socket: net.Socket, head: Buffer, authority: string): void;
+  /** Takes over the connection for a CONNECT tunnel to `authority`. */
+  tunnel(socket: net.Socket, authority: string, head: Buffer): void;
+  /** The listener is draining: responses close their connections. */
+  draining(): boolean;
+  /** Called once when a connection is finished with (closed, or handed over). */
+  released(connection: OutboundAppConnection): void;
+}
+
+/** Pipelined request bytes held while a request is in flight before the application is paused. */
+const HELD_BYTES = 64 * 1024;
+/** How long a closing connection waits for the application to close its side. */
+const LINGER_MS = 10_000;
+const EMPTY = Buffer.alloc(0);
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+
+/**
+ * One HTTP/1 connection from the application to the outbound listener,
+ * served without node:http: request heads are parsed and checked strictly
+ * (400 naming the fault, then close), each request becomes an AppExchange
+ * for the forwarder, its body is passed on as framed, and the response is
+ * written back framed for this client (chunked when its length is unknown,
+ * close-delimited for HTTP/1.0). One exchange at a time: pipelined requests
+ * wait, in order. CONNECT and upgrades hand the connection over.
+ */
+export class OutboundAppConnection {
+  readonly #socket: net.Socket;
+  readonly #context: OutboundAppContext;
+  /** The listener's fixed target for this connection (explicit listener, original destination). */
+  readonly #target: string | undefined;
+  readonly remoteAddress: string;
+  readonly #body = new BodyFramer();
+  /** Client bytes not yet processed: the next requests. */
+  #held: Buffer | undefined;
+  #exchange: Exchange | undefined;
+  /** Inside #next: an exchange that completes synchronously must not start the next one itself. */
+  #serving = false;
+  #closeAfter = false;
+  #clientEnded = false;
+  #paused = false;
+  #closed = false;
+  /** Bytes moved since the last sweep. */
+  #active = true;
+  /** Sweep tick at which an incomplete request head was first seen; -1: since the last sweep; 0: none. */
+  #headSince = 0;
+  #idleSince = 0;
+
+  constructor(socket: net.Socket, target: string | undefined, context: OutboundAppContext) {
+    this.#socket = socket;
+    this.#target = target;
+    this.#context = context;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onGone);
+    socket.on('error', this.#onGone);
+    socket.resume();
+  }
+
+  /**
+   * Called about once a second (`tick` counts the calls) by the listener:
+   * answers 408 to a request head still incomplete after `headTicks`, and
+   * closes a connection idle (no request in flight, no bytes) for `idleTicks` (0: never).
+   */
+  sweep(tick: number, headTicks: number, idleTicks: number): void {
+    if (this.#headSince === -1) this.#headSince = tick;
+    else if (this.#headSince > 0 && tick - this.#headSince >= headTicks) {
+      const reason = `request head incomplete after ${headTicks} s`;
+      this.#context.log.info('closing a slow application connection', { client: this.remoteAddress, reason });
+      this.#socket.end(simpleResponse(408, 'Request Timeout', reason));
+      this.#close(true);
+      return;
+    }
+    if (this.#active || this.#exchange !== undefined) {
+      this.#active = false;
+      this.#idleSince = tick;
+    } else if (idleTicks > 0 && tick - this.#idleSince >= idleTicks) this.#close(true);
+  }
+
+  /** Graceful drain: an idle connection closes now, a busy one after its response. */
+  drain(): void {
+    if (this.#exchange === undefined) this.#close(true);
+    else this.#closeAfter = true;
+  }
+
+  // ---- requests ----------------------------------------------------------------
+
+  #onData = (chunk: Buffer): void => {
+    this.#active = true;
+    const exchange = this.#exchange;
+    if (exchange !== undefined && !this.#body.done) {
+      let end: number;
+      try {
+        end = this.#body.advance(chunk, 0, chunk.length);
+      } catch (error) {
+        this.#badRequest(error);
+        return;
+      }
+      if (end > 0) exchange.pushBody(end === chunk.length ? chunk : chunk.subarray(0, end));
+      if (this.#body.done) this.#bodyDone(exchange);
+      if (end === chunk.length) return;
+      chunk = chunk.subarray(end);
+    }
+    const held = this.#held;
+    this.#held = held === undefined ? chunk : Buffer.concat([held, chunk]);
+    if (this.#exchange === undefined) this.#next();
+    else if (this.#held.length > HELD_BYTES && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  };
+
+  /** Starts the held requests, one at a time. */
+  #next(): void {
+    if (this.#serving) return;
+    this.#serving = true;
+    try {
+      while (this.#exchange === undefined && !this.#closed && this.#held !== undefined) {
+        if (!this.#start(this.#held)) break;
+      }
+    } finally {
+      this.#serving = false;
+    }
+    if (this.#exchange !== undefined || this.#closed) return;
+    if (this.#clientEnded) this.#close(true);
+    else if (this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  /**
+   * Starts the request at the beginning of `buf`; false when its head is not
+   * complete yet (it stays held) or the connection ended.
+   */
+  #start(buf: Buffer): boolean {
+    const limits = this.#context.limits;
+    const pos = skipEmptyLines(buf, 0, buf.length);
+    if (pos === buf.length) {
+      this.#held = undefined;
+      return true;
+    }
+    let head: RequestHead;
+    let headEnd: number;
+    try {
+      headEnd = findHeadEnd(buf, pos, limits);
+      if (headEnd === -1) {
+        this.#held = pos === 0 ? buf : buf.subarray(pos);
+        if (this.#headSince === 0) this.#headSince = -1;
+        return false;
+      }
+      head = parseRequestHead(buf, pos, headEnd, { limits, rawHeaders: true });
+      this.#body.start(requestFraming(head), head.contentLength);
+    } catch (error) {
+      this.#badRequest(error);
+      return false;
+    }
+    this.#headSince = 0;
+    const rest = headEnd < buf.length ? buf.subarray(headEnd) : undefined;
+    this.#held = undefined;
+    if (head.method === 'CONNECT') {
+      this.#handOff();
+      this.#context.tunnel(this.#socket, head.target, rest ?? EMPTY);
+      return false;
+    }
+    const authority = requestAuthority(head.target, head.host, this.#target);
+    if (!authority) {
+      this.#reject(400, 'Bad Request', 'request names no target host');
+      return false;
+    }
+    if (head.upgrade) {
+      this.#handOff();
+      const request = { method: head.method, target: head.target, rawHeaders: head.rawHeaders as string[] };
+      this.#context.upgrade(request, this.#socket, rest ?? EMPTY, authority);
+      return false;
+    }
+    const exchange = new Exchange(this, head);
+    this.#exchange = exchange;
+    if (head.minorVersion === 1 && expectsContinue(exchange.rawHeaders))
+      this.#socket.write(CONTINUE, 'latin1');
+    if (rest !== undefined) {
+      let end: number;
+      try {
+        end = this.#body.advance(rest, 0, rest.length);
+      } catch (error) {
+        this.#badRequest(error);
+        return false;
+      }
+      if (end > 0) exchange.pushBody(end === rest.length ? rest : rest.subarray(0, end));
+      if (end < rest.length) this.#held = rest.subarray(end);
+    }
+    if (this.#body.done) exchange.bodyEnded = true;
+    this.#context.forward(exchange, authority);
+    return true;
+  }
+
+  #bodyDone(exchange: Exchange): void {
+    exchange.endBody();
+    if (exchange.responseEnded) this.#finish(exchange);
+  }
+
+  #onEnd = (): void => {
+    this.#clientEnded = true;
+    const exchange = this.#exchange;
+    if (exchange === undefined) this.#close(true);
+    else if (!exchange.bodyEnded) {
+      // The request can never be complete.
+      this.#exchange = undefined;
+      this.#close(false);
+      exchange.abort();
+    }
+  };
+
+  #onGone = (): void => {
+    if (this.#closed) return;
+    const exchange = this.#exchange;
+    this.#exchange = undefined;
+    this.#close(false);
+    exchange?.abort();
+  };
+
+  #badRequest(error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.#context.log.info('malformed HTTP/1 request from application', {
+      client: this.remoteAddress,
+      error: reason,
+    });
+    const exchange = this.#exchange;
+    this.#exchange = undefined;
+    exchange?.abort();
+    if (exchange?.headersSent) this.#close(false);
+    else this.#reject(400, 'Bad Request', reason);
+  }
+
+  /** Answers `status` with connection: close and closes. */
+  #reject(status: number, text: string, reason: string): void {
+    this.#socket.end(simpleResponse(status, text, reason));
+    this.#close(true);
+  }
+
+  // ---- responses (called through the exchange) ---------------------------------
+
+  writeHead(exchange: Exchange, status: number, reason: string, raw: readonly string[]): void {
+    if (exchange !== this.#exchange || exchange.headersSent) return;
+    exchange.headersSent = true;
+    const bodiless = exchange.method === 'HEAD' || status < 200 || status === 204 || status === 304;
+    let length = false;
+    let text = `HTTP/1.1 ${status} ${reason}\r\n`;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string;
+      if (name.length === 14 && name.toLowerCase() === 'content-length') length = true;
+      text += `${name}: ${raw[i + 1]}\r\n`;
+    }
+    if (!bodiless && !length) {
+      // A body of unknown length: chunked for HTTP/1.1, until the close for HTTP/1.0.
+      if (exchange.minorVersion === 1) {
+        exchange.chunked = true;
+        text += 'transfer-encoding: chunked\r\n';
+      } else this.#closeAfter = true;
+    }
+    exchange.bodiless = bodiless;
+    if (!exchange.keepAlive || this.#context.draining()) this.#closeAfter = true;
+    if (this.#closeAfter) text += 'connection: close\r\n';
+    else if (exchange.minorVersion === 0) text += 'connection: keep-alive\r\n';
+    const socket = this.#socket;
+    // Head and body of a response that is read at once go out in one write.
+    socket.cork();
+    socket.write(`${text}\r\n`, 'latin1');
+    process.nextTick(uncork, socket);
+  }
+
+  write(exchange: Exchange, chunk: Buffer): boolean {
+    if (exchange !== this.#exchange || exchange.bodiless || chunk.length === 0) return true;
+    const socket = this.#socket;
+    if (!exchange.chunked) return socket.write(chunk);
+    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+    socket.write(chunk);
+    return socket.write('\r\n', 'latin1');
+  }
+
+  onDrain(exchange: Exchange, listener: () => void): void {
+    if (exchange === this.#exchange) this.#socket.once('drain', listener);
+  }
+
+  end(exchange: Exchange, trailers: readonly string[]): void {
+    if (exchange !== this.#exchange || exchange.responseEnded) return;
+    exchange.responseEnded = true;
+    if (exchange.chunked) {
+      let text = '0\r\n';
+      for (let i = 0; i < trailers.length; i += 2) text += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+      this.#socket.write(`${text}\r\n`, 'latin1');
+    }
+    // The rest of a body the server did not wait for is read and dropped first.
+    if (exchange.bodyEnded) this.#finish(exchange);
+  }
+
+  respondError(exchange: Exchange, status: number, reason: string): void {
+    if (exchange !== this.#exchange) return;
+    if (exchange.headersSent) {
+      this.destroy(exchange);
+      return;
+    }
+    const safe = reason.replace(/[\r\n]+/g, ' ');
+    const body = Buffer.from(`${safe}\n`);
+    this.writeHead(exchange, status, STATUS_CODES[status] ?? 'Error', [
+      'content-type',
+      'text/plain',
+      'l5d-proxy-error',
+      safe,
+      'content-length',
+      String(body.length),
+    ]);
+    this.write(exchange, body);
+    this.end(exchange, []);
+  }
+
+  destroy(exchange: Exchange): void {
+    if (exchange !== this.#exchange) return;
+    this.#exchange = undefined;
+    this.#close(false);
+  }
+
+  pauseBody(exchange: Exchange): void {
+    if (exchange === this.#exchange && !exchange.bodyEnded) this.#socket.pause();
+  }
+
+  resumeBody(exchange: Exchange): void {
+    if (exchange === this.#exchange && !this.#paused) this.#socket.resume();
+  }
+
+  /** Both the request body and the response are complete. */
+  #finish(exchange: Exchange): void {
+    if (exchange !== this.#exchange) return;
+    this.#exchange = undefined;
+    if (this.#closeAfter) {
+      this.#close(true);
+      return;
+    }
+    this.#next();
+  }
+
+  // ---- endings -------------------------------------------------------------------
+
+  /** Stops listening: someone else has the socket now. */
+  #handOff(): void {
+    this.#detach();
+    this.#closed = true;
+    this.#socket.pause();
+    this.#context.released(this);
+  }
+
+  #detach(): void {
+    const socket = this.#socket;
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('close', this.#onGone);
+    socket.off('error', this.#onGone);
+  }
+
+  /** Closes the connection; `graceful` lets what was written go out and waits for the client's close. */
+  #close(graceful: boolean): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#held = undefined;
+    this.#detach();
+    const socket = this.#socket;
+    socket.on('error', () => {});
+    if (graceful) {
+      socket.end();
+      socket.resume();
+      const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    } else socket.destroy();
+    this.#context.released(this);
+  }
+}
+
+function uncork(socket: net.Socket): void {
+  socket.uncork();
+}
+
+/** One request of an OutboundAppConnection, as the forwarder sees it. */
+class Exchange implements AppExchange {
+  readonly #connection: OutboundAppConnection;
+  readonly method: string;
+  readonly target: string;
+  readonly rawHeaders: string[];
+  readonly host: string | undefined;
+  readonly minorVersion: number;
+  /** The client wants the connection kept open after this exchange. */
+  readonly keepAlive: boolean;
+  headersSent = false;
+  bodiless = false;
+  chunked = false;
+  bodyEnded = false;
+  responseEnded = false;
+  /** Body bytes that came before a reader. */
+  #pending: Buffer[] | undefined;
+  #pendingBytes = 0;
+  #onData: ((chunk: Buffer) => void) | undefined;
+  #onEnd: (() => void) | undefined;
+  #onAbort: (() => void) | undefined;
+
+  constructor(connection: OutboundAppConnection, head: RequestHead) {
+    this.#connection = connection;
+    this.method = head.method;
+    this.target = head.target;
+    this.rawHeaders = head.rawHeaders as string[];
+    this.host = head.host;
+    this.minorVersion = head.minorVersion;
+    this.keepAlive = !head.close && (head.minorVersion === 1 || head.keepAlive);
+  }
+
+  get httpVersion(): string {
+    return this.minorVersion === 1 ? '1.1' : '1.0';
+  }
+
+  get remoteAddress(): string {
+    return this.#connection.remoteAddress;
+  }
+
+  pushBody(chunk: Buffer): void {
+    // A body the response did not wait for is read and dropped.
+    if (this.responseEnded) return;
+    if (this.#onData) {
+      this.#onData(chunk);
+      return;
+    }
+    this.#pending ??= [];
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes > HELD_BYTES) this.#connection.pauseBody(this);
+  }
+
+  endBody(): void {
+    this.bodyEnded = true;
+    if (this.#onEnd) this.#onEnd();
+  }
+
+  abort(): void {
+    this.#onAbort?.();
+  }
+
+  readBody(onData: (chunk: Buffer) => void, onEnd: () => void): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (pending) for (const chunk of pending) onData(chunk);
+    if (this.bodyEnded) {
+      onEnd();
+      return;
+    }
+    this.#onData = onData;
+    this.#onEnd = onEnd;
+    if (this.#pendingBytes > HELD_BYTES) this.#connection.resumeBody(this);
+    this.#pendingBytes = 0;
+  }
+
+  pauseBody(): void {
+    this.#connection.pauseBody(this);
+  }
+
+  resumeBody(): void {
+    this.#connection.resumeBody(this);
+  }
+
+  onAbort(listener: () => void): void {
+    this.#onAbort = listener;
+  }
+
+  writeHead(status: number, reason: string, rawHeaders: readonly string[]): void {
+    this.#connection.writeHead(this, status, reason, rawHeaders);
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.#connection.write(this, chunk);
+  }
+
+  onDrain(listener: () => void): void {
+    this.#connection.onDrain(this, listener);
+  }
+
+  end(trailers: readonly string[] = []): void {
+    this.#connection.end(this, trailers);
+  }
+
+  respondError(status: number, reason: string): void {
+    this.#connection.respondError(this, status, reason);
+  }
+
+  destroy(): void {
+    this.#connection.destroy(this);
+  }
+}
+
+function expectsContinue(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 6 && name.toLowerCase() === 'expect') {
+      return (raw[i + 1] as string).toLowerCase() === '100-continue';
+    }
+  }
+  return false;
+}
+
+/** The target of a request: the listener's, an absolute-form URL's, or the Host field's. */
+export function requestAuthority(
+  target: string,
+  host: string | undefined,
+  fixed: string | undefined,
+): string {
+  if (fixed) return fixed;
+  if (!target.startsWith('/')) {
+    try {
+      const parsed = new URL(target);
+      return withPort(parsed.host, parsed.protocol === 'https:' ? 443 : 80);
+    } catch {
+      return '';
+    }
+  }
+  return withPort(host ?? '', 80);
+}
+
+/** "host" → "host:port"; a host with a port keeps it. */
+export function withPort(host: string, port: number): string {
+  if (!host) return '';
+  return /:\d+$/.test(host) && !host.endsWith(']') ? host : `${host}:${port}`;
+}

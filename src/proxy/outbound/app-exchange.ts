@@ -1,0 +1,42 @@
+/**
+ * The application's side of one outbound HTTP/1 request: what it asked and
+ * where the answer goes. The outbound listener makes one per request
+ * (app-connection.ts); the forwarder reads the request through it and writes
+ * the response to it. Calls after the exchange is over do nothing.
+ */
+export interface AppExchange {
+  readonly method: string;
+  /** The request target as sent: origin-form, or absolute-form from an HTTP proxy client. */
+  readonly target: string;
+  /** The header fields as sent: [name, value, name, value, ...]. */
+  readonly rawHeaders: string[];
+  /** The Host field's value, if any. */
+  readonly host: string | undefined;
+  /** "1.0" or "1.1". */
+  readonly httpVersion: string;
+  /** The application's address (for tap). */
+  readonly remoteAddress: string;
+  /** Some of the response has gone to the application: a failure can only reset it now. */
+  readonly headersSent: boolean;
+  /**
+   * Reads the request body as it was sent (chunked framing included) and then
+   * calls `onEnd`; what arrived before the call comes first. One reader.
+   */
+  readBody(onData: (chunk: Buffer) => void, onEnd: () => void): void;
+  /** Stops the body's reader until `resumeBody` (the upstream is slow). */
+  pauseBody(): void;
+  resumeBody(): void;
+  /** Calls `listener` if the application goes away before the response is complete. */
+  onAbort(listener: () => void): void;
+  /** Starts the response; `rawHeaders` must be free of hop-by-hop fields. */
+  writeHead(status: number, reason: string, rawHeaders: readonly string[]): void;
+  /** Writes response body bytes; false when the caller should wait for `onDrain`. */
+  write(chunk: Buffer): boolean;
+  onDrain(listener: () => void): void;
+  /** Ends the response, with `trailers` ([name, value, ...]) if it is sent chunked. */
+  end(trailers?: readonly string[]): void;
+  /** Answers with the proxy's own error: `status`, `reason` in `l5d-proxy-error` and as the text body. */
+  respondError(status: number, reason: string): void;
+  /** Resets the application's connection: the response cannot be completed. */
+  destroy(): void;
+}
