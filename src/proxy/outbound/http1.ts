@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import http2 from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import { describeError } from '../../core/errors.ts';
 import { RetryBudget } from '../balance/retry-budget.ts';
@@ -8,6 +8,7 @@ import type { Endpoint } from '../discovery/types.ts';
 import { BodyFramer } from '../http1/framing.ts';
 import type { TapHub } from '../tap/hub.ts';
 import { ORIG_PROTO_HEADER } from '../transport/header.ts';
+import { http2 } from '../transport/lazy-http2.ts';
 import { relay } from '../transport/relay.ts';
 import type { HandedOffRequest } from './app-connection.ts';
 import type { AppExchange } from './app-exchange.ts';
@@ -58,7 +59,7 @@ export class Http1Forwarder {
   /** Each handle's pool, while its endpoint is the one the pool was found for (saves building the key). */
   #poolOfHandle = new WeakMap<EndpointHandle, { endpoint: Endpoint; key: string; pool: Http1Pool }>();
   readonly #upgradeMeshed: boolean;
-  readonly #sessions = new Map<string, Promise<http2.ClientHttp2Session>>();
+  readonly #sessions = new Map<string, Promise<ClientHttp2Session>>();
   readonly #profiles: ProfileCache | undefined;
   readonly #context: Http1Context;
 
@@ -136,7 +137,7 @@ export class Http1Forwarder {
    */
   #forwardUpgraded(request: ForwardedRequest, h: EndpointHandle, host: string): void {
     const { app } = request;
-    const headers: http2.OutgoingHttpHeaders = {
+    const headers: OutgoingHttpHeaders = {
       ':method': app.method,
       ':path': request.plan.path,
       ':authority': host,
@@ -180,7 +181,7 @@ export class Http1Forwarder {
         });
         stream.on('error', (error) => request.fail(502, error));
         app.onAbort(() => {
-          if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+          if (!stream.closed) stream.close(http2().constants.NGHTTP2_CANCEL);
         });
         sendBody(request, stream);
       },
@@ -192,7 +193,7 @@ export class Http1Forwarder {
     );
   }
 
-  #h2Session(handle: EndpointHandle, authority: string): Promise<http2.ClientHttp2Session> {
+  #h2Session(handle: EndpointHandle, authority: string): Promise<ClientHttp2Session> {
     const key = handle.connectionKey;
     const existing = this.#sessions.get(key);
     if (existing) return existing;
@@ -200,7 +201,7 @@ export class Http1Forwarder {
       if (this.#sessions.get(key) === session) this.#sessions.delete(key);
     };
     const session = this.client.connectTo(handle, 'http1Upgraded', { authority }).then((socket) => {
-      const s = http2.connect(`http://${authority}`, { createConnection: () => socket });
+      const s = http2().connect(`http://${authority}`, { createConnection: () => socket });
       s.on('error', () => {});
       s.once('close', forget);
       s.once('goaway', forget);
@@ -279,7 +280,7 @@ export class Http1Forwarder {
  * Sends the application's request body on an HTTP/2 stream: without its
  * chunked framing (HTTP/2 frames it), trailers dropped.
  */
-function sendBody(request: ForwardedRequest, stream: http2.ClientHttp2Stream): void {
+function sendBody(request: ForwardedRequest, stream: ClientHttp2Stream): void {
   const { app, plan } = request;
   if (plan.bodyLength === 0 && !plan.transferEncoding) {
     stream.end();

@@ -1,8 +1,9 @@
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import net from 'node:net';
 import { describeError } from '../../core/errors.ts';
 import { DEFAULT_HEAD_LIMITS } from '../http1/head.ts';
 import { detectProtocol } from '../transport/detect.ts';
+import { lazyHttp2Server } from '../transport/lazy-http2.ts';
 import { relay } from '../transport/relay.ts';
 import { OutboundAppConnection, type OutboundAppContext, withPort } from './app-connection.ts';
 import type { OutboundClient } from './client.ts';
@@ -98,25 +99,26 @@ export function createOutboundServer(options: OutboundServerOptions): OutboundSe
     },
   };
 
-  const h2Server = http2.createServer();
-  h2Server.on('stream', (stream, headers) => {
-    const authority =
-      targetOf(stream.session?.socket as net.Socket | undefined) ??
-      withPort(String(headers[':authority'] ?? headers.host ?? ''), 80);
-    if (!authority) {
-      stream.respond({ ':status': 400 });
-      stream.end();
-      return;
-    }
-    options.http2.handle(stream, headers, authority);
+  const h2Server = lazyHttp2Server((h2) => {
+    h2.on('stream', (stream, headers) => {
+      const authority =
+        targetOf(stream.session?.socket as net.Socket | undefined) ??
+        withPort(String(headers[':authority'] ?? headers.host ?? ''), 80);
+      if (!authority) {
+        stream.respond({ ':status': 400 });
+        stream.end();
+        return;
+      }
+      options.http2.handle(stream, headers, authority);
+    });
+    h2.on('session', (session) => {
+      h2Sessions.add(session);
+      session.once('close', () => h2Sessions.delete(session));
+    });
+    h2.on('sessionError', (error) =>
+      log.info('HTTP/2 session error from application', { error: error.message }),
+    );
   });
-  h2Server.on('session', (session) => {
-    h2Sessions.add(session);
-    session.once('close', () => h2Sessions.delete(session));
-  });
-  h2Server.on('sessionError', (error) =>
-    log.info('HTTP/2 session error from application', { error: error.message }),
-  );
 
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     socket.on('error', () => {});
@@ -149,7 +151,7 @@ export function createOutboundServer(options: OutboundServerOptions): OutboundSe
           timer = setInterval(sweep, SWEEP_MS);
           timer.unref();
         }
-      } else if (protocol === 'http2') h2Server.emit('connection', socket);
+      } else if (protocol === 'http2') h2Server().emit('connection', socket);
       else forwardOpaque();
     });
   });
