@@ -1,7 +1,7 @@
 import type Http2 from 'node:http2';
 import type { Http2Server } from 'node:http2';
 
-// node:http2 adds about 4 MB of RSS once loaded, and most proxies never see an
+// node:http2 adds about 2 MB of RSS to a proxy once loaded, and most never see an
 // HTTP/2 connection: modules reach it through this accessor, on first use,
 // instead of importing it (an import loads it when the proxy starts).
 let loaded: typeof Http2 | undefined;
