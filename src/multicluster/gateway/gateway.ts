@@ -1,4 +1,3 @@
-import type http from 'node:http';
 import net from 'node:net';
 import { describeError } from '../../core/errors.ts';
 import { createAdminServer } from '../../proxy/admin/server.ts';
@@ -150,7 +149,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     socket.on('error', () => {});
     void handle(socket);
   });
-  const admin: http.Server = createAdminServer({
+  const admin = createAdminServer({
     ready: () => ready,
     metrics: () => renderMetrics(counters),
     shutdown: () => void close(),

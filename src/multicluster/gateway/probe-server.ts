@@ -9,7 +9,7 @@ export interface ProbeServerOptions {
   /** The gateway's identity and trust bundle: what probing clients see and must chain to. */
   credentials: Credentials;
   /** The plain admin interface (/ready /live /metrics /shutdown), served to non-TLS clients. */
-  admin: http.Server;
+  admin: net.Server;
   ready: () => boolean;
   /** Told the verified identity of each client that sends an mTLS probe request. */
   onProbe?: (clientIdentity: string) => void;

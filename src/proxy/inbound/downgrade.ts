@@ -1,8 +1,9 @@
-import http from 'node:http';
+import type { Agent, OutgoingHttpHeaders as Http1Headers } from 'node:http';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.ts';
 import { ORIG_PROTO_HEADER } from '../transport/header.ts';
+import { http } from '../transport/lazy-http.ts';
 import { http2, lazyHttp2Server } from '../transport/lazy-http2.ts';
 import { CLIENT_ID_HEADER, CLIENT_ID_HEADERS, type InboundCaller } from './client-id.ts';
 import type { InboundRecorder } from './record.ts';
@@ -28,7 +29,7 @@ type Tagged = { [kCaller]?: InboundCaller };
  */
 export function createDowngrader(options: { appHost: string; log: Logger; recorder: InboundRecorder }) {
   const { recorder } = options;
-  const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 3000 });
+  let agent: Agent | undefined;
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     const caller = (stream.session as unknown as Tagged)[kCaller] as InboundCaller;
     const port = caller.port;
@@ -41,7 +42,7 @@ export function createDowngrader(options: { appHost: string; log: Logger; record
       finished = true;
       recorder.done(caller, request, status, grpc, error);
     };
-    const out: http.OutgoingHttpHeaders = {};
+    const out: Http1Headers = {};
     for (const [name, value] of Object.entries(headers)) {
       if (
         !name.startsWith(':') &&
@@ -53,7 +54,8 @@ export function createDowngrader(options: { appHost: string; log: Logger; record
     }
     out.host = String(headers[':authority'] ?? '');
     if (caller.clientId) out[CLIENT_ID_HEADER] = caller.clientId;
-    const upstream = http.request({
+    agent ??= new (http().Agent)({ keepAlive: true, scheduling: 'lifo', timeout: 3000 });
+    const upstream = http().request({
       agent,
       host: options.appHost,
       port,

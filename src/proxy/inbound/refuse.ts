@@ -1,6 +1,7 @@
-import http from 'node:http';
+import type { Server as Http1Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { SessionProtocol } from '../transport/header.ts';
+import { http } from '../transport/lazy-http.ts';
 import { lazyHttp2Server } from '../transport/lazy-http2.ts';
 
 /** What the refusing side is told about each request it answers. */
@@ -20,19 +21,21 @@ type Tagged = { [kRefusal]?: Refusal };
  * connection of a listener.
  */
 export function createRefuser() {
-  const h1 = http.createServer((req, res) => {
-    const refusal = (req.socket as unknown as Tagged)[kRefusal];
-    const reason = refusal?.reason ?? 'refused by policy';
-    refusal?.onRequest({
-      method: req.method ?? '',
-      path: req.url ?? '',
-      authority: req.headers.host ?? '',
-      status: 403,
-    });
-    req.resume();
-    res.writeHead(403, { 'content-type': 'text/plain', 'l5d-proxy-error': reason });
-    res.end(`${reason}\n`);
-  });
+  let h1Server: Http1Server | undefined;
+  const h1 = () =>
+    (h1Server ??= http().createServer((req, res) => {
+      const refusal = (req.socket as unknown as Tagged)[kRefusal];
+      const reason = refusal?.reason ?? 'refused by policy';
+      refusal?.onRequest({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        authority: req.headers.host ?? '',
+        status: 403,
+      });
+      req.resume();
+      res.writeHead(403, { 'content-type': 'text/plain', 'l5d-proxy-error': reason });
+      res.end(`${reason}\n`);
+    }));
   const h2 = lazyHttp2Server((server) => {
     server.on('session', (session) => session.on('error', () => {}));
     server.on('stream', (stream, headers) => {
@@ -69,7 +72,7 @@ export function createRefuser() {
         (connection as unknown as Tagged)[kRefusal] = refusal;
         // node:http may read from the handle and miss bytes put back after the header.
         const head = connection.read() as Buffer | null;
-        h1.emit('connection', connection);
+        h1().emit('connection', connection);
         if (head) connection.emit('data', head);
         connection.resume();
         return;

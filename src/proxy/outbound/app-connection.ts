@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { BodyFramer, requestFraming } from '../http1/framing.ts';
 import {
@@ -8,6 +7,7 @@ import {
   type RequestHead,
   skipEmptyLines,
 } from '../http1/head.ts';
+import { reasonPhrase } from '../http1/reason.ts';
 import { simpleResponse } from '../http1/simple-response.ts';
 import type { Logger } from '../log.ts';
 import type { AppExchange } from './app-exchange.ts';
@@ -330,7 +330,7 @@ export class OutboundAppConnection {
     }
     const safe = reason.replace(/[\r\n]+/g, ' ');
     const body = Buffer.from(`${safe}\n`);
-    this.writeHead(exchange, status, STATUS_CODES[status] ?? 'Error', [
+    this.writeHead(exchange, status, reasonPhrase(status), [
       'content-type',
       'text/plain',
       'l5d-proxy-error',

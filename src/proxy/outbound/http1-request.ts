@@ -1,8 +1,8 @@
-import { STATUS_CODES } from 'node:http';
 import { describeError } from '../../core/errors.ts';
 import type { RetryBudget } from '../balance/retry-budget.ts';
 import { isFailureStatus, type ProfileRoute } from '../discovery/profile.ts';
 import { ProxyError } from '../errors.ts';
+import { reasonPhrase } from '../http1/reason.ts';
 import { classifyResponse } from '../metrics/proxy-metrics.ts';
 import type { TapHub } from '../tap/hub.ts';
 import type { AppExchange } from './app-exchange.ts';
@@ -225,7 +225,7 @@ export class ForwardedRequest implements Http1Exchange {
     this.#context.client.metrics?.responseLatencyMs.observe(this.#labels, now - this.#started);
     this.#status = status;
     this.#grpcStatus = grpcStatusOf(rawHeaders);
-    app.writeHead(status, reason || STATUS_CODES[status] || 'unknown', forwardRawHeaders(rawHeaders));
+    app.writeHead(status, reason || reasonPhrase(status), forwardRawHeaders(rawHeaders));
   }
 
   onResponseBody(chunk: Buffer): void {

@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import { describeError } from '../../core/errors.ts';
@@ -6,6 +5,7 @@ import { RetryBudget } from '../balance/retry-budget.ts';
 import { EMPTY_PROFILE, matchRoute, type Profile, pickOverride } from '../discovery/profile.ts';
 import type { Endpoint } from '../discovery/types.ts';
 import { BodyFramer } from '../http1/framing.ts';
+import { reasonPhrase } from '../http1/reason.ts';
 import type { TapHub } from '../tap/hub.ts';
 import { ORIG_PROTO_HEADER } from '../transport/header.ts';
 import { http2 } from '../transport/lazy-http2.ts';
@@ -167,7 +167,7 @@ export class Http1Forwarder {
           for (const [name, value] of Object.entries(responseHeaders)) {
             if (!name.startsWith(':') && value !== undefined) reply.push([name, value as string | string[]]);
           }
-          app.writeHead(status, STATUS_CODES[status] ?? 'unknown', reply.flat() as string[]);
+          app.writeHead(status, reasonPhrase(status), reply.flat() as string[]);
           stream.on('data', (chunk: Buffer) => {
             if (!app.write(chunk)) {
               stream.pause();

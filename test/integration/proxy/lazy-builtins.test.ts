@@ -1,6 +1,7 @@
 // A proxy process loads node:http2 (about 2 MB of RSS) only once HTTP/2 traffic
-// reaches it: HTTP/1.1 and opaque traffic, meshed through its own inbound side,
-// leave it unloaded. The proxy runs compiled, as launchers start it: from the
+// reaches it, and node:http (about 2 MB) not at all for HTTP/1.1: HTTP/1.1,
+// opaque and admin traffic, meshed through its own inbound side, leave both
+// unloaded. The proxy runs compiled, as launchers start it: from the
 // TypeScript source, node:http's ES module facade loads node:http2 anyway (see
 // scripts/builtin-imports.ts).
 import assert from 'node:assert/strict';
@@ -17,11 +18,13 @@ import { dataPlaneEntry, PROXY_NODE_ARGS } from '../../../src/proxy/launch.ts';
 import { freePort } from '../../fixtures/ports.ts';
 import { listen, testMesh, viaProxy } from './helpers.ts';
 
-// Loaded before the proxy's entry: answers each line on stdin with whether node:http2 is loaded.
+// Loaded before the proxy's entry: answers each line on stdin with which of node:http2 and node:http are loaded.
 const REPORTER = `process.stdin.setEncoding('utf8');
 process.stdin.on('data', () => {
-  const loaded = process.moduleLoadList.some((m) => m === 'NativeModule http2' || m.includes('internal/http2'));
-  process.stdout.write(JSON.stringify({ http2Loaded: loaded }) + '\\n');
+  const list = process.moduleLoadList;
+  const http2 = list.some((m) => m === 'NativeModule http2' || m.includes('internal/http2'));
+  const http = list.some((m) => m === 'NativeModule http' || m === 'NativeModule _http_server');
+  process.stdout.write(JSON.stringify({ http2, http }) + '\\n');
 });
 `;
 
@@ -34,7 +37,7 @@ function compiledProxy(): string {
   const entry = dataPlaneEntry('proxy');
   if (entry.endsWith('.js')) return entry;
   const root = new URL('../../../', import.meta.url).pathname;
-  const pkg = mkdtempSync(join(tmpdir(), 'strait-lazy-http2-build-'));
+  const pkg = mkdtempSync(join(tmpdir(), 'strait-lazy-builtins-build-'));
   for (const dir of ['package.json', 'src', 'scripts', 'node_modules'])
     symlinkSync(join(root, dir), join(pkg, dir));
   const output = execFileSync(
@@ -50,8 +53,9 @@ function compiledProxy(): string {
 interface ProxyProcess {
   child: ChildProcess;
   outbound: number;
-  /** Whether the process has loaded node:http2 by now. */
-  http2Loaded(): Promise<boolean>;
+  admin: number;
+  /** Which of node:http2 and node:http the process has loaded by now. */
+  loaded(): Promise<{ http2: boolean; http: boolean }>;
 }
 
 function startProxy(entry: string, env: Record<string, string>, reporter: string): Promise<ProxyProcess> {
@@ -60,10 +64,10 @@ function startProxy(entry: string, env: Record<string, string>, reporter: string
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const answers = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
-  const http2Loaded = async () => {
+  const loaded = async () => {
     child.stdin?.write('report\n');
     const { value } = await answers.next();
-    return (JSON.parse(String(value)) as { http2Loaded: boolean }).http2Loaded;
+    return JSON.parse(String(value)) as { http2: boolean; http: boolean };
   };
   let text = '';
   return new Promise((resolve, reject) => {
@@ -71,8 +75,9 @@ function startProxy(entry: string, env: Record<string, string>, reporter: string
       text += chunk;
       const line = text.split('\n').find((l) => l.includes('"proxy started"'));
       if (!line) return;
-      const outbound = String((JSON.parse(line) as { outbound: string }).outbound);
-      resolve({ child, outbound: Number(outbound.slice(outbound.lastIndexOf(':') + 1)), http2Loaded });
+      const started = JSON.parse(line) as { outbound: string; admin: string };
+      const port = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
+      resolve({ child, outbound: port(started.outbound), admin: port(started.admin), loaded });
     });
     child.once('exit', (code) => reject(new Error(`proxy exited with ${code}: ${text}`)));
   });
@@ -108,18 +113,18 @@ function h2cRequest(port: number, authority: string): Promise<{ status: number; 
   });
 }
 
-describe('node:http2 in a proxy process', () => {
+describe('node:http and node:http2 in a proxy process', () => {
   const stop: Array<() => void> = [];
   after(() => {
     for (const close of stop) close();
   });
 
-  it('is loaded only by the first HTTP/2 request', async () => {
+  it('HTTP/1.1, opaque and admin traffic load neither; the first HTTP/2 request loads node:http2', async () => {
     const entry = compiledProxy();
     const mesh = testMesh();
     const identity = mesh.identity('web', 'shop');
     const material = mesh.material('web', 'shop');
-    const dir = mkdtempSync(join(tmpdir(), 'strait-lazy-http2-'));
+    const dir = mkdtempSync(join(tmpdir(), 'strait-lazy-builtins-'));
     writeFileSync(join(dir, 'cert.pem'), material.certChain);
     writeFileSync(join(dir, 'key.pem'), material.key);
     writeFileSync(join(dir, 'bundle.pem'), material.trustBundle);
@@ -175,15 +180,25 @@ describe('node:http2 in a proxy process', () => {
     );
     stop.push(() => proxy.child.kill('SIGKILL'));
 
-    assert.equal(await proxy.http2Loaded(), false, 'loaded at start');
+    assert.deepEqual(await proxy.loaded(), { http2: false, http: false }, 'loaded at start');
     const h1 = await viaProxy(proxy.outbound, `http://h1.shop.svc.cluster.local:${ports.h1}/h1`);
     assert.equal(h1.status, 200);
     assert.equal(h1.body, `/h1 from ${identity}`);
     assert.equal(await exchange(ports.echoListener, 'opaque bytes\n'), 'opaque bytes\n');
-    assert.equal(await proxy.http2Loaded(), false, 'loaded by HTTP/1.1 or opaque traffic');
+    const metrics = await exchange(
+      proxy.admin,
+      'GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n',
+    );
+    assert.match(metrics, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(metrics, /request_total\{direction="outbound"/);
+    assert.deepEqual(
+      await proxy.loaded(),
+      { http2: false, http: false },
+      'loaded by HTTP/1.1, opaque or admin traffic',
+    );
 
     const h2 = await h2cRequest(proxy.outbound, `h2.shop.svc.cluster.local:${ports.h2}`);
     assert.deepEqual(h2, { status: 200, body: `/h2 from ${identity}` });
-    assert.equal(await proxy.http2Loaded(), true, 'not loaded by an HTTP/2 request');
+    assert.equal((await proxy.loaded()).http2, true, 'node:http2 not loaded by an HTTP/2 request');
   });
 });
