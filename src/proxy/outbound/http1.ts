@@ -33,8 +33,18 @@ export interface Http1ForwarderOptions {
   budget?: RetryBudget;
   /** Service profiles (routes, timeouts, retries, weighted backends); none when absent. */
   profiles?: ProfileCache;
-  /** Idle pooled connections to an endpoint close after this long. */
+  /**
+   * Idle pooled connections to an unmeshed endpoint close after this long:
+   * less than common server keep-alive timeouts (Node's is 5 s), so a request
+   * is seldom written on a connection the server is closing.
+   */
   poolIdleMs?: number;
+  /**
+   * Idle pooled connections to a meshed endpoint (its proxy never closes an
+   * idle meshed connection first) close after this long: a new one costs an
+   * mTLS handshake on both proxies, which shows in the tail latency.
+   */
+  meshedPoolIdleMs?: number;
   /**
    * Carry HTTP/1.1 to meshed endpoints as streams of one multiplexed HTTP/2
    * connection per endpoint (Linkerd's orig-proto upgrade) instead of pooled
@@ -55,6 +65,7 @@ export class Http1Forwarder {
   readonly #requestTimeoutMs: number;
   readonly #budget: RetryBudget;
   readonly #poolIdleMs: number;
+  readonly #meshedPoolIdleMs: number;
   readonly #pools = new Map<string, { pool: Http1Pool; handle: EndpointHandle }>();
   /** Each handle's pool, while its endpoint is the one the pool was found for (saves building the key). */
   #poolOfHandle = new WeakMap<EndpointHandle, { endpoint: Endpoint; key: string; pool: Http1Pool }>();
@@ -70,6 +81,7 @@ export class Http1Forwarder {
     this.retryLimit = options.retryLimit ?? 1;
     this.#budget = options.budget ?? new RetryBudget();
     this.#poolIdleMs = options.poolIdleMs ?? 3000;
+    this.#meshedPoolIdleMs = options.meshedPoolIdleMs ?? 30_000;
     this.#upgradeMeshed = options.upgradeMeshed ?? false;
     this.#profiles = options.profiles;
     this.#context = {
@@ -260,7 +272,7 @@ export class Http1Forwarder {
         handle,
         pool: new Http1Pool(
           () => client.connectTo(created.handle, 'http1', { authority }),
-          this.#poolIdleMs,
+          endpoint.tlsIdentity ? this.#meshedPoolIdleMs : this.#poolIdleMs,
           // Without idle connections a pool is cheap to make again: drop it, and with it the
           // handle of an endpoint that may be gone (its busy connections finish on their own).
           () => {
