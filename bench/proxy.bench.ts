@@ -1,27 +1,30 @@
 // Data-plane benchmark: client → proxy → (mTLS) → proxy → server, run side by
 // side with HAProxy doing the same two-hop mTLS relay, in one run on one
-// machine. Load: wrk (closed loop) and h2load (fixed rate, per-request log): ten staggered
-// one-connection processes for the steady 1,000 req/s latency figures, else one process whose ten
-// connections fire together (synchronized bursts).
+// machine. Load: wrk (closed loop), h2load (fixed rate, per-request log; its ten connections fire
+// together: synchronized bursts) and bench/steady-load.ts (one request every millisecond: the
+// steady 1,000 req/s latency figures).
 // Figures: HTTP/1.1 capacity and CPU per request, added p50/p99 latency at
 // 1,000 req/s, opaque TCP bulk throughput, proxy RSS idle and under load.
 // Writes bench/results/proxy.json and prints a summary.
 // Run: npm run bench:proxy [-- --seconds 10 --soak-minutes 0 --source --node-args="..."]
 // The proxies run as `strait local run` starts them: the compiled build when it is
 // up to date (scripts/build-proxy.ts), with PROXY_NODE_ARGS.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAnchor, createIssuer, issueWorkloadCertificate } from '../src/pki/index.ts';
 import { dataPlaneEntry, PROXY_NODE_ARGS } from '../src/proxy/launch.ts';
 
 const { values } = parseArgs({
+  allowNegative: true,
   options: {
     seconds: { type: 'string', default: '10' },
     'soak-minutes': { type: 'string', default: '0' },
+    // Latency phases: load generator on CPU 0, everything measured on the others (taskset); --no-pin: shared
+    pin: { type: 'boolean', default: true },
     out: { type: 'string', default: new URL('./results/proxy.json', import.meta.url).pathname },
     // Node flags for the Strait proxies instead of the ones `strait local run` uses (PROXY_NODE_ARGS)
     'node-args': { type: 'string' },
@@ -307,6 +310,34 @@ function wrk(port: number, seconds: number): number {
   return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
 }
 
+// ---- CPU placement for the latency phases ---------------------------------------
+// A tail latency of a millisecond is below the scheduler's time slice: when the load generator and
+// the processes under test share both cores, a request waits whenever h2load (or one of the
+// steady-load processes starting) holds the core its proxy needs, and the p99 measures that. For
+// the latency phases every process under test (both stacks, the backend) moves to CPUs 1..n-1 and
+// the load generator runs on CPU 0, for direct, Strait and HAProxy alike. The other phases run
+// unpinned, as before.
+const ALL_CPUS = `0-${availableParallelism() - 1}`;
+const LOAD_CPUS = '0';
+const MEASURED_CPUS = `1-${availableParallelism() - 1}`;
+let loadPinned = false;
+const loadGenerator = (args: string[]) =>
+  loadPinned ? ['taskset', '-c', LOAD_CPUS, 'h2load', ...args] : ['h2load', ...args];
+/** Every thread of `pid` onto `cpus`. */
+const placeProcess = (pid: number, cpus: string) =>
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+function pinForLatency(): { loadGenerator: string; underTest: string } | undefined {
+  if (!values.pin || availableParallelism() < 2) return undefined;
+  for (const child of children) placeProcess(child.pid as number, MEASURED_CPUS);
+  loadPinned = true;
+  return { loadGenerator: LOAD_CPUS, underTest: MEASURED_CPUS };
+}
+function unpin(): void {
+  if (!loadPinned) return;
+  for (const child of children) placeProcess(child.pid as number, ALL_CPUS);
+  loadPinned = false;
+}
+
 // h2load appends to an existing log file, so every run gets a new one.
 let logCount = 0;
 const newLog = (port: number) => join(dir, `h2load-${++logCount}-${port}.log`);
@@ -347,64 +378,11 @@ const sortedLatenciesMs = (logs: string[]) =>
  */
 function fixedRate(port: number, rps: number, seconds: number) {
   const log = newLog(port);
-  execFileSync('h2load', h2loadArgs(port, CLIENTS, rps, seconds, log));
+  const [command, ...args] = loadGenerator(h2loadArgs(port, CLIENTS, rps, seconds, log));
+  execFileSync(command as string, args);
   return {
     latencies: sortedLatenciesMs([log]),
     spread: { startsUnder100usApart: closeStarts(readLogs([log]).map((row) => row.start)) },
-  };
-}
-
-/** Runs h2load to the end; rejects with the tail of its stderr if it fails. */
-function runH2load(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('h2load', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    children.push(child);
-    let err = '';
-    child.stderr?.on('data', (d) => {
-      err = (err + d).slice(-2000);
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      children.splice(children.indexOf(child), 1);
-      if (code === 0) resolve();
-      else reject(new Error(`h2load ${args.at(-1)} exited ${code}: ${err}`));
-    });
-  });
-}
-
-const STINT_SECONDS = 1;
-/**
- * Steady load: ten slots, each one h2load connection at a tenth of the rate, the slots started
- * 1 ms (a tenth of the 10 ms period) apart so that their requests interleave instead of arriving
- * together. The start column of the h2load logs shows two things undoing that stagger:
- * - start-up: spawn() blocks 2–17 ms here and h2load sends its first request 6–11 ms after being
- *   spawned, so each process lands at a practically random phase of the period;
- * - stalls: after a pause longer than the period (this shared VM's vCPUs descheduled), libev
- *   restarts every overdue repeating timer from the moment it wakes, so the processes come out of
- *   the pause in step and stay so; in a 5-second trial all ten were in one phase after 3 s.
- * So each slot runs h2load in 1-second stints back to back and draws a new phase every stint; a
- * 0.1 s warm-up per stint keeps each new connection's first requests out of the log.
- * Ten random phases leave about 10% of consecutive request starts under 0.1 ms apart (bursts:
- * 90%); trial runs gave 7–20%. `spread` records this run's share, overall and its worst second.
- * Returns per-request latencies (ms), sorted.
- */
-async function steadyRate(port: number, rps: number, seconds: number) {
-  const periodMs = (1000 * CLIENTS) / rps;
-  const stints = Math.max(1, Math.round(seconds / STINT_SECONDS));
-  const logs: string[] = [];
-  const slot = async (index: number) => {
-    await new Promise((resolve) => setTimeout(resolve, (index * periodMs) / CLIENTS));
-    for (let stint = 0; stint < stints; stint++) {
-      const log = newLog(port);
-      logs.push(log);
-      await runH2load(['--warm-up-time', '100ms', ...h2loadArgs(port, 1, rps / CLIENTS, STINT_SECONDS, log)]);
-    }
-  };
-  await Promise.all(Array.from({ length: CLIENTS }, (_, index) => slot(index)));
-  const starts = readLogs(logs).map((row) => row.start);
-  return {
-    latencies: sortedLatenciesMs(logs),
-    spread: { startsUnder100usApart: closeStarts(starts), worstSecond: worstSecond(starts) },
   };
 }
 
@@ -414,12 +392,56 @@ function closeStarts(starts: number[]): number {
   const close = sorted.filter((start, i) => i > 0 && start - (sorted[i - 1] as number) < 100).length;
   return round(close / Math.max(1, sorted.length - 1), 3);
 }
-/** The largest `closeStarts` share of any whole second of the run. */
-function worstSecond(starts: number[]): number {
-  const first = starts.reduce((a, b) => Math.min(a, b), Infinity);
-  const seconds = Map.groupBy(starts, (start) => Math.floor((start - first) / 1e6));
-  return Math.max(0, ...[...seconds.values()].filter((s) => s.length > 100).map(closeStarts));
+
+/**
+ * Steady load: one process (bench/steady-load.ts) starting a request every millisecond on ten
+ * keep-alive connections, each request on a connection with none in flight. `spread` says how
+ * many requests started more than one interval late (the generator's timer, 1 ms resolution)
+ * and how many found every connection busy (then it starts none). Latencies (ms), sorted.
+ */
+async function steadyRate(port: number, rps: number, seconds: number) {
+  const script = new URL('./steady-load.ts', import.meta.url).pathname;
+  const command = [process.execPath, script, String(port), String(rps), String(seconds), String(CLIENTS)];
+  const [file, ...args] = loadPinned ? ['taskset', '-c', LOAD_CPUS, ...command] : command;
+  const output = await new Promise<string>((resolve, reject) =>
+    execFile(file as string, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    ),
+  );
+  const result = JSON.parse(output) as { latenciesMs: number[]; late: number; busy: number; errors: number };
+  if (result.errors > 0) throw new Error(`steady load on ${port}: ${result.errors} connection errors`);
+  return {
+    latencies: result.latenciesMs,
+    spread: { startedLate: result.late, allConnectionsBusy: result.busy },
+  };
 }
+
+const LATENCY_ROUNDS = 5;
+/**
+ * The steady load in rounds: each round gives direct, Strait and HAProxy a fifth of the time,
+ * one after another, and each stack's latencies are merged over the rounds. A stall of this
+ * shared machine then lands on one round of one stack instead of on a whole measurement.
+ */
+async function interleavedSteadyRate(rps: number, seconds: number) {
+  const stacks = { direct: ports.backend, strait: ports.strait.listener, haproxy: ports.haproxy.front };
+  const merged = {
+    direct: { latencies: [] as number[], spread: { startedLate: 0, allConnectionsBusy: 0 } },
+    strait: { latencies: [] as number[], spread: { startedLate: 0, allConnectionsBusy: 0 } },
+    haproxy: { latencies: [] as number[], spread: { startedLate: 0, allConnectionsBusy: 0 } },
+  };
+  for (let round = 0; round < LATENCY_ROUNDS; round++) {
+    for (const [stack, port] of Object.entries(stacks) as Array<[keyof typeof stacks, number]>) {
+      const result = await steadyRate(port, rps, seconds / LATENCY_ROUNDS);
+      const into = merged[stack];
+      into.latencies.push(...result.latencies);
+      into.spread.startedLate += result.spread.startedLate;
+      into.spread.allConnectionsBusy += result.spread.allConnectionsBusy;
+    }
+  }
+  for (const stack of Object.values(merged)) stack.latencies.sort((a, b) => a - b);
+  return merged;
+}
+
 const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
@@ -437,11 +459,14 @@ async function bulk(port: number): Promise<number> {
   return bytes / 1e6 / ((performance.now() - startedAt) / 1000);
 }
 
+/** CPU time per request of the processes `pids` together, and of each (in the order given). */
 function cpuPerRequest(pids: number[], port: number, rps: number, seconds: number) {
-  const before = cpuTicks(pids);
+  const before = pids.map((pid) => cpuTicks([pid]));
   const { latencies } = fixedRate(port, rps, seconds);
-  const ticks = cpuTicks(pids) - before;
-  return { usPerRequest: (ticks * TICK_US) / Math.max(1, latencies.length), latencies };
+  const perProcess = pids.map((pid, i) =>
+    round(((cpuTicks([pid]) - (before[i] as number)) * TICK_US) / Math.max(1, latencies.length), 1),
+  );
+  return { usPerRequest: perProcess.reduce((a, b) => a + b, 0), perProcess, latencies };
 }
 
 const straitPids = [straitClient.pid as number, straitServer.pid as number];
@@ -459,22 +484,21 @@ const rssByProcess = {
   serverProxyMb: rssMb([straitServer.pid as number]),
 };
 const cpuRate = 2000;
-const cpu = {
-  strait: cpuPerRequest(straitPids, ports.strait.listener, cpuRate, SECONDS).usPerRequest,
-  haproxy: cpuPerRequest(haPids, ports.haproxy.front, cpuRate, SECONDS).usPerRequest,
+const cpuRuns = {
+  strait: cpuPerRequest(straitPids, ports.strait.listener, cpuRate, SECONDS),
+  haproxy: cpuPerRequest(haPids, ports.haproxy.front, cpuRate, SECONDS),
 };
+const cpu = { strait: cpuRuns.strait.usPerRequest, haproxy: cpuRuns.haproxy.usPerRequest };
 // Added latency at 1,000 req/s: the steady load for the goal, the bursts for comparison.
-const steady = {
-  direct: await steadyRate(ports.backend, 1000, SECONDS),
-  strait: await steadyRate(ports.strait.listener, 1000, SECONDS),
-  haproxy: await steadyRate(ports.haproxy.front, 1000, SECONDS),
-};
+const placement = pinForLatency();
+const steady = await interleavedSteadyRate(1000, SECONDS);
 const rssAt1k = rssMb(straitPids);
 const bursts = {
   direct: fixedRate(ports.backend, 1000, SECONDS),
   strait: fixedRate(ports.strait.listener, 1000, SECONDS),
   haproxy: fixedRate(ports.haproxy.front, 1000, SECONDS),
 };
+unpin();
 // HTTP/1.1 between proxies: pooled HTTP/1.1 connections (default) vs one multiplexed HTTP/2 connection.
 const upgradedPids = [straitUpgraded.pid as number, straitServer.pid as number];
 wrk(ports.strait.upgradedListener, 2);
@@ -525,14 +549,17 @@ const latencySummary = (load: typeof steady | typeof bursts) =>
         stack,
         {
           p50: round(pct(latencies, 0.5), 3),
+          p90: round(pct(latencies, 0.9), 3),
           p99: round(pct(latencies, 0.99), 3),
+          p999: round(pct(latencies, 0.999), 3),
           requests: latencies.length,
           ...spread,
         },
       ];
     }),
   );
-const STEADY = '10 one-connection h2load processes × 100 req/s, staggered, new ones every second';
+const STEADY =
+  'one request started every 1 ms on 10 keep-alive connections (bench/steady-load.ts), 5 interleaved rounds';
 const BURSTS = 'one h2load, 10 connections firing together every 10 ms';
 const figures = [
   {
@@ -633,8 +660,16 @@ const result = {
   proxyEntry: proxyEntry.replace(new URL('..', import.meta.url).pathname, ''),
   proxyNodeArgs: NODE_ARGS,
   figures,
-  latencyAt1000rps: { steady: latencySummary(steady), bursts: latencySummary(bursts) },
+  latencyAt1000rps: {
+    steady: latencySummary(steady),
+    bursts: latencySummary(bursts),
+    cpus: placement ?? 'shared',
+  },
   rssAfterCapacityRun: rssByProcess,
+  cpuUsPerRequestByProcess: {
+    strait: { clientProxy: cpuRuns.strait.perProcess[0], serverProxy: cpuRuns.strait.perProcess[1] },
+    haproxy: { clientProxy: cpuRuns.haproxy.perProcess[0], serverProxy: cpuRuns.haproxy.perProcess[1] },
+  },
   rssAfterHttp1OverH2Runs: upgraded.rssMb,
   loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
   soak: soak ?? 'not run (pass --soak-minutes 10)',
