@@ -102,7 +102,10 @@ export class OutboundAppConnection {
     if (this.#active || this.#exchange !== undefined) {
       this.#active = false;
       this.#idleSince = tick;
-    } else if (idleTicks > 0 && tick - this.#idleSince >= idleTicks) this.#close(true);
+    } else if (idleTicks > 0 && this.#headSince === 0 && tick - this.#idleSince >= idleTicks) {
+      // (A connection partway through a head is slow, not idle: the head timeout decides.)
+      this.#close(true);
+    }
   }
 
   /** Graceful drain: an idle connection closes now, a busy one after its response. */

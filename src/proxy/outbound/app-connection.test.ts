@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { DEFAULT_HEAD_LIMITS } from '../http1/head.ts';
+import { createLogger } from '../log.ts';
+import { OutboundAppConnection, type OutboundAppContext, requestAuthority } from './app-connection.ts';
+import type { AppExchange } from './app-exchange.ts';
+
+/**
+ * A listener whose connections are OutboundAppConnections and whose requests
+ * are answered by `answer` (the forwarder's place), on real sockets.
+ */
+async function appListener(answer: (exchange: AppExchange, authority: string) => void) {
+  const connections = new Set<OutboundAppConnection>();
+  let draining = false;
+  const context: OutboundAppContext = {
+    log: createLogger('error'),
+    limits: DEFAULT_HEAD_LIMITS,
+    forward: answer,
+    upgrade: (_request, socket) => socket.end('HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\n\r\n'),
+    tunnel: (socket, authority) =>
+      socket.end(`HTTP/1.1 200 OK\r\ncontent-length: ${authority.length}\r\n\r\n${authority}`),
+    draining: () => draining,
+    released: (connection) => connections.delete(connection),
+  };
+  const server = net.createServer((socket) =>
+    connections.add(new OutboundAppConnection(socket, undefined, context)),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections,
+    drain() {
+      draining = true;
+      for (const connection of connections) connection.drain();
+    },
+    close: () => server.close(),
+  };
+}
+
+/** A raw client connection and what it has read. */
+async function rawClient(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.setEncoding('latin1');
+  const state = { text: '', ended: false };
+  const waiters: Array<() => void> = [];
+  const wake = () => {
+    for (const w of waiters.splice(0)) w();
+  };
+  socket.on('data', (d: string) => {
+    state.text += d;
+    wake();
+  });
+  socket.on('close', () => {
+    state.ended = true;
+    wake();
+  });
+  return {
+    socket,
+    state,
+    async until(done: (text: string) => boolean): Promise<string> {
+      while (!done(state.text)) {
+        if (state.ended) assert.fail(`closed after ${JSON.stringify(state.text)}`);
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+      return state.text;
+    },
+    async closed(): Promise<string> {
+      while (!state.ended) await new Promise<void>((resolve) => waiters.push(resolve));
+      return state.text;
+    },
+  };
+}
+
+describe('an outbound application connection', () => {
+  const pending: AppExchange[] = [];
+  let listener: Awaited<ReturnType<typeof appListener>>;
+
+  before(async () => {
+    listener = await appListener((exchange, authority) => {
+      if (exchange.target === '/later') {
+        pending.push(exchange);
+        return;
+      }
+      let body = '';
+      exchange.readBody(
+        (chunk) => (body += chunk.toString('latin1')),
+        () => {
+          const text = `${exchange.method} ${exchange.target} to ${authority} body=${body}`;
+          exchange.writeHead(200, 'OK', ['content-length', String(text.length)]);
+          exchange.write(Buffer.from(text, 'latin1'));
+          exchange.end();
+        },
+      );
+    });
+  });
+  after(() => listener.close());
+
+  it('holds a pipelined request until the one before it is answered', async () => {
+    const client = await rawClient(listener.port);
+    client.socket.write('GET /later HTTP/1.1\r\nHost: a:1\r\n\r\nGET /next HTTP/1.1\r\nHost: a:1\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(client.state.text, '', 'the second request was answered before the first');
+    const first = pending.shift() as AppExchange;
+    first.writeHead(200, 'OK', ['content-length', '5']);
+    first.write(Buffer.from('first'));
+    first.end();
+    const text = await client.until((t) => t.includes('GET /next'));
+    assert.ok(text.indexOf('first') < text.indexOf('GET /next'));
+    client.socket.destroy();
+  });
+
+  it('tells the forwarder when the application goes away mid-request', async () => {
+    const client = await rawClient(listener.port);
+    client.socket.write('GET /later HTTP/1.1\r\nHost: a:1\r\n\r\n');
+    while (pending.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const exchange = pending.shift() as AppExchange;
+    const aborted = new Promise<void>((resolve) => exchange.onAbort(resolve));
+    client.socket.destroy();
+    await aborted;
+    // Writing to a finished exchange does nothing.
+    exchange.writeHead(200, 'OK', []);
+    assert.equal(exchange.write(Buffer.from('x')), true);
+  });
+
+  it('answers a proxy error with its reason and keeps the connection', async () => {
+    const client = await rawClient(listener.port);
+    client.socket.write('GET /later HTTP/1.1\r\nHost: a:1\r\n\r\n');
+    while (pending.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    (pending.shift() as AppExchange).respondError(504, 'no response in 10 ms\r\nfrom x');
+    const text = await client.until((t) => t.endsWith('from x\n'));
+    assert.match(
+      text,
+      /^HTTP\/1\.1 504 Gateway Timeout\r\n[^]*l5d-proxy-error: no response in 10 ms from x\r\n/,
+    );
+    client.socket.write('GET /again HTTP/1.1\r\nHost: a:1\r\n\r\n');
+    await client.until((t) => t.includes('GET /again'));
+    client.socket.destroy();
+  });
+
+  it('hands CONNECT over with its target', async () => {
+    const client = await rawClient(listener.port);
+    client.socket.write('CONNECT db.example:5432 HTTP/1.1\r\nHost: db.example:5432\r\n\r\n');
+    assert.match(await client.closed(), /\r\n\r\ndb\.example:5432$/);
+  });
+
+  it('answers 408 to a head still incomplete after the head timeout, and closes idle connections', async () => {
+    const slow = await rawClient(listener.port);
+    slow.socket.write('GET / HTTP/1.1\r\nHost: a');
+    const idle = await rawClient(listener.port);
+    idle.socket.write('GET /idle HTTP/1.1\r\nHost: a:1\r\n\r\n');
+    await idle.until((t) => t.includes('GET /idle'));
+    // The listener's sweep, driven by hand: ticks of one second.
+    for (let tick = 1; tick <= 12; tick++) for (const c of listener.connections) c.sweep(tick, 10, 5);
+    assert.match(
+      await slow.closed(),
+      /^HTTP\/1\.1 408 Request Timeout\r\n[^]*request head incomplete after 10 s/,
+    );
+    await idle.closed();
+    assert.equal(listener.connections.size, 0);
+  });
+
+  it('closes idle connections on drain and busy ones after their response, with connection: close', async () => {
+    const busy = await rawClient(listener.port);
+    const idle = await rawClient(listener.port);
+    busy.socket.write('GET /later HTTP/1.1\r\nHost: a:1\r\n\r\n');
+    while (pending.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    listener.drain();
+    await idle.closed();
+    const exchange = pending.shift() as AppExchange;
+    exchange.writeHead(200, 'OK', ['content-length', '4']);
+    exchange.write(Buffer.from('last'));
+    exchange.end();
+    assert.match(await busy.closed(), /connection: close\r\n\r\nlast$/);
+  });
+});
+
+describe('the target of an application request', () => {
+  it('is the listener’s, else the absolute-form URL’s, else the Host field’s, with a default port', () => {
+    assert.equal(requestAuthority('/x', 'web', 'fixed.svc:80'), 'fixed.svc:80');
+    assert.equal(requestAuthority('http://web.shop/x', 'other', undefined), 'web.shop:80');
+    assert.equal(requestAuthority('https://web.shop/x', undefined, undefined), 'web.shop:443');
+    assert.equal(requestAuthority('http://[::1]:8080/x', undefined, undefined), '[::1]:8080');
+    assert.equal(requestAuthority('/x', 'web.shop:8080', undefined), 'web.shop:8080');
+    assert.equal(requestAuthority('/x', 'web.shop', undefined), 'web.shop:80');
+    assert.equal(requestAuthority('/x', undefined, undefined), '');
+    assert.equal(requestAuthority('http://%zz/', undefined, undefined), '');
+  });
+});
