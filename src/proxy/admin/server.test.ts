@@ -58,7 +58,7 @@ describe('the admin server', () => {
     ready = true;
     assert.match(
       await talk(port, 'GET /ready HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'),
-      /^HTTP\/1\.1 200 OK\r\n[^]*connection: close\r\n\r\nready\n$/,
+      /^HTTP\/1\.1 200 OK\r\n[\s\S]*connection: close\r\n\r\nready\n$/,
     );
     assert.match(await talk(port, 'GET /live HTTP/1.0\r\n\r\n'), /connection: close\r\n\r\nlive\n$/);
   });
@@ -73,7 +73,7 @@ describe('the admin server', () => {
       port,
       'POST /shutdown HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nnowGET /nowhere HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
     );
-    assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*shutdown\n[^]*HTTP\/1\.1 404 Not Found\r\n/);
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n[\s\S]*shutdown\n[\s\S]*HTTP\/1\.1 404 Not Found\r\n/);
     assert.equal(shutdowns, 1);
   });
 

@@ -12,6 +12,7 @@ import {
   skipEmptyLines,
 } from '../http1/head.ts';
 import { simpleResponse } from '../http1/simple-response.ts';
+import { Http1Timeouts } from '../http1/timeouts.ts';
 import type { Logger } from '../log.ts';
 import { isIdempotent } from '../outbound/headers.ts';
 import { connectPlain } from '../transport/connect.ts';
@@ -99,11 +100,7 @@ export class Http1InboundConnection {
   #clientPaused = false;
   #clientEnded = false;
   #closed = false;
-  /** Bytes moved since the last sweep. */
-  #active = true;
-  /** Sweep tick at which an incomplete request head was first seen; -1: since the last sweep; 0: none. */
-  #headSince = 0;
-  #idleSince = 0;
+  readonly #timeouts = new Http1Timeouts();
 
   constructor(client: Duplex, caller: InboundCaller, context: Http1InboundContext) {
     this.#client = client;
@@ -124,8 +121,8 @@ export class Http1InboundConnection {
    * closes a connection idle (no request in flight, no bytes) for `idleTicks` (0: never).
    */
   sweep(tick: number, headTicks: number, idleTicks: number): void {
-    if (this.#headSince === -1) this.#headSince = tick;
-    else if (this.#headSince > 0 && tick - this.#headSince >= headTicks) {
+    const expired = this.#timeouts.check(tick, headTicks, idleTicks, this.#request !== undefined);
+    if (expired === 'head') {
       const reason = `request head incomplete after ${headTicks} s`;
       this.#context.log.info('closing a slow inbound HTTP/1 connection', {
         client: this.#caller.source,
@@ -133,12 +130,7 @@ export class Http1InboundConnection {
       });
       this.#client.end(simpleResponse(408, 'Request Timeout', reason));
       this.#close(false, true);
-      return;
-    }
-    if (this.#active || this.#request !== undefined) {
-      this.#active = false;
-      this.#idleSince = tick;
-    } else if (idleTicks > 0 && tick - this.#idleSince >= idleTicks) {
+    } else if (expired === 'idle') {
       this.#context.log.debug('closing an idle inbound HTTP/1 connection', { client: this.#caller.source });
       this.#close(true);
     }
@@ -147,7 +139,7 @@ export class Http1InboundConnection {
   // ---- client → application ------------------------------------------------
 
   #onClientData = (chunk: Buffer): void => {
-    this.#active = true;
+    this.#timeouts.active = true;
     const held = this.#held;
     if (this.#connecting) {
       // The client is paused; this is what was already on its way.
@@ -195,10 +187,10 @@ export class Http1InboundConnection {
       if (pos === end) break;
       const headEnd = findHeadEnd(buf, pos, this.#context.limits);
       if (headEnd === -1) {
-        if (this.#headSince === 0) this.#headSince = -1;
+        this.#timeouts.headIncomplete();
         break;
       }
-      this.#headSince = 0;
+      this.#timeouts.headComplete();
       const head = parseRequestHead(buf, pos, headEnd, { limits: this.#context.limits, drop: DROP });
       this.#begin(head);
       if (this.#app === undefined) {
@@ -371,7 +363,7 @@ export class Http1InboundConnection {
   };
 
   #onAppData = (chunk: Buffer): void => {
-    this.#active = true;
+    this.#timeouts.active = true;
     this.#resend = undefined;
     let buf = chunk;
     const partial = this.#partialResponse;

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from '../http1/head.ts';
+import { Http1Sweeper } from '../http1/timeouts.ts';
 import type { Logger } from '../log.ts';
 import type { InboundCaller } from './client-id.ts';
 import { Http1InboundConnection } from './http1-connection.ts';
@@ -7,7 +8,6 @@ import type { InboundRecorder } from './record.ts';
 
 /** How long a client may take to send a whole request head (Node's own headersTimeout). */
 const HEAD_TIMEOUT_MS = 10_000;
-const SWEEP_MS = 1000;
 
 /**
  * Serves inbound HTTP/1.1 connections request by request: each connection
@@ -26,15 +26,7 @@ export function createHttp1Inbound(options: {
   idleTimeoutMs: number;
   limits?: HeadLimits;
 }) {
-  const live = new Set<Http1InboundConnection>();
-  const headTicks = Math.ceil(HEAD_TIMEOUT_MS / SWEEP_MS);
-  const idleTicks = Math.ceil(options.idleTimeoutMs / SWEEP_MS);
-  let tick = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const sweep = () => {
-    tick++;
-    for (const connection of live) connection.sweep(tick, headTicks, idleTicks);
-  };
+  const sweeper = new Http1Sweeper<Http1InboundConnection>(HEAD_TIMEOUT_MS, options.idleTimeoutMs);
   const context = {
     appHost: options.appHost,
     log: options.log,
@@ -42,22 +34,12 @@ export function createHttp1Inbound(options: {
     connectTimeoutMs: options.connectTimeoutMs,
     idleTimeoutMs: options.idleTimeoutMs,
     limits: options.limits ?? DEFAULT_HEAD_LIMITS,
-    released(connection: Http1InboundConnection) {
-      live.delete(connection);
-      if (live.size === 0 && timer) {
-        clearInterval(timer);
-        timer = undefined;
-      }
-    },
+    released: (connection: Http1InboundConnection) => sweeper.delete(connection),
   };
   return {
     /** Serves one connection (after its transport header, if any) from `caller`. */
     serve(connection: Duplex, caller: InboundCaller): void {
-      live.add(new Http1InboundConnection(connection, caller, context));
-      if (!timer) {
-        timer = setInterval(sweep, SWEEP_MS);
-        timer.unref();
-      }
+      sweeper.add(new Http1InboundConnection(connection, caller, context));
     },
   };
 }

@@ -132,7 +132,7 @@ describe('an outbound application connection', () => {
     const text = await client.until((t) => t.endsWith('from x\n'));
     assert.match(
       text,
-      /^HTTP\/1\.1 504 Gateway Timeout\r\n[^]*l5d-proxy-error: no response in 10 ms from x\r\n/,
+      /^HTTP\/1\.1 504 Gateway Timeout\r\n[\s\S]*l5d-proxy-error: no response in 10 ms from x\r\n/,
     );
     client.socket.write('GET /again HTTP/1.1\r\nHost: a:1\r\n\r\n');
     await client.until((t) => t.includes('GET /again'));
@@ -155,7 +155,7 @@ describe('an outbound application connection', () => {
     for (let tick = 1; tick <= 12; tick++) for (const c of listener.connections) c.sweep(tick, 10, 5);
     assert.match(
       await slow.closed(),
-      /^HTTP\/1\.1 408 Request Timeout\r\n[^]*request head incomplete after 10 s/,
+      /^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*request head incomplete after 10 s/,
     );
     await idle.closed();
     assert.equal(listener.connections.size, 0);

@@ -9,6 +9,7 @@ import {
 } from '../http1/head.ts';
 import { reasonPhrase } from '../http1/reason.ts';
 import { simpleResponse } from '../http1/simple-response.ts';
+import { Http1Timeouts } from '../http1/timeouts.ts';
 import type { Logger } from '../log.ts';
 import type { AppExchange } from './app-exchange.ts';
 
@@ -67,11 +68,7 @@ export class OutboundAppConnection {
   #clientEnded = false;
   #paused = false;
   #closed = false;
-  /** Bytes moved since the last sweep. */
-  #active = true;
-  /** Sweep tick at which an incomplete request head was first seen; -1: since the last sweep; 0: none. */
-  #headSince = 0;
-  #idleSince = 0;
+  readonly #timeouts = new Http1Timeouts();
 
   constructor(socket: net.Socket, target: string | undefined, context: OutboundAppContext) {
     this.#socket = socket;
@@ -91,21 +88,13 @@ export class OutboundAppConnection {
    * closes a connection idle (no request in flight, no bytes) for `idleTicks` (0: never).
    */
   sweep(tick: number, headTicks: number, idleTicks: number): void {
-    if (this.#headSince === -1) this.#headSince = tick;
-    else if (this.#headSince > 0 && tick - this.#headSince >= headTicks) {
+    const expired = this.#timeouts.check(tick, headTicks, idleTicks, this.#exchange !== undefined);
+    if (expired === 'head') {
       const reason = `request head incomplete after ${headTicks} s`;
       this.#context.log.info('closing a slow application connection', { client: this.remoteAddress, reason });
       this.#socket.end(simpleResponse(408, 'Request Timeout', reason));
       this.#close(true);
-      return;
-    }
-    if (this.#active || this.#exchange !== undefined) {
-      this.#active = false;
-      this.#idleSince = tick;
-    } else if (idleTicks > 0 && this.#headSince === 0 && tick - this.#idleSince >= idleTicks) {
-      // (A connection partway through a head is slow, not idle: the head timeout decides.)
-      this.#close(true);
-    }
+    } else if (expired === 'idle') this.#close(true);
   }
 
   /** Graceful drain: an idle connection closes now, a busy one after its response. */
@@ -117,7 +106,7 @@ export class OutboundAppConnection {
   // ---- requests ----------------------------------------------------------------
 
   #onData = (chunk: Buffer): void => {
-    this.#active = true;
+    this.#timeouts.active = true;
     const exchange = this.#exchange;
     if (exchange !== undefined && !this.#body.done) {
       let end: number;
@@ -177,7 +166,7 @@ export class OutboundAppConnection {
       headEnd = findHeadEnd(buf, pos, limits);
       if (headEnd === -1) {
         this.#held = pos === 0 ? buf : buf.subarray(pos);
-        if (this.#headSince === 0) this.#headSince = -1;
+        this.#timeouts.headIncomplete();
         return false;
       }
       head = parseRequestHead(buf, pos, headEnd, { limits, rawHeaders: true });
@@ -186,7 +175,7 @@ export class OutboundAppConnection {
       this.#badRequest(error);
       return false;
     }
-    this.#headSince = 0;
+    this.#timeouts.headComplete();
     const rest = headEnd < buf.length ? buf.subarray(headEnd) : undefined;
     this.#held = undefined;
     if (head.method === 'CONNECT') {

@@ -2,6 +2,7 @@ import type http2 from 'node:http2';
 import net from 'node:net';
 import { describeError } from '../../core/errors.ts';
 import { DEFAULT_HEAD_LIMITS } from '../http1/head.ts';
+import { Http1Sweeper } from '../http1/timeouts.ts';
 import { detectProtocol } from '../transport/detect.ts';
 import { lazyHttp2Server } from '../transport/lazy-http2.ts';
 import { relay } from '../transport/relay.ts';
@@ -36,7 +37,6 @@ const kTarget = Symbol('strait.target');
 type Tagged = net.Socket & { [kTarget]?: string };
 const targetOf = (socket: net.Socket | undefined): string | undefined =>
   (socket as Tagged | undefined)?.[kTarget];
-const SWEEP_MS = 1000;
 
 /** An outbound listener and its drain switch. */
 export interface OutboundServer {
@@ -57,18 +57,12 @@ export function createOutboundServer(options: OutboundServerOptions): OutboundSe
   const { client } = options;
   const log = client.log;
   let draining = false;
-  const h1Connections = new Set<OutboundAppConnection>();
   const h2Sessions = new Set<http2.ServerHttp2Session>();
 
-  // One timer per listener, running while it has HTTP/1 connections, enforces their head and idle timeouts.
-  const headTicks = Math.ceil((options.headersTimeoutMs ?? 10_000) / SWEEP_MS);
-  const idleTicks = Math.ceil((options.keepAliveTimeoutMs ?? 60_000) / SWEEP_MS);
-  let tick = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const sweep = () => {
-    tick++;
-    for (const connection of h1Connections) connection.sweep(tick, headTicks, idleTicks);
-  };
+  const sweeper = new Http1Sweeper<OutboundAppConnection>(
+    options.headersTimeoutMs ?? 10_000,
+    options.keepAliveTimeoutMs ?? 60_000,
+  );
   const appContext: OutboundAppContext = {
     log,
     limits: DEFAULT_HEAD_LIMITS,
@@ -90,13 +84,7 @@ export function createOutboundServer(options: OutboundServerOptions): OutboundSe
       );
     },
     draining: () => draining,
-    released(connection) {
-      h1Connections.delete(connection);
-      if (h1Connections.size === 0 && timer) {
-        clearInterval(timer);
-        timer = undefined;
-      }
-    },
+    released: (connection) => sweeper.delete(connection),
   };
 
   const h2Server = lazyHttp2Server((h2) => {
@@ -146,11 +134,7 @@ export function createOutboundServer(options: OutboundServerOptions): OutboundSe
     }
     void detectProtocol(socket, options.detectTimeoutMs ?? 10_000).then((protocol) => {
       if (protocol === 'http1') {
-        h1Connections.add(new OutboundAppConnection(socket, target, appContext));
-        if (!timer) {
-          timer = setInterval(sweep, SWEEP_MS);
-          timer.unref();
-        }
+        sweeper.add(new OutboundAppConnection(socket, target, appContext));
       } else if (protocol === 'http2') h2Server().emit('connection', socket);
       else forwardOpaque();
     });
@@ -159,7 +143,7 @@ export function createOutboundServer(options: OutboundServerOptions): OutboundSe
     server,
     drain() {
       draining = true;
-      for (const connection of h1Connections) connection.drain();
+      for (const connection of sweeper.connections) connection.drain();
       for (const session of h2Sessions) session.close();
     },
   };
