@@ -286,17 +286,27 @@ async function injectedPodTests(
       key: issued.keyPem,
       trustBundle: controlPlane.anchorsPem,
     });
-    const socket = await connectEndpoint(
-      {
-        address: podIp,
-        port: APP_PORT,
-        weight: 1,
-        labels: {},
-        tlsIdentity: identity,
-        opaqueTransportPort: PROXY_INBOUND,
+    // The pod's TCP readiness probe is answered by its proxy (proxy-init redirects it), so Ready
+    // does not say the app listens yet: ask until it answers.
+    const answer = await eventually(
+      "web-0's app to answer through its proxy",
+      async () => {
+        const socket = await connectEndpoint(
+          {
+            address: podIp,
+            port: APP_PORT,
+            weight: 1,
+            labels: {},
+            tlsIdentity: identity,
+            opaqueTransportPort: PROXY_INBOUND,
+          },
+          { credentials, protocol: 'opaque', connectTimeoutMs: 10_000 },
+        );
+        const text = await readAll(socket);
+        return text === '' ? undefined : text;
       },
-      { credentials, protocol: 'opaque', connectTimeoutMs: 10_000 },
+      20_000,
     );
-    assert.equal(await readAll(socket), 'hello from web-0');
+    assert.equal(answer, 'hello from web-0');
   });
 }
