@@ -11,7 +11,7 @@ import {
   type RequestHead,
   skipEmptyLines,
 } from '../http1/head.ts';
-import { simpleResponse } from '../http1/simple-response.ts';
+import { lingerClose, simpleResponse } from '../http1/simple-response.ts';
 import { Http1Timeouts } from '../http1/timeouts.ts';
 import type { Logger } from '../log.ts';
 import { isIdempotent } from '../outbound/headers.ts';
@@ -37,8 +37,6 @@ export interface Http1InboundContext {
 const DROP = [...CLIENT_ID_HEADERS];
 /** Client bytes held while a request is in flight before the client is paused. */
 const HELD_BYTES = 64 * 1024;
-/** How long a closing connection waits for the client to close its side. */
-const LINGER_MS = 10_000;
 
 /**
  * One inbound HTTP/1 connection relayed to the application over one
@@ -632,15 +630,8 @@ export class Http1InboundConnection {
     this.#dropApp();
     this.#detach();
     const client = this.#client;
-    if (graceful || ended) {
-      // The client closes its side once it has read everything; destroying now could reset
-      // the connection before it has.
-      if (!ended) client.end();
-      client.resume();
-      const timer = setTimeout(() => client.destroy(), LINGER_MS);
-      timer.unref();
-      client.once('close', () => clearTimeout(timer));
-    } else client.destroy();
+    if (graceful || ended) lingerClose(client, ended);
+    else client.destroy();
     this.#context.released(this);
   }
 }

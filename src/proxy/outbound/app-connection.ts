@@ -8,7 +8,7 @@ import {
   skipEmptyLines,
 } from '../http1/head.ts';
 import { reasonPhrase } from '../http1/reason.ts';
-import { simpleResponse } from '../http1/simple-response.ts';
+import { lingerClose, oneLine, simpleResponse } from '../http1/simple-response.ts';
 import { Http1Timeouts } from '../http1/timeouts.ts';
 import type { Logger } from '../log.ts';
 import type { AppExchange } from './app-exchange.ts';
@@ -38,9 +38,6 @@ export interface OutboundAppContext {
 
 /** Pipelined request bytes held while a request is in flight before the application is paused. */
 const HELD_BYTES = 64 * 1024;
-/** How long a closing connection waits for the application to close its side. */
-const LINGER_MS = 10_000;
-const EMPTY = Buffer.alloc(0);
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
 /**
@@ -109,16 +106,8 @@ export class OutboundAppConnection {
     this.#timeouts.active = true;
     const exchange = this.#exchange;
     if (exchange !== undefined && !this.#body.done) {
-      let end: number;
-      try {
-        end = this.#body.advance(chunk, 0, chunk.length);
-      } catch (error) {
-        this.#badRequest(error);
-        return;
-      }
-      if (end > 0) exchange.pushBody(end === chunk.length ? chunk : chunk.subarray(0, end));
-      if (this.#body.done) this.#bodyDone(exchange);
-      if (end === chunk.length) return;
+      const end = this.#feedBody(exchange, chunk);
+      if (end === -1 || end === chunk.length) return;
       chunk = chunk.subarray(end);
     }
     const held = this.#held;
@@ -176,11 +165,11 @@ export class OutboundAppConnection {
       return false;
     }
     this.#timeouts.headComplete();
-    const rest = headEnd < buf.length ? buf.subarray(headEnd) : undefined;
+    const rest = buf.subarray(headEnd);
     this.#held = undefined;
     if (head.method === 'CONNECT') {
       this.#handOff();
-      this.#context.tunnel(this.#socket, head.target, rest ?? EMPTY);
+      this.#context.tunnel(this.#socket, head.target, rest);
       return false;
     }
     const authority = requestAuthority(head.target, head.host, this.#target);
@@ -191,32 +180,39 @@ export class OutboundAppConnection {
     if (head.upgrade) {
       this.#handOff();
       const request = { method: head.method, target: head.target, rawHeaders: head.rawHeaders as string[] };
-      this.#context.upgrade(request, this.#socket, rest ?? EMPTY, authority);
+      this.#context.upgrade(request, this.#socket, rest, authority);
       return false;
     }
     const exchange = new Exchange(this, head);
     this.#exchange = exchange;
     if (head.minorVersion === 1 && expectsContinue(exchange.rawHeaders))
       this.#socket.write(CONTINUE, 'latin1');
-    if (rest !== undefined) {
-      let end: number;
-      try {
-        end = this.#body.advance(rest, 0, rest.length);
-      } catch (error) {
-        this.#badRequest(error);
-        return false;
-      }
-      if (end > 0) exchange.pushBody(end === rest.length ? rest : rest.subarray(0, end));
-      if (end < rest.length) this.#held = rest.subarray(end);
-    }
-    if (this.#body.done) exchange.bodyEnded = true;
+    const end = this.#feedBody(exchange, rest);
+    if (end === -1) return false;
+    if (end < rest.length) this.#held = rest.subarray(end);
     this.#context.forward(exchange, authority);
     return true;
   }
 
-  #bodyDone(exchange: Exchange): void {
-    exchange.endBody();
-    if (exchange.responseEnded) this.#finish(exchange);
+  /**
+   * Passes the bytes of the request body at the start of `buf` to `exchange`,
+   * and its end once complete; returns where the body stopped in `buf`, or -1
+   * when the body is malformed (the request has been answered 400).
+   */
+  #feedBody(exchange: Exchange, buf: Buffer): number {
+    let end: number;
+    try {
+      end = this.#body.advance(buf, 0, buf.length);
+    } catch (error) {
+      this.#badRequest(error);
+      return -1;
+    }
+    if (end > 0) exchange.pushBody(end === buf.length ? buf : buf.subarray(0, end));
+    if (this.#body.done) {
+      exchange.endBody();
+      if (exchange.responseEnded) this.#finish(exchange);
+    }
+    return end;
   }
 
   #onEnd = (): void => {
@@ -320,7 +316,7 @@ export class OutboundAppConnection {
       this.destroy(exchange);
       return;
     }
-    const safe = reason.replace(/[\r\n]+/g, ' ');
+    const safe = oneLine(reason);
     const body = Buffer.from(`${safe}\n`);
     this.writeHead(exchange, status, reasonPhrase(status), [
       'content-type',
@@ -385,13 +381,8 @@ export class OutboundAppConnection {
     this.#detach();
     const socket = this.#socket;
     socket.on('error', () => {});
-    if (graceful) {
-      socket.end();
-      socket.resume();
-      const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-      timer.unref();
-      socket.once('close', () => clearTimeout(timer));
-    } else socket.destroy();
+    if (graceful) lingerClose(socket);
+    else socket.destroy();
     this.#context.released(this);
   }
 }
