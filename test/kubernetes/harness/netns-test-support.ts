@@ -1,5 +1,5 @@
 // What the harness's network-namespace tests share: whether this machine can run
-// them, and a client for the proxy-init tag server.
+// them, and clients for servers that speak first (the proxy-init tag server).
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { originalDestinationAvailable } from '../../../src/proxy/transport/original-dst.ts';
@@ -14,8 +14,8 @@ export function netnsUnsupported(tools: string[]): string | false {
   return false;
 }
 
-/** The JSON line the tag server answers with: its name, the port that took the connection, where it was sent. */
-export function askTagServer(host: string, port: number): Promise<Record<string, unknown>> {
+/** Everything a server at host:port sends on a new connection until it ends it. */
+export function readUntilEnd(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     const socket = connect({ host, port });
@@ -23,7 +23,12 @@ export function askTagServer(host: string, port: number): Promise<Record<string,
     socket.on('data', (chunk: string) => {
       text += chunk;
     });
-    socket.on('end', () => resolve(JSON.parse(text)));
+    socket.on('end', () => resolve(text));
     socket.on('error', reject);
   });
+}
+
+/** The JSON line the tag server answers with: its name, the port that took the connection, where it was sent. */
+export async function askTagServer(host: string, port: number): Promise<Record<string, unknown>> {
+  return JSON.parse(await readUntilEnd(host, port));
 }

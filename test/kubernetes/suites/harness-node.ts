@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import type { TestContext } from 'node:test';
 import { Kinds } from '../../../src/core/kinds.ts';
 import type { Resource } from '../../../src/core/resource.ts';
 import { KubernetesKinds } from '../../../src/platform/kubernetes/kinds.ts';
 import type { TestClusters } from '../harness/clusters.ts';
+import { readUntilEnd } from '../harness/netns-test-support.ts';
 import type { HarnessNode } from '../harness/node.ts';
 import { eventually, freshNamespace, storeOn, uncommonPort } from './fixtures.ts';
 
@@ -17,19 +17,6 @@ const SERVE_POD_NAME =
   "require('node:net').createServer((s) => s.end(process.env.POD_NAME)).listen(Number(process.env.PORT), process.env.POD_IP)";
 
 const PORT = uncommonPort();
-
-function readFrom(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const socket = connect({ host, port });
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    socket.on('end', () => resolve(text));
-    socket.on('error', reject);
-  });
-}
 
 /** The harness node runs pods, and KCM turns them into EndpointSlices as on a real cluster. */
 export async function harnessNodeTests(t: TestContext, clusters: TestClusters): Promise<void> {
@@ -79,7 +66,7 @@ async function podTests(t: TestContext, clusters: TestClusters, node: HarnessNod
     assert.equal(pod.status?.phase, 'Running');
     assert.ok(pod.status?.podIP?.startsWith(`${clusters.podNetworks.east}.`), pod.status?.podIP);
     assert.equal(node.podIp(ns, 'backend-0'), pod.status?.podIP);
-    assert.equal(await readFrom(pod.status?.podIP as string, PORT), 'backend-0');
+    assert.equal(await readUntilEnd(pod.status?.podIP as string, PORT), 'backend-0');
 
     const slices = () =>
       store.list<EndpointSlice>(KubernetesKinds.EndpointSlice, {
@@ -109,7 +96,7 @@ async function podTests(t: TestContext, clusters: TestClusters, node: HarnessNod
       async () => (await store.get({ ...Kinds.Pod, namespace: ns, name: 'backend-0' })) === undefined,
     );
     await assert.rejects(
-      readFrom(pod.status?.podIP as string, PORT),
+      readUntilEnd(pod.status?.podIP as string, PORT),
       'the pod’s process and address are gone',
     );
     await eventually('its endpoint to be gone', async () =>
