@@ -35,7 +35,10 @@ export interface AppExchange {
   onDrain(listener: () => void): void;
   /** Ends the response, with `trailers` ([name, value, ...]) if it is sent chunked. */
   end(trailers?: readonly string[]): void;
-  /** Answers with the proxy's own error: `status`, `reason` in `l5d-proxy-error` and as the text body. */
+  /**
+   * Answers with the proxy's own error: `status`, `reason` in `l5d-proxy-error`
+   * and as the text body; resets the connection instead once the response has started.
+   */
   respondError(status: number, reason: string): void;
   /** Resets the application's connection: the response cannot be completed. */
   destroy(): void;

@@ -305,8 +305,7 @@ export class ForwardedRequest implements Http1Exchange {
     }
     client.metrics?.responseTotal.inc(`${this.#labels},status_code="${status}",classification="failure"`);
     this.#record(status, described);
-    if (app.headersSent) app.destroy();
-    else app.respondError(status, described);
+    app.respondError(status, described);
   }
 
   #record(status: number, error: string): void {
