@@ -75,6 +75,7 @@ function toRoute(route: RouteSpec) {
       statusMax: max,
       isFailure: true,
     })),
+    grpcRetryStatuses: route.grpcRetryStatuses,
   };
 }
 

@@ -7,6 +7,8 @@ export const TrafficAnnotations = {
   requestTimeout: 'timeout.strait.io/request',
   /** Response statuses that make a request retryable: `5xx`, `502-504`, `503,504`, `gateway-error`. */
   retryHttp: 'retry.strait.io/http',
+  /** gRPC statuses that make a call retryable: `unavailable,resource-exhausted`, or codes `14,8`. */
+  retryGrpc: 'retry.strait.io/grpc',
   /** Retry budget of a service: extra load retries may add, as a fraction of requests. */
   budgetRatio: 'retry.strait.io/budget-ratio',
   /** Retry budget of a service: retries per second always allowed. */
@@ -60,6 +62,44 @@ export function parseStatusRanges(value: string): [number, number][] {
     }
   }
   return ranges;
+}
+
+/** gRPC status codes by their annotation names (the spec's names, lower-case, `-` for `_`). */
+const GRPC_STATUS_CODES: Record<string, number> = {
+  cancelled: 1,
+  unknown: 2,
+  'invalid-argument': 3,
+  'deadline-exceeded': 4,
+  'not-found': 5,
+  'already-exists': 6,
+  'permission-denied': 7,
+  'resource-exhausted': 8,
+  'failed-precondition': 9,
+  aborted: 10,
+  'out-of-range': 11,
+  unimplemented: 12,
+  internal: 13,
+  unavailable: 14,
+  'data-loss': 15,
+  unauthenticated: 16,
+};
+
+/** Parses a list of gRPC statuses (names or codes 1–16; OK is never a failure) into codes. */
+export function parseGrpcStatuses(value: string): number[] {
+  const codes = new Set<number>();
+  for (const raw of value.split(',')) {
+    const entry = raw.trim().toLowerCase().replaceAll('_', '-');
+    const code = /^\d+$/.test(entry) ? Number(entry) : GRPC_STATUS_CODES[entry];
+    if (code === undefined || code < 1 || code > 16) {
+      throw new TrafficAnnotationError(
+        TrafficAnnotations.retryGrpc,
+        value,
+        `has "${raw.trim()}", not a gRPC status other than OK (a name such as unavailable, or a code 1-16)`,
+      );
+    }
+    codes.add(code);
+  }
+  return [...codes].sort((a, b) => a - b);
 }
 
 /** Parses a timeout annotation into milliseconds. */
@@ -128,6 +168,8 @@ export function checkTrafficAnnotations(annotations: Record<string, string> | un
   if (timeout !== undefined) attempt(() => parseTimeout(timeout));
   const retry = annotations?.[TrafficAnnotations.retryHttp];
   if (retry !== undefined) attempt(() => parseStatusRanges(retry));
+  const retryGrpc = annotations?.[TrafficAnnotations.retryGrpc];
+  if (retryGrpc !== undefined) attempt(() => parseGrpcStatuses(retryGrpc));
   attempt(() => parseRetryBudget(annotations));
   return problems;
 }

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HTTPRoute } from '../../core/api/traffic.ts';
-import { parseRetryBudget, parseStatusRanges, TrafficAnnotationError } from './annotations.ts';
+import {
+  checkTrafficAnnotations,
+  parseGrpcStatuses,
+  parseRetryBudget,
+  parseStatusRanges,
+  TrafficAnnotationError,
+} from './annotations.ts';
 import { routesOf, serviceDefaultRoute } from './http-route.ts';
 
 test('routes carry path and method matches, rule timeouts and annotated retries', () => {
@@ -57,4 +63,28 @@ test('service annotations give a default route and a retry budget; bad values ar
       e instanceof TrafficAnnotationError && e.code === 'E_TRAFFIC_ANNOTATION' && /oops/.test(e.message),
   );
   assert.throws(() => parseRetryBudget({ 'retry.strait.io/budget-ratio': '2' }), /budget-ratio/);
+});
+
+test('gRPC retry statuses: names or codes, either retry annotation makes routes retryable', () => {
+  assert.deepEqual(parseGrpcStatuses('unavailable, RESOURCE_EXHAUSTED,deadline-exceeded,14'), [4, 8, 14]);
+  const grpcOnly = serviceDefaultRoute({ 'retry.strait.io/grpc': 'resource-exhausted' });
+  assert.equal(grpcOnly?.retryable, true);
+  assert.deepEqual(grpcOnly?.grpcRetryStatuses, [8]);
+  assert.deepEqual(grpcOnly?.failureClasses, [], 'HTTP statuses keep the 5xx default');
+  assert.deepEqual(serviceDefaultRoute({ 'retry.strait.io/http': '5xx' })?.grpcRetryStatuses, []);
+  for (const bad of ['ok', '0', '17', 'unavailabel', '']) {
+    assert.throws(
+      () => parseGrpcStatuses(bad),
+      (e: unknown) => e instanceof TrafficAnnotationError && /retry\.strait\.io\/grpc/.test(e.message),
+      bad,
+    );
+  }
+  assert.equal(
+    serviceDefaultRoute({ 'retry.strait.io/grpc': 'sometimes' }),
+    undefined,
+    'a bad value counts as absent',
+  );
+  assert.deepEqual(checkTrafficAnnotations({ 'retry.strait.io/grpc': 'ok,unavailable' }), [
+    'annotation retry.strait.io/grpc: "ok,unavailable" has "ok", not a gRPC status other than OK (a name such as unavailable, or a code 1-16)',
+  ]);
 });

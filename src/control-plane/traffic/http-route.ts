@@ -1,5 +1,5 @@
 import type { HTTPRoute, HTTPRouteSpec } from '../../core/api/traffic.ts';
-import { parseStatusRanges, parseTimeout, TrafficAnnotations } from './annotations.ts';
+import { parseGrpcStatuses, parseStatusRanges, parseTimeout, TrafficAnnotations } from './annotations.ts';
 import { type BackendProblem, checkBackends, type WeightedBackend } from './backends.ts';
 import type { SplitResolution } from './traffic-split.ts';
 
@@ -17,6 +17,27 @@ export interface RouteSpec {
   retryable: boolean;
   /** Inclusive status ranges counted as failures (and retried when retryable). */
   failureClasses: [number, number][];
+  /** gRPC status codes retried when retryable; empty: UNAVAILABLE alone. */
+  grpcRetryStatuses: number[];
+}
+
+type RetryPolicy = Pick<RouteSpec, 'retryable' | 'failureClasses' | 'grpcRetryStatuses'>;
+
+/**
+ * Retries an object's annotations ask for: `retry.strait.io/http` (statuses that fail and are
+ * retried) and `retry.strait.io/grpc` (gRPC statuses retried); either makes its routes retryable.
+ * A value that does not parse counts as absent.
+ */
+function retryPolicy(annotations: Record<string, string> | undefined): RetryPolicy {
+  const http = annotations?.[TrafficAnnotations.retryHttp];
+  const grpc = annotations?.[TrafficAnnotations.retryGrpc];
+  const failureClasses = http === undefined ? undefined : tryParse(() => parseStatusRanges(http));
+  const grpcRetryStatuses = grpc === undefined ? undefined : tryParse(() => parseGrpcStatuses(grpc));
+  return {
+    retryable: failureClasses !== undefined || grpcRetryStatuses !== undefined,
+    failureClasses: failureClasses ?? [],
+    grpcRetryStatuses: grpcRetryStatuses ?? [],
+  };
 }
 
 /** Whether a parentRef names a Service: Gateway API's mesh pattern. */
@@ -86,14 +107,13 @@ export function resolveHttpRouteBackends(
 /**
  * Routes of an HTTPRoute, one per match (a rule without matches gives one
  * catch-all route). Timeouts come from the rule, else the route's
- * `timeout.strait.io/request`; retries from `retry.strait.io/http`.
+ * `timeout.strait.io/request`; retries from `retry.strait.io/http` and `retry.strait.io/grpc`.
  * Annotation values that do not parse are left out (status reports them).
  */
 export function routesOf(route: HTTPRoute): RouteSpec[] {
   const annotations = route.metadata.annotations ?? {};
   const defaultTimeout = tryParse(() => parseTimeout(annotations[TrafficAnnotations.requestTimeout] ?? ''));
-  const retry = annotations[TrafficAnnotations.retryHttp];
-  const retryClasses = retry === undefined ? undefined : tryParse(() => parseStatusRanges(retry));
+  const retry = retryPolicy(annotations);
   const routes: RouteSpec[] = [];
   (route.spec?.rules ?? []).forEach((rule, ruleIndex) => {
     const timeoutText = rule.timeouts?.request;
@@ -104,8 +124,7 @@ export function routesOf(route: HTTPRoute): RouteSpec[] {
         name: `${route.metadata.name}/rule-${ruleIndex}/match-${matchIndex}`,
         pathRegex: pathRegex(match.path),
         method: (match.method ?? '').toUpperCase(),
-        retryable: retryClasses !== undefined,
-        failureClasses: retryClasses ?? [],
+        ...retry,
       };
       if (timeoutMs !== undefined) spec.timeoutMs = timeoutMs;
       routes.push(spec);
@@ -117,17 +136,10 @@ export function routesOf(route: HTTPRoute): RouteSpec[] {
 /** A catch-all route for a service's own timeout and retry annotations, or undefined when it has none. */
 export function serviceDefaultRoute(annotations: Record<string, string> | undefined): RouteSpec | undefined {
   const timeoutText = annotations?.[TrafficAnnotations.requestTimeout];
-  const retry = annotations?.[TrafficAnnotations.retryHttp];
   const timeoutMs = timeoutText === undefined ? undefined : tryParse(() => parseTimeout(timeoutText));
-  const retryClasses = retry === undefined ? undefined : tryParse(() => parseStatusRanges(retry));
-  if (timeoutMs === undefined && retryClasses === undefined) return undefined;
-  const route: RouteSpec = {
-    name: 'default',
-    pathRegex: '',
-    method: '',
-    retryable: retryClasses !== undefined,
-    failureClasses: retryClasses ?? [],
-  };
+  const retry = retryPolicy(annotations);
+  if (timeoutMs === undefined && !retry.retryable) return undefined;
+  const route: RouteSpec = { name: 'default', pathRegex: '', method: '', ...retry };
   if (timeoutMs !== undefined) route.timeoutMs = timeoutMs;
   return route;
 }

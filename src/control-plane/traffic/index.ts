@@ -3,6 +3,7 @@ export type { RetryBudgetValue } from './annotations.ts';
 export {
   checkTrafficAnnotations,
   DEFAULT_RETRY_BUDGET,
+  parseGrpcStatuses,
   parseRetryBudget,
   parseStatusRanges,
   parseTimeout,

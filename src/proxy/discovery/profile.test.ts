@@ -23,6 +23,12 @@ describe('service profiles', () => {
         timeout: { seconds: 1n, nanos: 500_000_000 },
         responseClasses: [{ statusMin: 500, statusMax: 502, isFailure: true }],
       },
+      {
+        name: 'quota',
+        condition: { pathRegex: '^/quota$' },
+        isRetryable: true,
+        grpcRetryStatuses: [8, 14],
+      },
       { name: 'default', condition: {} },
     ],
     retryBudget: { retryRatio: 0.5, minRetriesPerSecond: 3, ttl: { seconds: 20n } },
@@ -40,6 +46,7 @@ describe('service profiles', () => {
       profile.routes.map((r) => [r.name, r.method, r.timeoutMs, r.isRetryable]),
       [
         ['api-get', 'GET', 1500, true],
+        ['quota', '', 0, true],
         ['default', '', 0, false],
       ],
     );
@@ -82,5 +89,15 @@ describe('service profiles', () => {
     assert.equal(isRetryableResponse(route, 502, undefined), true, 'plain HTTP/2 follows the route classes');
     assert.equal(isRetryableResponse(route, 404, undefined), false);
     assert.equal(isRetryableResponse(undefined, 503, undefined), true, 'no route: 502-504');
+    assert.equal(isRetryableResponse(undefined, 200, '14'), true, 'no route: UNAVAILABLE');
+    assert.equal(isRetryableResponse(undefined, 200, '8'), false);
+  });
+
+  it('retries the gRPC statuses a route names, and only those', () => {
+    const quota = profileFromProto(message).routes.find((r) => r.name === 'quota');
+    assert.equal(isRetryableResponse(quota, 200, '8'), true, 'RESOURCE_EXHAUSTED named');
+    assert.equal(isRetryableResponse(quota, 200, '14'), true);
+    assert.equal(isRetryableResponse(quota, 200, '13'), false, 'INTERNAL not named');
+    assert.equal(isRetryableResponse(quota, 200, '0'), false);
   });
 });

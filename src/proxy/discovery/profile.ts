@@ -18,7 +18,12 @@ export interface ProfileRoute {
   /** 0: no route timeout. */
   timeoutMs: number;
   responseClasses: ResponseClass[];
+  /** gRPC statuses (grpc-status values) retried on this route when it is retryable. */
+  grpcRetryStatuses: ReadonlySet<string>;
 }
+
+/** A route's gRPC retry statuses when the destination names none: UNAVAILABLE (14), the one status that says the call was not handled. */
+const GRPC_UNAVAILABLE_ONLY: ReadonlySet<string> = new Set(['14']);
 
 /** A weighted backend that replaces the target (TrafficSplit / HTTPRoute). */
 export interface DstOverride {
@@ -123,6 +128,10 @@ export function profileFromProto(
         max: c.statusMax,
         isFailure: c.isFailure,
       })),
+      grpcRetryStatuses:
+        route.grpcRetryStatuses.length > 0
+          ? new Set(route.grpcRetryStatuses.map(String))
+          : GRPC_UNAVAILABLE_ONLY,
     });
   }
   const profile: Profile = {
@@ -171,15 +180,16 @@ export function isEndpointFailure(status: number, grpcStatus: string | undefined
 }
 
 /**
- * Whether a response may be retried: gRPC UNAVAILABLE (14), the one status
- * that says the call was not handled; for other responses, a retryable
- * route's failure classes, or without a route 502–504.
+ * Whether a response may be retried: a gRPC call on the route's gRPC retry
+ * statuses (UNAVAILABLE unless the route names others; UNAVAILABLE without
+ * a route); other responses on a retryable route's failure classes, or
+ * without a route 502–504.
  */
 export function isRetryableResponse(
   route: ProfileRoute | undefined,
   status: number,
   grpcStatus: string | undefined,
 ): boolean {
-  if (grpcStatus !== undefined) return grpcStatus === '14';
+  if (grpcStatus !== undefined) return (route?.grpcRetryStatuses ?? GRPC_UNAVAILABLE_ONLY).has(grpcStatus);
   return route ? isFailureStatus(route, status) : status >= 502 && status <= 504;
 }

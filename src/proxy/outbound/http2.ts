@@ -62,7 +62,8 @@ interface SessionEntry {
  * and retries under the target's budget. A request is retried on a response
  * only when its whole body (at most 64 KiB) has arrived and was kept, and
  * only before any of the response went to the client: gRPC on a retryable
- * route when the status is UNAVAILABLE, other requests on a retryable route's
+ * route when the status is one the route retries (UNAVAILABLE unless it names
+ * others), other requests on a retryable route's
  * failure classes (without a route: idempotent methods on 502–504). A request
  * that reached no server (connect failure, refused stream) is retried
  * whatever its method.

@@ -40,17 +40,18 @@ function endpoints(name: string, port: number): Endpoints {
   };
 }
 
-/** An echo application answering as `name`: fails the next calls with UNAVAILABLE on request, and counts calls. */
+/** An echo application answering as `name`: fails the next calls on request (UNAVAILABLE unless told), and counts calls. */
 function echoApp(name: string) {
   const calls: string[] = [];
   let failuresLeft = 0;
+  let failWith = Code.Unavailable;
   const routes = (router: ConnectRouter) =>
     router.service(EchoService, {
       say(request: { text: string }) {
         calls.push(`say ${request.text}`);
         if (failuresLeft > 0) {
           failuresLeft--;
-          throw new ConnectError('warming up', Code.Unavailable);
+          throw new ConnectError('warming up', failWith);
         }
         return { text: `${name} ${request.text}` };
       },
@@ -75,8 +76,9 @@ function echoApp(name: string) {
   return {
     server,
     calls,
-    failNext(count: number) {
+    failNext(count: number, code = Code.Unavailable) {
       failuresLeft = count;
+      failWith = code;
     },
   };
 }
@@ -149,6 +151,9 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
   let server: RunningProxy;
   let client: RunningProxy;
   let clientFor: (name: string) => ReturnType<typeof createClient<typeof EchoService>>;
+  // The client proxy's outbound listeners, one per target, in this order.
+  const names = ['echo', 'frugal', 'plain', 'quota', 'split', 'web'];
+  const listenerOf = (name: string) => client.ports.listeners[names.indexOf(name)] as number;
 
   before(async () => {
     const appPort = await listen(app.server as unknown as net.Server);
@@ -164,7 +169,9 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
       }),
     );
     await store.create(service('plain', {}));
-    for (const name of ['echo', 'frugal', 'plain']) await store.create(endpoints(name, appPort));
+    // quota: retries RESOURCE_EXHAUSTED as well as UNAVAILABLE.
+    await store.create(service('quota', { 'retry.strait.io/grpc': 'resource-exhausted,unavailable' }));
+    for (const name of ['echo', 'frugal', 'plain', 'quota']) await store.create(endpoints(name, appPort));
     // web: a plain HTTP/2 service whose default route has a timeout and retries.
     const webPort = await listen(web.server as unknown as net.Server);
     await store.create(
@@ -211,7 +218,6 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
     await new Promise((resolve) => gone.close(resolve));
     const live = { ...meshedEndpoint(server, appPort, echoId), weight: 1 };
     const dead = { ...live, port: gonePort, opaqueTransportPort: gonePort };
-    const names = ['echo', 'frugal', 'plain', 'split', 'web'];
     const credentials = mesh.credentials('web', 'shop');
     client = await proxyWith(
       {
@@ -228,6 +234,7 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
           [authority('echo')]: [live],
           [authority('frugal')]: [live],
           [authority('plain')]: [dead, live],
+          [authority('quota')]: [live],
           [authority('split')]: [live],
           [authority('v2')]: [{ ...live, port: v2Port }],
           [authority('web')]: [{ ...live, port: webPort }],
@@ -247,7 +254,7 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
       createClient(
         EchoService,
         createGrpcTransport({
-          baseUrl: `http://127.0.0.1:${client.ports.listeners[names.indexOf(name)]}`,
+          baseUrl: `http://127.0.0.1:${listenerOf(name)}`,
         }),
       );
   });
@@ -282,6 +289,27 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
       0,
       'the client saw only successes',
     );
+  });
+
+  it('retries the gRPC statuses a route names (retry.strait.io/grpc), and no others', async () => {
+    const quota = clientFor('quota');
+    assert.equal((await quota.say({ text: 'warm' })).text, 'echo warm');
+    app.failNext(1, Code.ResourceExhausted);
+    assert.equal((await quota.say({ text: 'busy' })).text, 'echo busy');
+    assert.equal(callsOf('say busy'), 2, 'RESOURCE_EXHAUSTED was retried');
+    app.failNext(1, Code.Internal);
+    await assert.rejects(
+      quota.say({ text: 'broken' }),
+      (error: ConnectError) => error.code === Code.Internal,
+    );
+    assert.equal(callsOf('say broken'), 1, 'INTERNAL is not named: not retried');
+    // echo's route retries HTTP 5xx and gRPC's default, UNAVAILABLE alone.
+    app.failNext(1, Code.ResourceExhausted);
+    await assert.rejects(
+      clientFor('echo').say({ text: 'full' }),
+      (error: ConnectError) => error.code === Code.ResourceExhausted,
+    );
+    assert.equal(callsOf('say full'), 1);
   });
 
   it('answers DEADLINE_EXCEEDED when a route timeout passes, and leaves other routes alone', async () => {
@@ -349,7 +377,7 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
   });
 
   it('answers 504 naming the route when plain HTTP/2 passes a route timeout', async () => {
-    const port = client.ports.listeners[4] as number;
+    const port = listenerOf('web');
     const res = await h2Call(
       port,
       { ':method': 'GET', ':path': '/slow', ':authority': authority('web') },
@@ -363,7 +391,7 @@ describe('gRPC following service profiles through two proxies over mTLS', () => 
   });
 
   it('retries a gRPC call only once the client has sent all of it', async () => {
-    const port = client.ports.listeners[4] as number;
+    const port = listenerOf('web');
     const call = {
       ':method': 'POST',
       ':path': '/unavailable',

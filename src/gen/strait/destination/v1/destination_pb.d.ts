@@ -366,6 +366,14 @@ export declare type Route = Message<"strait.destination.v1.Route"> & {
    * @generated from field: repeated strait.destination.v1.ResponseClass response_classes = 5;
    */
   responseClasses: ResponseClass[];
+
+  /**
+   * gRPC status codes (grpc-status) retried on a retryable route. Empty:
+   * UNAVAILABLE alone, the one status that says the call was not handled.
+   *
+   * @generated from field: repeated uint32 grpc_retry_statuses = 6;
+   */
+  grpcRetryStatuses: number[];
 };
 
 /**
