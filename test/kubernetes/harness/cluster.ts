@@ -21,8 +21,11 @@ export interface TestCluster {
   processes: GroupProcess[];
   /** Stops KCM, the API server and etcd, in that order. */
   stop(): Promise<void>;
-  /** Stops the API server and starts it again on the same port (etcd keeps the state). */
-  restartApiserver(): Promise<void>;
+  /**
+   * Stops the API server and starts it again on the same port (etcd keeps the state); `whileDown`
+   * runs between the two.
+   */
+  restartApiserver(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 export interface ClusterOptions {
@@ -79,11 +82,15 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
       async () =>
         (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, entry)).status === 200,
     );
-    const restartApiserver = async () => {
+    const restartApiserver = async (whileDown?: () => Promise<void>) => {
       const index = processes.findIndex((child) => child.name.endsWith('/kube-apiserver'));
       const [previous] = processes.splice(index, 1);
       await previous?.stop();
-      processes.splice(index, 0, await startApiserver(options, pki, etcdUrl, port, processes, deadline));
+      try {
+        await whileDown?.();
+      } finally {
+        processes.splice(index, 0, await startApiserver(options, pki, etcdUrl, port, processes, deadline));
+      }
     };
     return { name: options.name, server, dir: options.dir, pki, entry, processes, stop, restartApiserver };
   } catch (error) {

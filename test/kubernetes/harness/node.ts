@@ -47,6 +47,8 @@ export class HarnessNode {
   readonly #options: HarnessNodeOptions;
   readonly #running = new Map<string, RunningPod>();
   readonly #failures = new Map<string, string>();
+  /** Each pod's latest queued work: pods start independently, one pod's events in order. */
+  readonly #work = new Map<string, Promise<void>>();
   readonly #reflector: Reflector<Pod>;
   #nextHost = 2;
 
@@ -55,7 +57,10 @@ export class HarnessNode {
     this.#reflector = new Reflector<Pod>({
       store: options.store,
       kind: Kinds.Pod,
-      handler: { upsert: (pod) => this.#reconcile(pod), remove: (pod) => this.#forget(pod) },
+      handler: {
+        upsert: (pod) => this.#queue(pod, (latest) => this.#reconcile(latest)),
+        remove: (pod) => this.#queue(pod, (gone) => this.#forget(gone)),
+      },
     });
   }
 
@@ -96,6 +101,7 @@ export class HarnessNode {
 
   async stop(): Promise<void> {
     await this.#reflector.stop();
+    await Promise.all(this.#work.values());
     await Promise.all([...this.#running.values()].map((pod) => pod.stop()));
     this.#running.clear();
   }
@@ -117,6 +123,32 @@ export class HarnessNode {
     const pod = await this.#options.store.get<Pod>({ ...Kinds.Pod, namespace, name });
     if (!pod) throw new Error(`pod ${namespace}/${name} does not exist`);
     await this.#options.store.updateStatus({ ...pod, status: runningStatus(pod, running.ip, ready) });
+  }
+
+  /**
+   * Runs `task` for `pod` after the pod's earlier work, without holding up other pods: a pod
+   * whose readiness probe never passes waits out its timeout alone, as with a kubelet's pod
+   * workers. A failed task is tried again (API errors pass) before it is recorded as the pod's failure.
+   */
+  #queue(pod: Pod, task: (pod: Pod) => Promise<void>): void {
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    const attempt = async (tries: number): Promise<void> => {
+      try {
+        await task(pod);
+      } catch (error) {
+        if (tries >= 3) {
+          this.#failures.set(key, (error as Error).message);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500 * tries));
+        await attempt(tries + 1);
+      }
+    };
+    const work = (this.#work.get(key) ?? Promise.resolve()).then(() => attempt(1));
+    this.#work.set(key, work);
+    void work.then(() => {
+      if (this.#work.get(key) === work) this.#work.delete(key);
+    });
   }
 
   async #reconcile(pod: Pod): Promise<void> {

@@ -9,7 +9,7 @@ import { type ConfigMap, configMap, eventually, freshNamespace, storeOn } from '
 export async function reflectorTests(t: TestContext, clusters: TestClusters): Promise<void> {
   const west = storeOn(clusters, 'west');
 
-  await t.test('reflector: lists, then follows changes, and reports each once', async () => {
+  await t.test('reflector: lists, then follows changes, and reports each once', async (test) => {
     const ns = await freshNamespace(west, 'reflect');
     await west.create(configMap(ns, 'first', { v: '1' }));
     const log: string[] = [];
@@ -27,6 +27,7 @@ export async function reflectorTests(t: TestContext, clusters: TestClusters): Pr
         },
       },
     }).start();
+    test.after(() => reflector.stop());
     await reflector.hasSynced();
     assert.deepEqual(log, ['add first']);
 
@@ -41,10 +42,9 @@ export async function reflectorTests(t: TestContext, clusters: TestClusters): Pr
       reflector.list().map((o) => o.metadata.name),
       ['first'],
     );
-    await reflector.stop();
   });
 
-  await t.test('reflector: rides out an API server restart and catches up', async () => {
+  await t.test('reflector: rides out an API server restart and catches up', async (test) => {
     const ns = await freshNamespace(west, 'restart');
     await west.create(configMap(ns, 'before', {}));
     const failures: unknown[] = [];
@@ -54,9 +54,15 @@ export async function reflectorTests(t: TestContext, clusters: TestClusters): Pr
       namespace: ns,
       handler: { failed: (error) => failures.push(error) },
     }).start();
+    // A reflector left running would keep retrying and hold the test process open.
+    test.after(() => reflector.stop());
     await reflector.hasSynced();
 
-    await clusters.west.restartApiserver();
+    // The outage is waited for while it lasts: a restart quicker than the watch's reconnection
+    // would otherwise go unseen.
+    await clusters.west.restartApiserver(async () => {
+      await eventually('the reflector to report the outage', async () => failures.length > 0);
+    });
     await west.create(configMap(ns, 'after', {}));
     await west.patch({ ...Kinds.ConfigMap, namespace: ns, name: 'before' }, { data: { seen: 'yes' } });
     await eventually(
@@ -65,7 +71,6 @@ export async function reflectorTests(t: TestContext, clusters: TestClusters): Pr
         reflector.get(ns, 'after') !== undefined && reflector.get(ns, 'before')?.data?.seen === 'yes',
       120_000,
     );
-    assert.ok(failures.length > 0, 'the outage is reported while it lasts');
     assert.ok(
       // Refused connections while it is down; possibly 5xx while it starts.
       failures.every((error) =>
@@ -73,6 +78,5 @@ export async function reflectorTests(t: TestContext, clusters: TestClusters): Pr
       ),
       failures.map(String).join('\n'),
     );
-    await reflector.stop();
   });
 }
