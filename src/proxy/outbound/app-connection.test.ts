@@ -3,7 +3,12 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_HEAD_LIMITS } from '../http1/head.ts';
 import { createLogger } from '../log.ts';
-import { OutboundAppConnection, type OutboundAppContext, requestAuthority } from './app-connection.ts';
+import {
+  OutboundAppConnection,
+  type OutboundAppContext,
+  readRequestTarget,
+  requestAuthority,
+} from './app-connection.ts';
 import type { AppExchange } from './app-exchange.ts';
 
 /**
@@ -79,7 +84,7 @@ describe('an outbound application connection', () => {
 
   before(async () => {
     listener = await appListener((exchange, authority) => {
-      if (exchange.target === '/later') {
+      if (exchange.path === '/later') {
         pending.push(exchange);
         return;
       }
@@ -87,7 +92,7 @@ describe('an outbound application connection', () => {
       exchange.readBody(
         (chunk) => (body += chunk.toString('latin1')),
         () => {
-          const text = `${exchange.method} ${exchange.target} to ${authority} body=${body}`;
+          const text = `${exchange.method} ${exchange.path} host=${exchange.absoluteHost} to ${authority} body=${body}`;
           exchange.writeHead(200, 'OK', ['content-length', String(text.length)]);
           exchange.write(Buffer.from(text, 'latin1'));
           exchange.end();
@@ -108,6 +113,14 @@ describe('an outbound application connection', () => {
     first.end();
     const text = await client.until((t) => t.includes('GET /next'));
     assert.ok(text.indexOf('first') < text.indexOf('GET /next'));
+    client.socket.destroy();
+  });
+
+  it('gives the forwarder an absolute-form request as its path, its host and its authority', async () => {
+    const client = await rawClient(listener.port);
+    client.socket.write('GET http://web.shop:8080/a?b=1 HTTP/1.1\r\nHost: other\r\n\r\n');
+    const text = await client.until((t) => t.includes('body='));
+    assert.match(text, /GET \/a\?b=1 host=web\.shop:8080 to web\.shop:8080 body=$/);
     client.socket.destroy();
   });
 
@@ -177,14 +190,40 @@ describe('an outbound application connection', () => {
 });
 
 describe('the target of an application request', () => {
+  const authorityOf = (target: string, host: string | undefined, fixed?: string) =>
+    requestAuthority(readRequestTarget(target), host, fixed);
+
   it('is the listener’s, else the absolute-form URL’s, else the Host field’s, with a default port', () => {
-    assert.equal(requestAuthority('/x', 'web', 'fixed.svc:80'), 'fixed.svc:80');
-    assert.equal(requestAuthority('http://web.shop/x', 'other', undefined), 'web.shop:80');
-    assert.equal(requestAuthority('https://web.shop/x', undefined, undefined), 'web.shop:443');
-    assert.equal(requestAuthority('http://[::1]:8080/x', undefined, undefined), '[::1]:8080');
-    assert.equal(requestAuthority('/x', 'web.shop:8080', undefined), 'web.shop:8080');
-    assert.equal(requestAuthority('/x', 'web.shop', undefined), 'web.shop:80');
-    assert.equal(requestAuthority('/x', undefined, undefined), '');
-    assert.equal(requestAuthority('http://%zz/', undefined, undefined), '');
+    assert.equal(authorityOf('/x', 'web', 'fixed.svc:80'), 'fixed.svc:80');
+    assert.equal(authorityOf('http://web.shop/x', 'other'), 'web.shop:80');
+    assert.equal(authorityOf('https://web.shop/x', undefined), 'web.shop:443');
+    assert.equal(authorityOf('http://[::1]:8080/x', undefined), '[::1]:8080');
+    assert.equal(authorityOf('/x', 'web.shop:8080'), 'web.shop:8080');
+    assert.equal(authorityOf('/x', 'web.shop'), 'web.shop:80');
+    assert.equal(
+      authorityOf('*', 'web.shop'),
+      'web.shop:80',
+      'asterisk-form (OPTIONS *) names no host itself',
+    );
+    assert.equal(authorityOf('/x', undefined), '');
+    assert.equal(authorityOf('http://%zz/', 'web.shop'), '', 'a URL that does not parse names no host');
+  });
+
+  it('is read once into the origin-form path sent upstream and the host for the Host field', () => {
+    assert.deepEqual(readRequestTarget('/a?b=1'), {
+      path: '/a?b=1',
+      absoluteHost: undefined,
+      absoluteAuthority: undefined,
+    });
+    assert.deepEqual(readRequestTarget('http://web.shop:8080/a/b?c=d'), {
+      path: '/a/b?c=d',
+      absoluteHost: 'web.shop:8080',
+      absoluteAuthority: 'web.shop:8080',
+    });
+    assert.deepEqual(readRequestTarget('http://web.shop'), {
+      path: '/',
+      absoluteHost: 'web.shop',
+      absoluteAuthority: 'web.shop:80',
+    });
   });
 });

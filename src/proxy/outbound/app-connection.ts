@@ -16,7 +16,8 @@ import type { AppExchange } from './app-exchange.ts';
 /** A request that leaves HTTP for raw bytes (CONNECT, an upgrade), as the application sent it. */
 export interface HandedOffRequest {
   method: string;
-  target: string;
+  /** The request target in origin-form (an absolute-form target's path and query). */
+  path: string;
   rawHeaders: string[];
 }
 
@@ -172,18 +173,19 @@ export class OutboundAppConnection {
       this.#context.tunnel(this.#socket, head.target, rest);
       return false;
     }
-    const authority = requestAuthority(head.target, head.host, this.#target);
+    const target = readRequestTarget(head.target);
+    const authority = requestAuthority(target, head.host, this.#target);
     if (!authority) {
       this.#reject(400, 'Bad Request', 'request names no target host');
       return false;
     }
     if (head.upgrade) {
       this.#handOff();
-      const request = { method: head.method, target: head.target, rawHeaders: head.rawHeaders as string[] };
+      const request = { method: head.method, path: target.path, rawHeaders: head.rawHeaders as string[] };
       this.#context.upgrade(request, this.#socket, rest, authority);
       return false;
     }
-    const exchange = new Exchange(this, head);
+    const exchange = new Exchange(this, head, target);
     this.#exchange = exchange;
     if (head.minorVersion === 1 && expectsContinue(exchange.rawHeaders))
       this.#socket.write(CONTINUE, 'latin1');
@@ -395,7 +397,8 @@ function uncork(socket: net.Socket): void {
 class Exchange implements AppExchange {
   readonly #connection: OutboundAppConnection;
   readonly method: string;
-  readonly target: string;
+  readonly path: string;
+  readonly absoluteHost: string | undefined;
   readonly rawHeaders: string[];
   readonly host: string | undefined;
   readonly minorVersion: number;
@@ -413,10 +416,11 @@ class Exchange implements AppExchange {
   #onEnd: (() => void) | undefined;
   #onAbort: (() => void) | undefined;
 
-  constructor(connection: OutboundAppConnection, head: RequestHead) {
+  constructor(connection: OutboundAppConnection, head: RequestHead, target: RequestTarget) {
     this.#connection = connection;
     this.method = head.method;
-    this.target = head.target;
+    this.path = target.path;
+    this.absoluteHost = target.absoluteHost;
     this.rawHeaders = head.rawHeaders as string[];
     this.host = head.host;
     this.minorVersion = head.minorVersion;
@@ -514,22 +518,44 @@ function expectsContinue(raw: readonly string[]): boolean {
   return false;
 }
 
-/** The target of a request: the listener's, an absolute-form URL's, or the Host field's. */
+/** A request target read once: what goes upstream and, for absolute-form, the host it names. */
+export interface RequestTarget {
+  /** Origin-form (or `*`): an absolute-form target's path and query, else the target as sent. */
+  path: string;
+  /** Absolute-form (an HTTP proxy client): the URL's host, as in a Host field (default port left out). */
+  absoluteHost: string | undefined;
+  /** Absolute-form: that host with its port, the scheme's default when none; '' when the URL does not parse. */
+  absoluteAuthority: string | undefined;
+}
+
+/** Reads a request target: origin-form and `*` as they are, absolute-form through the URL parser. */
+export function readRequestTarget(target: string): RequestTarget {
+  if (target.startsWith('/') || target === '*') {
+    return { path: target, absoluteHost: undefined, absoluteAuthority: undefined };
+  }
+  try {
+    const url = new URL(target);
+    return {
+      path: `${url.pathname}${url.search}`,
+      absoluteHost: url.host,
+      absoluteAuthority: withPort(url.host, url.protocol === 'https:' ? 443 : 80),
+    };
+  } catch {
+    return { path: target, absoluteHost: undefined, absoluteAuthority: '' };
+  }
+}
+
+/**
+ * The target of a request: the listener's, an absolute-form URL's (RFC 9112 §3.2.2: it wins over
+ * Host), or the Host field's; '' when none names a host.
+ */
 export function requestAuthority(
-  target: string,
+  target: RequestTarget,
   host: string | undefined,
   fixed: string | undefined,
 ): string {
   if (fixed) return fixed;
-  if (!target.startsWith('/')) {
-    try {
-      const parsed = new URL(target);
-      return withPort(parsed.host, parsed.protocol === 'https:' ? 443 : 80);
-    } catch {
-      return '';
-    }
-  }
-  return withPort(host ?? '', 80);
+  return target.absoluteAuthority ?? withPort(host ?? '', 80);
 }
 
 /** "host" → "host:port"; a host with a port keeps it. */

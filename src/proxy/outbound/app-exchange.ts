@@ -6,8 +6,10 @@
  */
 export interface AppExchange {
   readonly method: string;
-  /** The request target as sent: origin-form, or absolute-form from an HTTP proxy client. */
-  readonly target: string;
+  /** The request target in origin-form: as sent, or an absolute-form target's path and query. */
+  readonly path: string;
+  /** The host an absolute-form target (an HTTP proxy client) names; it wins over the Host field. */
+  readonly absoluteHost: string | undefined;
   /** The header fields as sent: [name, value, name, value, ...]. */
   readonly rawHeaders: string[];
   /** The Host field's value, if any. */

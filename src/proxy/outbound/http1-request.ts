@@ -158,7 +158,7 @@ export class ForwardedRequest implements Http1Exchange {
       client.metrics?.requestTotal.inc(this.#labels);
     }
     if (this.#context.upgraded(handle)) {
-      const host = handle.endpoint.authorityOverride ?? absoluteAuthority(this.app.target);
+      const host = handle.endpoint.authorityOverride ?? this.app.absoluteHost;
       this.#context.forwardUpgraded(this, handle, host ?? this.app.host ?? plan.authority);
       return;
     }
@@ -175,7 +175,7 @@ export class ForwardedRequest implements Http1Exchange {
     const { app, plan } = this;
     const handle = this.#handle as EndpointHandle;
     // An absolute-form target wins over the Host header (RFC 9112 §3.2.2).
-    const host = handle.endpoint.authorityOverride ?? absoluteAuthority(app.target);
+    const host = handle.endpoint.authorityOverride ?? app.absoluteHost;
     const head = requestHeadText(plan.method, plan.path, app.rawHeaders, host, plan.transferEncoding);
     handle.ewma.start();
     this.#sentAt = performance.now();
@@ -381,14 +381,4 @@ function grpcStatusOf(raw: readonly string[]): string | undefined {
     if (name.length === 11 && name.toLowerCase() === 'grpc-status') return raw[i + 1];
   }
   return undefined;
-}
-
-/** The authority of an absolute-form request target ("http://host/path"), else undefined. */
-export function absoluteAuthority(url: string): string | undefined {
-  if (url.startsWith('/')) return undefined;
-  try {
-    return new URL(url).host;
-  } catch {
-    return undefined;
-  }
 }

@@ -115,7 +115,7 @@ export class Http1Forwarder {
 
   #forward(app: AppExchange, authority: string, profile: Profile, budget: RetryBudget): void {
     const method = app.method;
-    const path = originForm(app.target);
+    const path = app.path;
     const route = matchRoute(profile, method, path);
     const { contentLength, transferEncoding } = bodyFraming(app.rawHeaders);
     const bodyLength = contentLength === undefined ? 0 : Number(contentLength);
@@ -234,7 +234,7 @@ export class Http1Forwarder {
         'connection',
         'upgrade',
       ]);
-      let text = `${request.method} ${originForm(request.target)} HTTP/1.1\r\n`;
+      let text = `${request.method} ${request.path} HTTP/1.1\r\n`;
       for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
       upstream.write(`${text}\r\n`);
       if (head.length > 0) upstream.write(head);
@@ -320,14 +320,3 @@ function sendBody(request: ForwardedRequest, stream: ClientHttp2Stream): void {
 
 /** Bodies up to this size are kept for retries; larger requests are not retried. */
 const MAX_RETRY_BODY_BYTES = 64 * 1024;
-
-/** "http://host/path?q" → "/path?q"; origin-form passes through. */
-function originForm(url: string): string {
-  if (url.startsWith('/')) return url;
-  try {
-    const parsed = new URL(url);
-    return `${parsed.pathname}${parsed.search}`;
-  } catch {
-    return url;
-  }
-}
