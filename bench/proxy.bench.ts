@@ -441,6 +441,17 @@ async function steadyRate(port: number, rps: number, seconds: number) {
   };
 }
 
+/**
+ * Clock ticks of all CPUs since boot, and those the hypervisor gave to others while this machine
+ * wanted them (steal): a virtual machine's stall that no process inside it can avoid.
+ */
+function machineTicks(): { steal: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest is within user)
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { steal: ticks[7] ?? 0, total: ticks.reduce((a, b) => a + b, 0) };
+}
+
 const LATENCY_ROUNDS = 5;
 /**
  * The steady load in rounds: each round gives direct, Strait and HAProxy a fifth of the time,
@@ -449,21 +460,37 @@ const LATENCY_ROUNDS = 5;
  */
 async function interleavedSteadyRate(rps: number, seconds: number) {
   const stacks = { direct: ports.backend, strait: ports.strait.listener, haproxy: ports.haproxy.front };
+  const spread = () => ({ startedLate: 0, allConnectionsBusy: 0, stealPercent: 0 });
   const merged = {
-    direct: { latencies: [] as number[], spread: { startedLate: 0, allConnectionsBusy: 0 } },
-    strait: { latencies: [] as number[], spread: { startedLate: 0, allConnectionsBusy: 0 } },
-    haproxy: { latencies: [] as number[], spread: { startedLate: 0, allConnectionsBusy: 0 } },
+    direct: { latencies: [] as number[], spread: spread() },
+    strait: { latencies: [] as number[], spread: spread() },
+    haproxy: { latencies: [] as number[], spread: spread() },
+  };
+  const steal = {
+    direct: { stolen: 0, total: 0 },
+    strait: { stolen: 0, total: 0 },
+    haproxy: { stolen: 0, total: 0 },
   };
   for (let round = 0; round < LATENCY_ROUNDS; round++) {
     for (const [stack, port] of Object.entries(stacks) as Array<[keyof typeof stacks, number]>) {
+      const before = machineTicks();
       const result = await steadyRate(port, rps, seconds / LATENCY_ROUNDS);
+      const after = machineTicks();
+      steal[stack].stolen += after.steal - before.steal;
+      steal[stack].total += after.total - before.total;
       const into = merged[stack];
       into.latencies.push(...result.latencies);
       into.spread.startedLate += result.spread.startedLate;
       into.spread.allConnectionsBusy += result.spread.allConnectionsBusy;
     }
   }
-  for (const stack of Object.values(merged)) stack.latencies.sort((a, b) => a - b);
+  for (const [stack, into] of Object.entries(merged) as Array<
+    [keyof typeof merged, (typeof merged)['direct']]
+  >) {
+    into.latencies.sort((a, b) => a - b);
+    const { stolen, total } = steal[stack];
+    into.spread.stealPercent = round((100 * stolen) / Math.max(1, total), 1);
+  }
   return merged;
 }
 
