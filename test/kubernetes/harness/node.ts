@@ -15,8 +15,11 @@ export interface Pod extends Resource {
 export interface PodRuntime {
   /** Whether the runtime routes this pod's address itself (its own network namespace); otherwise the node adds it to `lo`. */
   ownsAddress?(pod: Pod): boolean;
-  /** Starts the pod's processes at `ip`; resolves with a stop function once they are ready. */
-  start(pod: Pod, ip: string): Promise<() => Promise<void>>;
+  /**
+   * Starts the pod's processes at `ip`; resolves with a stop function once they are ready. When
+   * `signal` aborts first (the pod was deleted, the node stops), it stops what it started and rejects.
+   */
+  start(pod: Pod, ip: string, signal: AbortSignal): Promise<() => Promise<void>>;
 }
 
 export interface HarnessNodeOptions {
@@ -49,6 +52,8 @@ export class HarnessNode {
   readonly #failures = new Map<string, string>();
   /** Each pod's latest queued work: pods start independently, one pod's events in order. */
   readonly #work = new Map<string, Promise<void>>();
+  /** Pods whose processes are starting, to abandon the start when the pod goes or the node stops. */
+  readonly #starting = new Map<string, AbortController>();
   readonly #reflector: Reflector<Pod>;
   #nextHost = 2;
 
@@ -59,7 +64,10 @@ export class HarnessNode {
       kind: Kinds.Pod,
       handler: {
         upsert: (pod) => this.#queue(pod, (latest) => this.#reconcile(latest)),
-        remove: (pod) => this.#queue(pod, (gone) => this.#forget(gone)),
+        remove: (pod) => {
+          this.#starting.get(`${pod.metadata.namespace}/${pod.metadata.name}`)?.abort();
+          this.#queue(pod, (gone) => this.#forget(gone));
+        },
       },
     });
   }
@@ -101,6 +109,7 @@ export class HarnessNode {
 
   async stop(): Promise<void> {
     await this.#reflector.stop();
+    for (const start of this.#starting.values()) start.abort();
     await Promise.all(this.#work.values());
     await Promise.all([...this.#running.values()].map((pod) => pod.stop()));
     this.#running.clear();
@@ -186,13 +195,17 @@ export class HarnessNode {
       // Processes listen on the pod address, so it must be local to this machine.
       if (!runtime.ownsAddress?.(pod)) await addLoopbackAddress(ip);
       let stopProcesses: () => Promise<void>;
+      const starting = new AbortController();
+      this.#starting.set(key, starting);
       try {
-        stopProcesses = await runtime.start(pod, ip);
+        stopProcesses = await runtime.start(pod, ip, starting.signal);
       } catch (error) {
         // Kept, not retried: the pod stays Pending, as a kubelet leaves a pod it cannot start.
         await removeLoopbackAddress(ip);
         this.#failures.set(key, (error as Error).message);
         return;
+      } finally {
+        this.#starting.delete(key);
       }
       stop = async () => {
         await stopProcesses();

@@ -35,13 +35,14 @@ function httpOk(host: string, port: number, path: string): Promise<boolean> {
 /**
  * Waits until `probe` passes on the pod address, as a kubelet's readiness
  * probe would (TCP connect, or an HTTP GET answered 2xx/3xx). A process that
- * exits first fails the wait with its log.
+ * exits first fails the wait with its log; so does `signal` aborting.
  */
 export async function waitForProbe(
   child: GroupProcess,
   host: string,
   probe: Probe,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const what = probe.httpGet
@@ -49,6 +50,7 @@ export async function waitForProbe(
     : `${host}:${probe.tcpSocket?.port}`;
   while (Date.now() < deadline) {
     if (child.done) throw new Error(`${child.name} exited before ${what} was ready:\n${child.tail()}`);
+    if (signal?.aborted) throw new Error(`${child.name}: start abandoned before ${what} was ready`);
     const passed = probe.httpGet
       ? await httpOk(host, probe.httpGet.port, probe.httpGet.path ?? '/')
       : await tcpOpen(host, probe.tcpSocket?.port as number);

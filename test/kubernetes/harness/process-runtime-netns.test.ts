@@ -97,7 +97,7 @@ describe('process runtime in a network namespace per pod', {
     } as unknown as Pod;
     assert.equal(runtime.ownsAddress?.(pod), true);
     const ip = `203.0.113.${randomInt(2, 250)}`;
-    stopPod = await runtime.start(pod, ip);
+    stopPod = await runtime.start(pod, ip, new AbortController().signal);
     podIp = ip;
     // No readiness probes: the tag server does not survive a probe's reset.
     const answer = await eventually(

@@ -79,7 +79,7 @@ export function processRuntime(options: ProcessRuntimeOptions): PodRuntime {
     networkNamespaces !== undefined && (networkNamespaces.selects?.(pod) ?? true);
   return {
     ownsAddress,
-    async start(pod: Pod, ip: string) {
+    async start(pod: Pod, ip: string, signal: AbortSignal) {
       const started: GroupProcess[] = [];
       let network: PodNetwork | undefined;
       const stop = async () => {
@@ -161,7 +161,8 @@ export function processRuntime(options: ProcessRuntimeOptions): PodRuntime {
           }
           const child = run(container, argv, env);
           const probe = container.readinessProbe;
-          if (probe?.tcpSocket || probe?.httpGet) await waitForProbe(child, ip, probe, readyTimeoutMs);
+          if (probe?.tcpSocket || probe?.httpGet)
+            await waitForProbe(child, ip, probe, readyTimeoutMs, signal);
         }
       } catch (error) {
         await stop();
