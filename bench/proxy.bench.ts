@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAnchor, createIssuer, issueWorkloadCertificate } from '../src/pki/index.ts';
 import { dataPlaneEntry, PROXY_NODE_ARGS } from '../src/proxy/launch.ts';
+import { freePort } from '../test/fixtures/ports.ts';
 
 const { values } = parseArgs({
   allowNegative: true,
@@ -66,13 +67,6 @@ const clientId = writeIdentity('client');
 const serverId = writeIdentity('server');
 
 // ---- ports ------------------------------------------------------------------
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 const ports = {
   backend: await freePort(),
   bulk: await freePort(),

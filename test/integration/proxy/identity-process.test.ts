@@ -3,13 +3,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { issueWorkloadCertificate } from '../../../src/pki/index.ts';
 import { TRANSPORT_ALPN } from '../../../src/proxy/transport/header.ts';
+import { freePort } from '../../fixtures/ports.ts';
 import { startIdentityServiceProcess, writeIdentityServiceFiles } from '../identity/service-files.ts';
 import { listen, waitFor } from './helpers.ts';
 
@@ -22,14 +22,6 @@ after(() => {
   for (const child of children) child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** A loopback port that was free a moment ago, so the service can start on it later. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  const port = await listen(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('the proxy process in identity-service mode', () => {
   it('waits for an identity service that starts after it, then serves mTLS with the issued certificate', async () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningProxy } from '../../../src/proxy/proxy.ts';
+import { freePort } from '../../fixtures/ports.ts';
 import { metricValue, proxyWith, scrape, testMesh, viaProxy } from './helpers.ts';
 
 const proxyEntry = new URL('../../../src/cmd/proxy.ts', import.meta.url).pathname;
@@ -33,15 +34,6 @@ h2.listen(Number(process.env.GRPC_PORT), '127.0.0.1', up);
 h1.listen(Number(process.env.HTTP_PORT), '127.0.0.1', up);
 process.on('SIGTERM', () => process.exit(0));
 `;
-
-/** A free loopback port, so a process can be restarted at the same address. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Spawns a process and resolves once its output contains `ready`. */
 function spawnUntil(

@@ -3,10 +3,10 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../fixtures/ports.ts';
 import type { KubeBinaries } from './binaries.ts';
 import { formatKubeconfig, type KubeconfigEntry } from './kubeconfig.ts';
 import { type ClusterPki, createClusterPki } from './pki.ts';
-import { freePort } from './ports.ts';
 import { type GroupProcess, startGroupProcess } from './processes.ts';
 
 /** One running test cluster: etcd, kube-apiserver and kube-controller-manager. */
