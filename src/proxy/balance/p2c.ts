@@ -22,6 +22,8 @@ export function pickP2c<T extends Candidate>(
   candidates: readonly T[],
   random: () => number = Math.random,
 ): T | undefined {
+  // One candidate (the usual service behind one endpoint, or a gateway) is the pick whatever its state.
+  if (candidates.length <= 1) return candidates[0];
   let pool = candidates.filter((c) => c.available());
   if (pool.length === 0) pool = [...candidates];
   const weighted = pool.filter((c) => c.weight > 0);

@@ -83,6 +83,7 @@ export function isFailureStatus(route: ProfileRoute | undefined, status: number)
 
 /** Picks a backend of `overrides` by weight; undefined when all weights are 0. */
 export function pickOverride(overrides: DstOverride[], random = Math.random): DstOverride | undefined {
+  if (overrides.length === 0) return undefined;
   let total = 0;
   for (const o of overrides) total += o.weight;
   if (total <= 0) return undefined;

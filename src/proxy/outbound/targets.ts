@@ -79,6 +79,8 @@ export class EndpointHandle implements Candidate {
 export class Target {
   readonly authority: string;
   readonly #endpoints = new Map<string, EndpointHandle>();
+  /** `#endpoints` as a list, made on the first pick after each update rather than per request. */
+  #list: readonly EndpointHandle[] | undefined;
   #known = false;
   #exists = true;
   #fallback: EndpointHandle | undefined;
@@ -103,6 +105,7 @@ export class Target {
   }
 
   apply(update: EndpointUpdate): void {
+    this.#list = undefined;
     if (update.kind === 'add') {
       for (const endpoint of update.endpoints) {
         const key = endpointKey(endpoint);
@@ -122,8 +125,9 @@ export class Target {
     for (const wake of this.#waiters.splice(0)) wake();
   }
 
-  get endpoints(): EndpointHandle[] {
-    return [...this.#endpoints.values()];
+  get endpoints(): readonly EndpointHandle[] {
+    this.#list ??= [...this.#endpoints.values()];
+    return this.#list;
   }
 
   /**
@@ -183,7 +187,7 @@ export class Target {
   }
 
   /** The endpoints of `group`, or all of them when it has none (or none is asked for). */
-  #inGroup(group: string | undefined): EndpointHandle[] {
+  #inGroup(group: string | undefined): readonly EndpointHandle[] {
     const all = this.endpoints;
     if (group === undefined) return all;
     const members = all.filter((e) => e.group === group);

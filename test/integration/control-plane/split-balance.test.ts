@@ -35,7 +35,7 @@ function endpoints(name: string, ips: string[]): Endpoints {
 }
 
 /** Waits until the target holds exactly `count` endpoints. */
-async function endpointsOf(target: Target, count: number): Promise<EndpointHandle[]> {
+async function endpointsOf(target: Target, count: number): Promise<readonly EndpointHandle[]> {
   await target.ready(30_000);
   for (let i = 0; i < 600 && target.endpoints.length !== count; i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
