@@ -454,36 +454,28 @@ const LATENCY_ROUNDS = 5;
  */
 async function interleavedSteadyRate(rps: number, seconds: number) {
   const stacks = { direct: ports.backend, strait: ports.strait.listener, haproxy: ports.haproxy.front };
-  const spread = () => ({ startedLate: 0, allConnectionsBusy: 0, stealPercent: 0 });
-  const merged = {
-    direct: { latencies: [] as number[], spread: spread() },
-    strait: { latencies: [] as number[], spread: spread() },
-    haproxy: { latencies: [] as number[], spread: spread() },
-  };
-  const steal = {
-    direct: { stolen: 0, total: 0 },
-    strait: { stolen: 0, total: 0 },
-    haproxy: { stolen: 0, total: 0 },
-  };
+  const stack = () => ({
+    latencies: [] as number[],
+    spread: { startedLate: 0, allConnectionsBusy: 0, stealPercent: 0 },
+    ticks: { stolen: 0, total: 0 },
+  });
+  const merged = { direct: stack(), strait: stack(), haproxy: stack() };
   for (let round = 0; round < LATENCY_ROUNDS; round++) {
-    for (const [stack, port] of Object.entries(stacks) as Array<[keyof typeof stacks, number]>) {
+    for (const [name, port] of Object.entries(stacks) as Array<[keyof typeof stacks, number]>) {
+      const into = merged[name];
       const before = machineTicks();
       const result = await steadyRate(port, rps, seconds / LATENCY_ROUNDS);
       const after = machineTicks();
-      steal[stack].stolen += after.steal - before.steal;
-      steal[stack].total += after.total - before.total;
-      const into = merged[stack];
+      into.ticks.stolen += after.steal - before.steal;
+      into.ticks.total += after.total - before.total;
       into.latencies.push(...result.latencies);
       into.spread.startedLate += result.spread.startedLate;
       into.spread.allConnectionsBusy += result.spread.allConnectionsBusy;
     }
   }
-  for (const [stack, into] of Object.entries(merged) as Array<
-    [keyof typeof merged, (typeof merged)['direct']]
-  >) {
+  for (const into of Object.values(merged)) {
     into.latencies.sort((a, b) => a - b);
-    const { stolen, total } = steal[stack];
-    into.spread.stealPercent = round((100 * stolen) / Math.max(1, total), 1);
+    into.spread.stealPercent = round((100 * into.ticks.stolen) / Math.max(1, into.ticks.total), 1);
   }
   return merged;
 }
