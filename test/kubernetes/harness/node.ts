@@ -137,23 +137,15 @@ export class HarnessNode {
   /**
    * Runs `task` for `pod` after the pod's earlier work, without holding up other pods: a pod
    * whose readiness probe never passes waits out its timeout alone, as with a kubelet's pod
-   * workers. A failed task is tried again (API errors pass) before it is recorded as the pod's failure.
+   * workers. A task that fails is kept as the pod's failure, as a start that fails is.
    */
   #queue(pod: Pod, task: (pod: Pod) => Promise<void>): void {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
-    const attempt = async (tries: number): Promise<void> => {
-      try {
-        await task(pod);
-      } catch (error) {
-        if (tries >= 3) {
-          this.#failures.set(key, (error as Error).message);
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500 * tries));
-        await attempt(tries + 1);
-      }
-    };
-    const work = (this.#work.get(key) ?? Promise.resolve()).then(() => attempt(1));
+    const work = (this.#work.get(key) ?? Promise.resolve()).then(() =>
+      task(pod).catch((error: unknown) => {
+        this.#failures.set(key, (error as Error).message);
+      }),
+    );
     this.#work.set(key, work);
     void work.then(() => {
       if (this.#work.get(key) === work) this.#work.delete(key);
