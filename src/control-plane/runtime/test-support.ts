@@ -11,15 +11,16 @@ import type {
 } from '../../core/store.ts';
 
 /**
- * A real store with a switch to cut it off: while cut, list and watch fail
- * and open watches break, as when the connection to a store drops.
+ * A real store reached over a connection the test can cut: while cut, every
+ * call fails as an unreachable server would and open watches end with
+ * "the watch connection broke"; restore() serves the same store again.
  */
 export class SeverableStore implements ResourceStore {
   readonly #inner: ResourceStore;
+  readonly #connections = new Set<AbortController>();
   #cut = false;
   /** While set, watches fail but lists work. */
   refuseWatches = false;
-  #breakers = new Set<() => void>();
   lists = 0;
   watches = 0;
 
@@ -29,7 +30,7 @@ export class SeverableStore implements ResourceStore {
 
   cut(): void {
     this.#cut = true;
-    for (const breaker of this.#breakers) breaker();
+    for (const connection of this.#connections) connection.abort();
   }
 
   restore(): void {
@@ -40,7 +41,8 @@ export class SeverableStore implements ResourceStore {
     if (this.#cut) throw new StraitError('E_UNAVAILABLE', 'the store is unreachable');
   }
 
-  get<T extends Resource = Resource>(ref: ObjectRef): Promise<T | undefined> {
+  async get<T extends Resource = Resource>(ref: ObjectRef): Promise<T | undefined> {
+    this.#check();
     return this.#inner.get<T>(ref);
   }
 
@@ -57,38 +59,41 @@ export class SeverableStore implements ResourceStore {
     this.watches++;
     this.#check();
     if (this.refuseWatches) throw new StraitError('E_UNAVAILABLE', 'watches are refused');
-    const local = new AbortController();
-    const broken = { value: false };
-    const breaker = () => {
-      broken.value = true;
-      local.abort();
-    };
-    this.#breakers.add(breaker);
-    const signal = options.signal ? AbortSignal.any([options.signal, local.signal]) : local.signal;
+    const connection = new AbortController();
+    this.#connections.add(connection);
+    const signal = options.signal ? AbortSignal.any([options.signal, connection.signal]) : connection.signal;
     try {
       for await (const event of this.#inner.watch<T>(kind, { ...options, signal })) yield event;
-      if (broken.value) throw new StraitError('E_UNAVAILABLE', 'the watch connection broke');
+    } catch (error) {
+      if (!connection.signal.aborted) throw error;
     } finally {
-      this.#breakers.delete(breaker);
+      this.#connections.delete(connection);
     }
+    if (connection.signal.aborted) throw new StraitError('E_UNAVAILABLE', 'the watch connection broke');
   }
 
-  create<T extends Resource>(object: T): Promise<T> {
+  async create<T extends Resource>(object: T): Promise<T> {
+    this.#check();
     return this.#inner.create(object);
   }
-  update<T extends Resource>(object: T): Promise<T> {
+  async update<T extends Resource>(object: T): Promise<T> {
+    this.#check();
     return this.#inner.update(object);
   }
-  apply<T extends Resource>(object: T, options: ApplyOptions): Promise<T> {
+  async apply<T extends Resource>(object: T, options: ApplyOptions): Promise<T> {
+    this.#check();
     return this.#inner.apply(object, options);
   }
-  patch<T extends Resource = Resource>(ref: ObjectRef, patch: Record<string, unknown>): Promise<T> {
+  async patch<T extends Resource = Resource>(ref: ObjectRef, patch: Record<string, unknown>): Promise<T> {
+    this.#check();
     return this.#inner.patch<T>(ref, patch);
   }
-  updateStatus<T extends Resource>(object: T): Promise<T> {
+  async updateStatus<T extends Resource>(object: T): Promise<T> {
+    this.#check();
     return this.#inner.updateStatus(object);
   }
-  delete(ref: ObjectRef, options?: DeleteOptions): Promise<boolean> {
+  async delete(ref: ObjectRef, options?: DeleteOptions): Promise<boolean> {
+    this.#check();
     return this.#inner.delete(ref, options);
   }
 }

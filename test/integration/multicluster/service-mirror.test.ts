@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
+import { SeverableStore } from '../../../src/control-plane/runtime/test-support.ts';
 import { findCondition } from '../../../src/core/api/conditions.ts';
 import type { Event, Service } from '../../../src/core/api/core.ts';
 import type { ResourceStore } from '../../../src/core/store.ts';
@@ -21,7 +22,6 @@ import {
   namespace,
   service,
 } from './fixtures.ts';
-import { SeverableStore } from './severable-store.ts';
 
 interface World {
   west: ResourceStore;
