@@ -414,23 +414,40 @@ function closeStarts(starts: number[]): number {
 
 /**
  * Steady load: one process (bench/steady-load.ts) starting a request every millisecond on ten
- * keep-alive connections, each request on a connection with none in flight. `spread` says how
- * many requests started more than one interval late (the generator's timer, 1 ms resolution)
- * and how many found every connection busy (then it starts none). Latencies (ms), sorted.
+ * keep-alive connections, each request on a connection with none in flight. The first
+ * ROUND_WARMUP_SECONDS on the new connections run at the same rate unmeasured (their first
+ * requests are set-up cost, reported apart as `firstLatencies`). `spread` says how many
+ * requests started more than one interval late (the generator's timer, 1 ms resolution) and
+ * how many found every connection busy (then it starts none). Latencies (ms), sorted.
  */
 async function steadyRate(port: number, rps: number, seconds: number) {
   const script = new URL('./steady-load.ts', import.meta.url).pathname;
-  const command = [process.execPath, script, String(port), String(rps), String(seconds), String(CLIENTS)];
+  const command = [
+    process.execPath,
+    script,
+    String(port),
+    String(rps),
+    String(seconds),
+    String(CLIENTS),
+    String(ROUND_WARMUP_SECONDS),
+  ];
   const [file, ...args] = loadPinned ? ['taskset', '-c', LOAD_CPUS, ...command] : command;
   const output = await new Promise<string>((resolve, reject) =>
     execFile(file as string, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout) =>
       error ? reject(error) : resolve(stdout),
     ),
   );
-  const result = JSON.parse(output) as { latenciesMs: number[]; late: number; busy: number; errors: number };
+  const result = JSON.parse(output) as {
+    latenciesMs: number[];
+    firstLatenciesMs: number[];
+    late: number;
+    busy: number;
+    errors: number;
+  };
   if (result.errors > 0) throw new Error(`steady load on ${port}: ${result.errors} connection errors`);
   return {
     latencies: result.latenciesMs,
+    firstLatencies: result.firstLatenciesMs,
     spread: { startedLate: result.late, allConnectionsBusy: result.busy },
   };
 }
@@ -447,6 +464,8 @@ function machineTicks(): { steal: number; total: number } {
 }
 
 const LATENCY_ROUNDS = 5;
+/** Unmeasured steady load at the start of each round, on its new connections. */
+const ROUND_WARMUP_SECONDS = 1;
 /**
  * The steady load in rounds: each round gives direct, Strait and HAProxy a fifth of the time,
  * one after another, and each stack's latencies are merged over the rounds. A stall of this
@@ -456,6 +475,7 @@ async function interleavedSteadyRate(rps: number, seconds: number) {
   const stacks = { direct: ports.backend, strait: ports.strait.listener, haproxy: ports.haproxy.front };
   const stack = () => ({
     latencies: [] as number[],
+    firstLatencies: [] as number[],
     spread: { startedLate: 0, allConnectionsBusy: 0, stealPercent: 0 },
     ticks: { stolen: 0, total: 0 },
   });
@@ -469,12 +489,14 @@ async function interleavedSteadyRate(rps: number, seconds: number) {
       into.ticks.stolen += after.steal - before.steal;
       into.ticks.total += after.total - before.total;
       into.latencies.push(...result.latencies);
+      into.firstLatencies.push(...result.firstLatencies);
       into.spread.startedLate += result.spread.startedLate;
       into.spread.allConnectionsBusy += result.spread.allConnectionsBusy;
     }
   }
   for (const into of Object.values(merged)) {
     into.latencies.sort((a, b) => a - b);
+    into.firstLatencies.sort((a, b) => a - b);
     into.spread.stealPercent = round((100 * into.ticks.stolen) / Math.max(1, into.ticks.total), 1);
   }
   return merged;
@@ -588,7 +610,9 @@ function addedLatency(
 const latencySummary = (load: typeof steady | typeof bursts) =>
   Object.fromEntries(
     (['direct', 'strait', 'haproxy'] as const).map((stack) => {
-      const { latencies, spread } = load[stack];
+      const measured = load[stack];
+      const { latencies, spread } = measured;
+      const first = 'firstLatencies' in measured ? measured.firstLatencies : undefined;
       return [
         stack,
         {
@@ -598,12 +622,18 @@ const latencySummary = (load: typeof steady | typeof bursts) =>
           p999: round(pct(latencies, 0.999), 3),
           requests: latencies.length,
           ...spread,
+          ...(first && {
+            firstRequestOnNewConnection: {
+              p50: round(pct(first, 0.5), 3),
+              max: round(first[first.length - 1] ?? Number.NaN, 3),
+              requests: first.length,
+            },
+          }),
         },
       ];
     }),
   );
-const STEADY =
-  'one request started every 1 ms on 10 keep-alive connections (bench/steady-load.ts), 5 interleaved rounds';
+const STEADY = `one request started every 1 ms on 10 keep-alive connections (bench/steady-load.ts), ${LATENCY_ROUNDS} interleaved rounds, each on new connections after ${ROUND_WARMUP_SECONDS} s unmeasured`;
 const CPUS_AWAKE = values.awake ? ', idle CPUs kept awake (SCHED_IDLE spinners)' : ', halting CPUs';
 const BURSTS = 'one h2load, 10 connections firing together every 10 ms';
 const figures = [

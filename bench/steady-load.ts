@@ -3,7 +3,12 @@
 // request in flight. h2load's --rps fires all its connections' timers together, so its "1,000
 // req/s" from 10 connections is 10 simultaneous requests every 10 ms; this is what the added
 // latency at a rate is measured with. Run as a child process: `node bench/steady-load.ts PORT RPS
-// SECONDS [CONNECTIONS]` prints one JSON line, { latenciesMs (sorted), late, busy, errors }.
+// SECONDS [CONNECTIONS] [WARMUP_SECONDS]` prints one JSON line, { latenciesMs (sorted),
+// firstLatenciesMs, late, busy, errors }. The load runs WARMUP_SECONDS longer than SECONDS, at the
+// same rate on the same connections, and requests started in that first part are not measured:
+// the first requests on new connections (their latency is in firstLatenciesMs, one per
+// connection) meet code paths the proxies have not run hot yet, which is a connection's set-up
+// cost, not the latency at a rate.
 import net from 'node:net';
 
 const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: bench\r\n\r\n', 'latin1');
@@ -13,6 +18,10 @@ interface Connection {
   socket: net.Socket;
   busy: boolean;
   sentAt: number;
+  /** The request in flight counts (started after the warm-up). */
+  measured: boolean;
+  /** No response has come on this connection yet. */
+  first: boolean;
   buffered: Buffer | undefined;
 }
 
@@ -26,8 +35,15 @@ function responseLength(buf: Buffer): number {
   return buf.length >= total ? total : -1;
 }
 
-export async function steadyLoad(port: number, rps: number, seconds: number, connections = 10) {
+export async function steadyLoad(
+  port: number,
+  rps: number,
+  seconds: number,
+  connections = 10,
+  warmupSeconds = 0,
+) {
   const latencies: number[] = [];
+  const firstLatencies: number[] = [];
   let errors = 0;
   const pool: Connection[] = await Promise.all(
     Array.from(
@@ -36,7 +52,14 @@ export async function steadyLoad(port: number, rps: number, seconds: number, con
         new Promise<Connection>((resolve, reject) => {
           const socket = net.connect(port, '127.0.0.1', () => resolve(connection));
           socket.setNoDelay(true);
-          const connection: Connection = { socket, busy: false, sentAt: 0, buffered: undefined };
+          const connection: Connection = {
+            socket,
+            busy: false,
+            sentAt: 0,
+            measured: false,
+            first: true,
+            buffered: undefined,
+          };
           socket.on('data', (data: Buffer) => {
             let buf = connection.buffered ? Buffer.concat([connection.buffered, data]) : data;
             const length = responseLength(buf);
@@ -44,7 +67,10 @@ export async function steadyLoad(port: number, rps: number, seconds: number, con
               connection.buffered = buf;
               return;
             }
-            latencies.push(performance.now() - connection.sentAt);
+            const latency = performance.now() - connection.sentAt;
+            if (connection.first) firstLatencies.push(latency);
+            if (connection.measured) latencies.push(latency);
+            connection.first = false;
             buf = buf.subarray(length);
             connection.buffered = buf.length > 0 ? buf : undefined;
             connection.busy = false;
@@ -57,7 +83,8 @@ export async function steadyLoad(port: number, rps: number, seconds: number, con
     ),
   );
   const intervalMs = 1000 / rps;
-  const total = Math.round(rps * seconds);
+  const warmup = Math.round(rps * warmupSeconds);
+  const total = warmup + Math.round(rps * seconds);
   const startedAt = performance.now() + 10;
   let sent = 0;
   let late = 0;
@@ -67,14 +94,16 @@ export async function steadyLoad(port: number, rps: number, seconds: number, con
       const now = performance.now();
       // Every request whose time has come starts now, on a connection with none in flight.
       while (sent < total && startedAt + sent * intervalMs <= now) {
-        if (now - (startedAt + sent * intervalMs) > intervalMs) late++;
+        const measured = sent >= warmup;
+        if (measured && now - (startedAt + sent * intervalMs) > intervalMs) late++;
         const connection = pool.find((c) => !c.busy);
         sent++;
         if (!connection) {
-          busy++;
+          if (measured) busy++;
           continue;
         }
         connection.busy = true;
+        connection.measured = measured;
         connection.sentAt = performance.now();
         connection.socket.write(REQUEST);
       }
@@ -84,11 +113,23 @@ export async function steadyLoad(port: number, rps: number, seconds: number, con
     setTimeout(tick, 10);
   });
   for (const connection of pool) connection.socket.destroy();
-  return { latenciesMs: latencies.sort((a, b) => a - b), late, busy, errors };
+  return {
+    latenciesMs: latencies.sort((a, b) => a - b),
+    firstLatenciesMs: firstLatencies,
+    late,
+    busy,
+    errors,
+  };
 }
 
 if (import.meta.main) {
-  const [port, rps, seconds, connections] = process.argv.slice(2).map(Number);
-  const result = await steadyLoad(port as number, rps as number, seconds as number, connections || 10);
+  const [port, rps, seconds, connections, warmupSeconds] = process.argv.slice(2).map(Number);
+  const result = await steadyLoad(
+    port as number,
+    rps as number,
+    seconds as number,
+    connections || 10,
+    warmupSeconds || 0,
+  );
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
