@@ -628,8 +628,9 @@ const latencySummary = (load: typeof steady | typeof bursts) =>
     (['direct', 'strait', 'haproxy'] as const).map((stack) => {
       const measured = load[stack];
       const { latencies, spread } = measured;
-      const first = 'firstLatencies' in measured ? measured.firstLatencies : undefined;
-      const byRound = 'p99ByRound' in measured ? { p99ByRound: measured.p99ByRound } : {};
+      // Rounds and first requests on new connections: the steady load has them, the bursts do not.
+      const steadyOnly = 'firstLatencies' in measured ? measured : undefined;
+      const first = steadyOnly?.firstLatencies;
       return [
         stack,
         {
@@ -638,7 +639,7 @@ const latencySummary = (load: typeof steady | typeof bursts) =>
           p99: round(pct(latencies, 0.99), 3),
           p999: round(pct(latencies, 0.999), 3),
           requests: latencies.length,
-          ...byRound,
+          ...(steadyOnly && { p99ByRound: steadyOnly.p99ByRound }),
           ...spread,
           ...(first && {
             firstRequestOnNewConnection: {
