@@ -137,6 +137,55 @@ describe('an outbound application connection', () => {
     assert.equal(exchange.write(Buffer.from('x')), true);
   });
 
+  it('writes each response whole and in order however its head and body pieces arrive', {
+    timeout: 5000,
+  }, async () => {
+    const client = await rawClient(listener.port);
+    const next = async () => {
+      while (pending.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      return pending.shift() as AppExchange;
+    };
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    const large = 'L'.repeat(40_000);
+    client.socket.write(
+      'GET /later HTTP/1.1\r\nHost: a:1\r\n\r\n'.repeat(4) + 'HEAD /later HTTP/1.1\r\nHost: a:1\r\n\r\n',
+    );
+    // The body comes a tick after the head.
+    let exchange = await next();
+    exchange.writeHead(200, 'OK', ['content-length', '5']);
+    await tick();
+    exchange.write(Buffer.from('later'));
+    exchange.end();
+    // A body too large to copy behind its head.
+    exchange = await next();
+    exchange.writeHead(200, 'OK', ['content-length', String(large.length)]);
+    exchange.write(Buffer.from(large));
+    exchange.end();
+    // Chunked, over several ticks, with trailers.
+    exchange = await next();
+    exchange.writeHead(200, 'OK', ['trailer', 'x-sum']);
+    exchange.write(Buffer.from('ab'));
+    await tick();
+    exchange.write(Buffer.from('cde'));
+    exchange.end(['x-sum', '5']);
+    // Chunked and empty, ended at once.
+    exchange = await next();
+    exchange.writeHead(200, 'OK', []);
+    exchange.end();
+    // No body at all.
+    exchange = await next();
+    exchange.writeHead(200, 'OK', ['content-length', '7']);
+    exchange.end();
+    const expected =
+      'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nlater' +
+      `HTTP/1.1 200 OK\r\ncontent-length: ${large.length}\r\n\r\n${large}` +
+      'HTTP/1.1 200 OK\r\ntrailer: x-sum\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\nx-sum: 5\r\n\r\n' +
+      'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n' +
+      'HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\n';
+    assert.equal(await client.until((t) => t.length >= expected.length), expected);
+    client.socket.destroy();
+  });
+
   it('answers a proxy error with its reason and keeps the connection', async () => {
     const client = await rawClient(listener.port);
     client.socket.write('GET /later HTTP/1.1\r\nHost: a:1\r\n\r\n');

@@ -40,6 +40,8 @@ export interface OutboundAppContext {
 /** Pipelined request bytes held while a request is in flight before the application is paused. */
 const HELD_BYTES = 64 * 1024;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/** A response body piece at most this large is copied behind its head, to go out in one write. */
+const COPY_WITH_HEAD_BYTES = 16 * 1024;
 
 /**
  * One HTTP/1 connection from the application to the outbound listener,
@@ -63,6 +65,8 @@ export class OutboundAppConnection {
   /** Inside #next: an exchange that completes synchronously must not start the next one itself. */
   #serving = false;
   #closeAfter = false;
+  /** A response head not written yet: it goes out with the first piece of the body, in one write. */
+  #heldHead: string | undefined;
   #clientEnded = false;
   #paused = false;
   #closed = false;
@@ -280,20 +284,45 @@ export class OutboundAppConnection {
     if (!exchange.keepAlive || this.#context.draining()) this.#closeAfter = true;
     if (this.#closeAfter) text += 'connection: close\r\n';
     else if (exchange.minorVersion === 0) text += 'connection: keep-alive\r\n';
-    const socket = this.#socket;
-    // Head and body of a response that is read at once go out in one write.
-    socket.cork();
-    socket.write(`${text}\r\n`, 'latin1');
-    process.nextTick(uncork, socket);
+    // Head and body of a response that is read at once go out in one write: the head waits
+    // for the body's first piece until the end of this tick.
+    this.#heldHead = `${text}\r\n`;
+    process.nextTick(this.#flushHead);
   }
+
+  /** Writes a held response head on its own. */
+  #flushHead = (): void => {
+    const head = this.#heldHead;
+    if (head === undefined) return;
+    this.#heldHead = undefined;
+    if (!this.#closed) this.#socket.write(head, 'latin1');
+  };
 
   write(exchange: Exchange, chunk: Buffer): boolean {
     if (exchange !== this.#exchange || exchange.bodiless || chunk.length === 0) return true;
     const socket = this.#socket;
-    if (!exchange.chunked) return socket.write(chunk);
-    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-    socket.write(chunk);
-    return socket.write('\r\n', 'latin1');
+    const head = this.#heldHead;
+    this.#heldHead = undefined;
+    if (!exchange.chunked) {
+      if (head === undefined) return socket.write(chunk);
+      // Copying a small body is cheaper than a second buffer in the write.
+      if (chunk.length <= COPY_WITH_HEAD_BYTES) {
+        const out = Buffer.allocUnsafe(head.length + chunk.length);
+        out.write(head, 0, 'latin1');
+        chunk.copy(out, head.length);
+        return socket.write(out);
+      }
+    }
+    socket.cork();
+    if (head !== undefined) socket.write(head, 'latin1');
+    let more: boolean;
+    if (exchange.chunked) {
+      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      socket.write(chunk);
+      more = socket.write('\r\n', 'latin1');
+    } else more = socket.write(chunk);
+    socket.uncork();
+    return more;
   }
 
   onDrain(exchange: Exchange, listener: () => void): void {
@@ -304,10 +333,11 @@ export class OutboundAppConnection {
     if (exchange !== this.#exchange || exchange.responseEnded) return;
     exchange.responseEnded = true;
     if (exchange.chunked) {
-      let text = '0\r\n';
+      let text = `${this.#heldHead ?? ''}0\r\n`;
       for (let i = 0; i < trailers.length; i += 2) text += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+      this.#heldHead = undefined;
       this.#socket.write(`${text}\r\n`, 'latin1');
-    }
+    } else this.#flushHead();
     // The rest of a body the server did not wait for is read and dropped first.
     if (exchange.bodyEnded) this.#finish(exchange);
   }
@@ -378,8 +408,10 @@ export class OutboundAppConnection {
   /** Closes the connection; `graceful` lets what was written go out and waits for the client's close. */
   #close(graceful: boolean): void {
     if (this.#closed) return;
+    if (graceful) this.#flushHead();
     this.#closed = true;
     this.#held = undefined;
+    this.#heldHead = undefined;
     this.#detach();
     const socket = this.#socket;
     socket.on('error', () => {});
@@ -387,10 +419,6 @@ export class OutboundAppConnection {
     else socket.destroy();
     this.#context.released(this);
   }
-}
-
-function uncork(socket: net.Socket): void {
-  socket.uncork();
 }
 
 /** One request of an OutboundAppConnection, as the forwarder sees it. */
