@@ -16,6 +16,7 @@ import { DestinationService } from '../src/gen/strait/destination/v1/destination
 import { createAnchor, createIssuer, issueWorkloadCertificate } from '../src/pki/index.ts';
 import { CONTROL_PLANE_NODE_ARGS, controlPlaneEnv } from '../src/platform/local/control-plane-process.ts';
 import { openLocalStore } from '../src/platform/local/store/index.ts';
+import { nearestRank } from './percentile.ts';
 
 const { values } = parseArgs({
   options: {
@@ -178,18 +179,14 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
 function summary(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 100) / 100;
   return {
     samples: sorted.length,
-    p50Ms: round(percentile(sorted, 50)),
-    p90Ms: round(percentile(sorted, 90)),
-    p99Ms: round(percentile(sorted, 99)),
+    p50Ms: round(nearestRank(sorted, 50)),
+    p90Ms: round(nearestRank(sorted, 90)),
+    p99Ms: round(nearestRank(sorted, 99)),
     maxMs: round(sorted.at(-1) ?? Number.NaN),
   };
 }

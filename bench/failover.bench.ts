@@ -24,6 +24,7 @@ import { clusterDirectory } from '../src/platform/local/home.ts';
 import { openLocalStore } from '../src/platform/local/store/index.ts';
 import { LocalClusters } from '../test/fixtures/local-clusters.ts';
 import { measureSwitchUnderTraffic, type StopMode, type TrafficRound } from './failover-traffic.ts';
+import { nearestRank } from './percentile.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 200);
 const PROCESS_ROUNDS = Number(process.env.PROCESS_ROUNDS ?? 100);
@@ -139,10 +140,11 @@ async function failbackTimeline(store: ResourceStore, holdDownMs: number, stepMs
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-};
+const percentile = (values: number[], p: number) =>
+  nearestRank(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
 function trafficSummary(rounds: TrafficRound[], how: string) {
   const total = (pick: (r: TrafficRound) => number) => rounds.reduce((sum, r) => sum + pick(r), 0);
   return {
