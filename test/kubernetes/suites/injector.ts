@@ -305,7 +305,8 @@ async function injectedPodTests(
         const text = await readAll(socket);
         return text === '' ? undefined : text;
       },
-      20_000,
+      // The app's container starts after the proxy's; on a loaded machine that has taken over 20 s.
+      60_000,
     );
     assert.equal(answer, 'hello from web-0');
   });
