@@ -93,7 +93,6 @@ export class Http1InboundConnection {
   #outEnd = 0;
   /** During a read into the application socket's reused buffer: keeps that buffer for a write. */
   #keepRead: (() => () => void) | undefined;
-  #inRead = false;
   #appFull = false;
   #clientPaused = false;
   #clientEnded = false;
@@ -352,9 +351,7 @@ export class Http1InboundConnection {
   /** Reads from a reused-buffer socket: bytes still queued in a write must be kept. */
   #onAppRead = (chunk: Buffer, keep: () => () => void): boolean => {
     this.#keepRead = keep;
-    this.#inRead = true;
     this.#onAppData(chunk);
-    this.#inRead = false;
     this.#keepRead = undefined;
     // Closed, or handed to the byte relay, which now decides when to read.
     return this.#closed || !this.#client.writableNeedDrain;
@@ -452,17 +449,10 @@ export class Http1InboundConnection {
     const buf = this.#outBuf;
     if (buf === undefined) return;
     this.#outBuf = undefined;
-    let slice = buf.subarray(this.#outStart, this.#outEnd);
-    let release: (() => void) | undefined;
-    if (this.#keepRead) {
-      // The read's buffer serves a later read once this write is done with it (see reused-buffer.ts).
-      release = this.#keepRead();
-      this.#keepRead = undefined;
-    } else if (this.#inRead) {
-      // A second write from one read (not expected): the first one's release must not free these bytes.
-      slice = Buffer.from(slice);
-    }
-    if (!this.#client.write(slice, release)) this.#app?.pause();
+    // During a read, the read's buffer serves a later read once every write holding it is done
+    // (see reused-buffer.ts).
+    const release = this.#keepRead?.();
+    if (!this.#client.write(buf.subarray(this.#outStart, this.#outEnd), release)) this.#app?.pause();
   }
 
   #onClientDrain = (): void => {

@@ -79,6 +79,43 @@ describe('reused-buffer sockets', () => {
     server.close();
   });
 
+  it('reads into a buffer kept twice again only once both holders released it', {
+    timeout: 30_000,
+  }, async () => {
+    const server = await listen((socket) => {
+      // Every write differs from the others, so bytes read over a held read show.
+      let left = 12;
+      const next = () => {
+        if (left-- === 0) socket.end();
+        else socket.write(Buffer.alloc(500, left), () => setTimeout(next, 5));
+      };
+      next();
+    });
+    const socket = await connectReused(server);
+    const buffers = new Set<ArrayBufferLike>();
+    // Each read has two holders; the first lets go at the next read, the second at the one after.
+    const held: Array<{ chunk: Buffer; copy: Buffer; first: () => void; second: () => void }> = [];
+    let reads = 0;
+    attachReadSink(socket, (chunk, keep) => {
+      reads++;
+      buffers.add(chunk.buffer);
+      for (const earlier of held) {
+        assert.ok(earlier.chunk.equals(earlier.copy), 'a buffer with a holder left is not read into');
+      }
+      const last = held.at(-1);
+      last?.first();
+      if (held.length === 2) (held.shift() as (typeof held)[number]).second();
+      held.push({ chunk, copy: Buffer.from(chunk), first: keep(), second: keep() });
+      return true;
+    });
+    socket.resume();
+    await new Promise((resolve) => socket.once('end', resolve));
+    assert.ok(reads >= 6, `reads: ${reads}`);
+    assert.ok(buffers.size <= 4, `${buffers.size} buffers for ${reads} reads`);
+    socket.destroy();
+    server.close();
+  });
+
   it('takes a new buffer for every read that is kept and never released', async () => {
     const server = await listen((socket) => {
       let left = 5;

@@ -17,10 +17,11 @@ const kReused = Symbol('strait.reusedBuffer');
 /**
  * Receives each read of a reused-buffer socket. The bytes are only valid
  * during the call unless `keep()` is called (e.g. when a write still holds
- * them), which moves later reads to another buffer. `keep()` returns a
- * `release` to call once nothing holds the bytes any more (such as the
- * write's callback): the buffer then serves a later read instead of a new
- * one. Returning false pauses reading until the socket's `resume()`.
+ * them), which moves later reads to another buffer. Each `keep()` returns a
+ * `release` to call once that holder is done with the bytes (such as its
+ * write's callback); when every holder has released it, the buffer serves a
+ * later read instead of a new one. Returning false pauses reading until the
+ * socket's `resume()`.
  */
 export type ReadSink = (chunk: Buffer, keep: () => () => void) => boolean;
 
@@ -37,25 +38,27 @@ export function withReusedBuffer<T extends net.Socket>(create: (onread: net.OnRe
   let size = BUFFER_BYTES;
   let current = Buffer.allocUnsafe(size);
   const spare: Array<typeof current> = [];
-  // Set while `current` is held by its reader; releasing it twice must not hand it out twice.
-  let release: (() => void) | undefined;
+  // Holders of `current`'s bytes, while there are any: the next read goes to another buffer.
+  let holders: { buffer: typeof current; count: number } | undefined;
   const keep = () => {
-    if (!release) {
-      const held = current;
-      let released = false;
-      release = () => {
-        if (released) return;
-        released = true;
-        if (spare.length < SPARE_BUFFERS && held.length === size) spare.push(held);
-      };
-    }
-    return release;
+    holders ??= { buffer: current, count: 0 };
+    const held = holders;
+    held.count++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--held.count > 0) return;
+      // Released before another read came: the next read may use it again.
+      if (held === holders) holders = undefined;
+      else if (spare.length < SPARE_BUFFERS && held.buffer.length === size) spare.push(held.buffer);
+    };
   };
   const socket: T & Tagged = create({
     buffer: () => {
-      if (release) {
+      if (holders) {
         current = spare.pop() ?? Buffer.allocUnsafe(size);
-        release = undefined;
+        holders = undefined;
       } else if (current.length < size) current = Buffer.allocUnsafe(size);
       return current;
     },
