@@ -298,13 +298,13 @@ export class OutboundAppConnection {
     if (!this.#closed) this.#socket.write(head, 'latin1');
   };
 
-  write(exchange: Exchange, chunk: Buffer): boolean {
+  write(exchange: Exchange, chunk: Buffer, keep?: () => () => void): boolean {
     if (exchange !== this.#exchange || exchange.bodiless || chunk.length === 0) return true;
     const socket = this.#socket;
     const head = this.#heldHead;
     this.#heldHead = undefined;
     if (!exchange.chunked) {
-      if (head === undefined) return socket.write(chunk);
+      if (head === undefined) return socket.write(chunk, keep?.());
       // Copying a small body is cheaper than a second buffer in the write.
       if (chunk.length <= COPY_WITH_HEAD_BYTES) {
         const out = Buffer.allocUnsafe(head.length + chunk.length);
@@ -318,9 +318,9 @@ export class OutboundAppConnection {
     let more: boolean;
     if (exchange.chunked) {
       socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-      socket.write(chunk);
+      socket.write(chunk, keep?.());
       more = socket.write('\r\n', 'latin1');
-    } else more = socket.write(chunk);
+    } else more = socket.write(chunk, keep?.());
     socket.uncork();
     return more;
   }
@@ -515,8 +515,8 @@ class Exchange implements AppExchange {
     this.#connection.writeHead(this, status, reason, rawHeaders);
   }
 
-  write(chunk: Buffer): boolean {
-    return this.#connection.write(this, chunk);
+  write(chunk: Buffer, keep?: () => () => void): boolean {
+    return this.#connection.write(this, chunk, keep);
   }
 
   onDrain(listener: () => void): void {

@@ -32,8 +32,12 @@ export interface AppExchange {
   onAbort(listener: () => void): void;
   /** Starts the response; `rawHeaders` must be free of hop-by-hop fields. */
   writeHead(status: number, reason: string, rawHeaders: readonly string[]): void;
-  /** Writes response body bytes; false when the caller should wait for `onDrain`. */
-  write(chunk: Buffer): boolean;
+  /**
+   * Writes response body bytes; false when the caller should wait for `onDrain`.
+   * With `keep`, `chunk` is a view into a reused read buffer: a write that holds
+   * on to it calls `keep()` and its result once it is done with the bytes.
+   */
+  write(chunk: Buffer, keep?: () => () => void): boolean;
   onDrain(listener: () => void): void;
   /** Ends the response, with `trailers` ([name, value, ...]) if it is sent chunked. */
   end(trailers?: readonly string[]): void;

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { ProxyError } from '../errors.ts';
-import { type ResponseEvents, ResponseParser } from './http1-response.ts';
+import { attachReadSink } from '../transport/reused-buffer.ts';
+import { type KeepRead, type ResponseEvents, ResponseParser } from './http1-response.ts';
 
 /** One request as the pool sees it: where its connection and its response go. */
 export interface Http1Exchange extends ResponseEvents {
@@ -28,13 +29,17 @@ export class Http1Connection {
   #exchange: Http1Exchange | undefined;
   #requestDone = false;
   #error: Error | undefined;
+  /** During a read into the socket's reused buffer: keeps that buffer for a write of the body. */
+  #keepRead: KeepRead | undefined;
 
   constructor(pool: Http1Pool, socket: Socket) {
     this.#pool = pool;
     this.#socket = socket;
     this.#parser = new ResponseParser(this);
     socket.setTimeout(pool.idleMs);
+    // Bytes read before the sink was attached, or every read of a socket without a reused buffer.
     socket.on('data', (data: Buffer) => this.#onData(data));
+    attachReadSink(socket, this.#onRead);
     socket.on('end', () => this.#onEnd());
     socket.on('error', (error) => {
       this.#error = error;
@@ -113,7 +118,7 @@ export class Http1Connection {
   }
 
   onResponseBody(chunk: Buffer): void {
-    this.#exchange?.onResponseBody(chunk);
+    this.#exchange?.onResponseBody(chunk, this.#keepRead);
   }
 
   onResponseEnd(trailers: string[], reusable: boolean): void {
@@ -126,6 +131,14 @@ export class Http1Connection {
       this.#pool.release(this);
     } else this.#socket.destroy();
   }
+
+  #onRead = (chunk: Buffer, keep: KeepRead): boolean => {
+    this.#keepRead = keep;
+    this.#onData(chunk);
+    this.#keepRead = undefined;
+    // A paused socket (the client reads slowly) has stopped reading already.
+    return true;
+  };
 
   #onData(data: Buffer): void {
     try {

@@ -9,6 +9,7 @@ import type { AppExchange } from './app-exchange.ts';
 import type { OutboundClient } from './client.ts';
 import { forwardRawHeaders, requestHeadText } from './headers.ts';
 import type { Http1Connection, Http1Exchange, Http1Pool } from './http1-pool.ts';
+import type { KeepRead } from './http1-response.ts';
 import type { EndpointHandle } from './targets.ts';
 
 /** What a forwarded request needs from its forwarder. */
@@ -228,8 +229,8 @@ export class ForwardedRequest implements Http1Exchange {
     app.writeHead(status, reason || reasonPhrase(status), forwardRawHeaders(rawHeaders));
   }
 
-  onResponseBody(chunk: Buffer): void {
-    if (!this.app.write(chunk) && !this.#waitingForDrain) {
+  onResponseBody(chunk: Buffer, keep?: KeepRead): void {
+    if (!this.app.write(chunk, keep) && !this.#waitingForDrain) {
       // The client reads slowly: stop reading the upstream until it catches up.
       this.#waitingForDrain = true;
       this.#connection?.pause();

@@ -4,14 +4,21 @@ import { ProxyError } from '../errors.ts';
 export interface ResponseEvents {
   /** The final (non-1xx) head; `rawHeaders` alternate names and values as received. */
   onResponseHead(status: number, reason: string, rawHeaders: string[]): void;
-  /** A piece of the body, framing removed; a view into the bytes read, valid until the next read. */
-  onResponseBody(chunk: Buffer): void;
+  /**
+   * A piece of the body, framing removed; a view into the bytes read. Without
+   * `keep` it stays valid; with it, only during the call unless `keep()` is
+   * called, whose result must be called once the bytes are no longer held.
+   */
+  onResponseBody(chunk: Buffer, keep?: KeepRead): void;
   /**
    * The response is complete. `reusable`: the connection may carry another
    * request (keep-alive, framed body, nothing extra after it).
    */
   onResponseEnd(trailers: string[], reusable: boolean): void;
 }
+
+/** Keeps the buffer of the current read for one more holder; returns that holder's release. */
+export type KeepRead = () => () => void;
 
 /** A response head (status line and headers) larger than this is refused. */
 export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;

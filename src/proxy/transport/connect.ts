@@ -22,8 +22,9 @@ export interface ConnectOptions {
  * header naming the real target; any other endpoint gets plain TCP.
  */
 export function connectEndpoint(endpoint: Endpoint, options: ConnectOptions): Promise<net.Socket> {
-  // Opaque connections are only ever relayed: they read into a reused buffer.
-  const reuseBuffer = options.protocol === 'opaque';
+  // Opaque connections are only ever relayed, and HTTP/1.1 ones are read by our own response
+  // reader (or relayed after an upgrade): both read into a reused buffer. HTTP/2 sessions are not.
+  const reuseBuffer = options.protocol === 'opaque' || options.protocol === 'http1';
   if (!endpoint.tlsIdentity) {
     return connectPlain(endpoint.address, endpoint.port, options.connectTimeoutMs, { reuseBuffer });
   }

@@ -39,6 +39,22 @@ describe('HTTP/1.1 through two proxies over mTLS', () => {
         }, 20);
         return;
       }
+      if (req.url?.startsWith('/large')) {
+        // 4 MiB in 64 KiB writes, each filled with its own byte, as one body or chunked.
+        const chunked = req.url.endsWith('chunked');
+        res.writeHead(200, chunked ? {} : { 'content-length': String(LARGE_BODY_BYTES) });
+        let written = 0;
+        const pump = () => {
+          while (written < LARGE_BODY_BYTES) {
+            const piece = largeBodyPiece(written);
+            written += piece.length;
+            if (!res.write(piece)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
@@ -121,6 +137,37 @@ describe('HTTP/1.1 through two proxies over mTLS', () => {
     assert.equal(chunked.body, 'one,two');
     assert.equal(chunked.headers['transfer-encoding'], 'chunked');
     assert.equal(chunked.trailers['x-checksum'], 'abc');
+  });
+
+  it('passes large bodies intact to a client that reads slowly', { timeout: 60_000 }, async () => {
+    for (const path of ['/large', '/large?chunked']) {
+      const body = await new Promise<Buffer>((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port: client.ports.outbound,
+          path: `http://${authority}${path}`,
+          agent: false,
+        });
+        req.on('response', (res) => {
+          const chunks: Buffer[] = [];
+          // Reading waits a while, so both proxies hold back bytes they have read.
+          res.pause();
+          setTimeout(() => res.resume(), 300);
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(body.length, LARGE_BODY_BYTES, path);
+      for (let at = 0; at < LARGE_BODY_BYTES; at += LARGE_PIECE_BYTES) {
+        assert.ok(
+          body.subarray(at, at + LARGE_PIECE_BYTES).equals(largeBodyPiece(at)),
+          `${path}: bytes at ${at}`,
+        );
+      }
+    }
   });
 
   it('reuses proxy-to-proxy connections across requests (keep-alive pooling)', async () => {
@@ -248,3 +295,10 @@ describe('HTTP/1.1 through two proxies over mTLS', () => {
     assert.equal(res.status, 200);
   });
 });
+
+const LARGE_BODY_BYTES = 4 * 1024 * 1024;
+const LARGE_PIECE_BYTES = 64 * 1024;
+/** The piece of a large body that starts at `offset`: every byte is the piece's number. */
+function largeBodyPiece(offset: number): Buffer {
+  return Buffer.alloc(LARGE_PIECE_BYTES, (offset / LARGE_PIECE_BYTES) % 256);
+}
