@@ -17,7 +17,7 @@ import type { Logger } from '../log.ts';
 import { isIdempotent } from '../outbound/headers.ts';
 import { connectPlain } from '../transport/connect.ts';
 import { relay } from '../transport/relay.ts';
-import { attachReadSink } from '../transport/reused-buffer.ts';
+import { attachReadSink, type KeepRead } from '../transport/reused-buffer.ts';
 import { CLIENT_ID_HEADER, CLIENT_ID_HEADERS, type InboundCaller } from './client-id.ts';
 import type { InboundRecorder, InboundRequest } from './record.ts';
 
@@ -92,7 +92,7 @@ export class Http1InboundConnection {
   #outStart = 0;
   #outEnd = 0;
   /** During a read into the application socket's reused buffer: keeps that buffer for a write. */
-  #keepRead: (() => () => void) | undefined;
+  #keepRead: KeepRead | undefined;
   #appFull = false;
   #clientPaused = false;
   #clientEnded = false;
@@ -349,7 +349,7 @@ export class Http1InboundConnection {
   // ---- application → client ------------------------------------------------
 
   /** Reads from a reused-buffer socket: bytes still queued in a write must be kept. */
-  #onAppRead = (chunk: Buffer, keep: () => () => void): boolean => {
+  #onAppRead = (chunk: Buffer, keep: KeepRead): boolean => {
     this.#keepRead = keep;
     this.#onAppData(chunk);
     this.#keepRead = undefined;

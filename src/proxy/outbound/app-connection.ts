@@ -11,6 +11,7 @@ import { reasonPhrase } from '../http1/reason.ts';
 import { lingerClose, oneLine, simpleResponse } from '../http1/simple-response.ts';
 import { Http1Timeouts } from '../http1/timeouts.ts';
 import type { Logger } from '../log.ts';
+import type { KeepRead } from '../transport/reused-buffer.ts';
 import type { AppExchange } from './app-exchange.ts';
 
 /** A request that leaves HTTP for raw bytes (CONNECT, an upgrade), as the application sent it. */
@@ -298,7 +299,7 @@ export class OutboundAppConnection {
     if (!this.#closed) this.#socket.write(head, 'latin1');
   };
 
-  write(exchange: Exchange, chunk: Buffer, keep?: () => () => void): boolean {
+  write(exchange: Exchange, chunk: Buffer, keep?: KeepRead): boolean {
     if (exchange !== this.#exchange || exchange.bodiless || chunk.length === 0) return true;
     const socket = this.#socket;
     const head = this.#heldHead;
@@ -515,7 +516,7 @@ class Exchange implements AppExchange {
     this.#connection.writeHead(this, status, reason, rawHeaders);
   }
 
-  write(chunk: Buffer, keep?: () => () => void): boolean {
+  write(chunk: Buffer, keep?: KeepRead): boolean {
     return this.#connection.write(this, chunk, keep);
   }
 

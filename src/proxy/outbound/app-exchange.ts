@@ -1,3 +1,5 @@
+import type { KeepRead } from '../transport/reused-buffer.ts';
+
 /**
  * The application's side of one outbound HTTP/1 request: what it asked and
  * where the answer goes. The outbound listener makes one per request
@@ -37,7 +39,7 @@ export interface AppExchange {
    * With `keep`, `chunk` is a view into a reused read buffer: a write that holds
    * on to it calls `keep()` and its result once it is done with the bytes.
    */
-  write(chunk: Buffer, keep?: () => () => void): boolean;
+  write(chunk: Buffer, keep?: KeepRead): boolean;
   onDrain(listener: () => void): void;
   /** Ends the response, with `trailers` ([name, value, ...]) if it is sent chunked. */
   end(trailers?: readonly string[]): void;

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { ProxyError } from '../errors.ts';
-import { attachReadSink } from '../transport/reused-buffer.ts';
-import { type KeepRead, type ResponseEvents, ResponseParser } from './http1-response.ts';
+import { attachReadSink, type KeepRead } from '../transport/reused-buffer.ts';
+import { type ResponseEvents, ResponseParser } from './http1-response.ts';
 
 /** One request as the pool sees it: where its connection and its response go. */
 export interface Http1Exchange extends ResponseEvents {

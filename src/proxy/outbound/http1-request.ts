@@ -5,11 +5,11 @@ import { ProxyError } from '../errors.ts';
 import { reasonPhrase } from '../http1/reason.ts';
 import { classifyResponse } from '../metrics/proxy-metrics.ts';
 import type { TapHub } from '../tap/hub.ts';
+import type { KeepRead } from '../transport/reused-buffer.ts';
 import type { AppExchange } from './app-exchange.ts';
 import type { OutboundClient } from './client.ts';
 import { forwardRawHeaders, requestHeadText } from './headers.ts';
 import type { Http1Connection, Http1Exchange, Http1Pool } from './http1-pool.ts';
-import type { KeepRead } from './http1-response.ts';
 import type { EndpointHandle } from './targets.ts';
 
 /** What a forwarded request needs from its forwarder. */

@@ -1,4 +1,5 @@
 import { ProxyError } from '../errors.ts';
+import type { KeepRead } from '../transport/reused-buffer.ts';
 
 /** What a `ResponseParser` finds, in order: one head, body chunks, the end. */
 export interface ResponseEvents {
@@ -16,9 +17,6 @@ export interface ResponseEvents {
    */
   onResponseEnd(trailers: string[], reusable: boolean): void;
 }
-
-/** Keeps the buffer of the current read for one more holder; returns that holder's release. */
-export type KeepRead = () => () => void;
 
 /** A response head (status line and headers) larger than this is refused. */
 export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;

@@ -23,7 +23,10 @@ const kReused = Symbol('strait.reusedBuffer');
  * later read instead of a new one. Returning false pauses reading until the
  * socket's `resume()`.
  */
-export type ReadSink = (chunk: Buffer, keep: () => () => void) => boolean;
+export type ReadSink = (chunk: Buffer, keep: KeepRead) => boolean;
+
+/** Keeps the buffer of the current read for one more holder; returns that holder's release. */
+export type KeepRead = () => () => void;
 
 type Tagged = net.Socket & { [kSink]?: ReadSink; [kReused]?: true };
 
