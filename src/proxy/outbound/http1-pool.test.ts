@@ -175,6 +175,31 @@ describe('pooled HTTP/1.1 connections to an upstream', () => {
     p.close();
   });
 
+  it('closes a connection once it has been idle for the idle time, counted from its last use', async () => {
+    const sockets = new Set<net.Socket>();
+    let closed = 0;
+    const track = (req: http.IncomingMessage) => {
+      if (!req.url?.startsWith('/idle-') || sockets.has(req.socket)) return;
+      sockets.add(req.socket);
+      req.socket.once('close', () => closed++);
+    };
+    server.on('request', track);
+    const p = new Http1Pool(() => connectPlain('127.0.0.1', port, 2000, { reuseBuffer: false }), 800);
+    // Two connections at once; a while later the newer idle one carries one more request.
+    await Promise.all([exchange(p, get('/idle-a')), exchange(p, get('/idle-b'))]);
+    assert.equal(sockets.size, 2);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await exchange(p, get('/idle-again'));
+    // About 1,200 ms in: the untouched one has been idle that long, the one used again 600 ms.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.equal(closed, 1, 'only the connection idle since the start has closed');
+    // Within a quarter of the idle time after its own 800 ms, the other closes too.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.equal(closed, 2, 'the connection used again has closed as well');
+    server.off('request', track);
+    p.close();
+  });
+
   it('drops an idle connection the server closed, and opens another', async () => {
     const p = pool();
     const before = connections;

@@ -31,12 +31,13 @@ export class Http1Connection {
   #error: Error | undefined;
   /** During a read into the socket's reused buffer: keeps that buffer for a write of the body. */
   #keepRead: KeepRead | undefined;
+  /** When the connection last went back to the pool's idle set (performance.now()). */
+  idleSince = 0;
 
   constructor(pool: Http1Pool, socket: Socket) {
     this.#pool = pool;
     this.#socket = socket;
     this.#parser = new ResponseParser(this);
-    socket.setTimeout(pool.idleMs);
     // Bytes read before the sink was attached, or every read of a socket without a reused buffer.
     socket.on('data', (data: Buffer) => this.#onData(data));
     attachReadSink(socket, this.#onRead);
@@ -45,9 +46,6 @@ export class Http1Connection {
       this.#error = error;
     });
     socket.on('close', () => this.#onClose());
-    socket.on('timeout', () => {
-      if (!this.#exchange) socket.destroy();
-    });
   }
 
   get busy(): boolean {
@@ -185,13 +183,17 @@ export class Http1Connection {
 /**
  * Keep-alive HTTP/1.1 connections to one upstream endpoint: a request takes
  * the most recently used idle connection, else a new one. Idle connections
- * close after `idleMs` or when the upstream closes them.
+ * close after `idleMs` (up to a quarter more) or when the upstream closes them.
+ * One sweep per pool finds them, instead of a socket timeout that every read
+ * and write would have to push back.
  */
 export class Http1Pool {
   readonly idleMs: number;
   readonly #connect: () => Promise<Socket>;
   readonly #onEmpty: (() => void) | undefined;
+  /** Oldest first: a request takes the last one, a released connection goes last. */
   readonly #idle: Http1Connection[] = [];
+  #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
 
   /**
@@ -227,8 +229,31 @@ export class Http1Pool {
 
   /** Takes back a connection whose exchange ended cleanly. */
   release(connection: Http1Connection): void {
-    if (this.#closed) connection.destroy();
-    else this.#idle.push(connection);
+    if (this.#closed) {
+      connection.destroy();
+      return;
+    }
+    connection.idleSince = performance.now();
+    this.#idle.push(connection);
+    if (!this.#sweeper) {
+      this.#sweeper = setInterval(() => this.#sweep(), this.idleMs / 4);
+      this.#sweeper.unref();
+    }
+  }
+
+  /** Closes the connections idle for `idleMs` or longer; stops sweeping once none is idle. */
+  #sweep(): void {
+    const cutoff = performance.now() - this.idleMs;
+    let expired = 0;
+    while (expired < this.#idle.length && (this.#idle[expired] as Http1Connection).idleSince <= cutoff)
+      expired++;
+    for (const connection of this.#idle.splice(0, expired)) connection.destroy();
+    if (this.#idle.length === 0) this.#stopSweeping();
+  }
+
+  #stopSweeping(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
   }
 
   /** Drops a closed connection from the idle set. */
@@ -241,6 +266,7 @@ export class Http1Pool {
   /** Closes idle connections now and busy ones once their exchange ends. */
   close(): void {
     this.#closed = true;
+    this.#stopSweeping();
     for (const connection of this.#idle.splice(0)) connection.destroy();
   }
 }
