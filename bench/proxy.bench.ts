@@ -653,10 +653,12 @@ function addedLatency(
 ) {
   const added = (stack: 'strait' | 'haproxy') =>
     round(pct(load[stack].latencies, p) - pct(load.direct.latencies, p), 3);
+  const peer = added('haproxy');
   return {
     strait: added('strait'),
-    peer: added('haproxy'),
-    ratio: round(added('strait') / Math.max(0.001, added('haproxy'))),
+    peer,
+    // When direct requests had the larger tail (a stall in their run), there is nothing to compare.
+    ratio: peer > 0 ? round(added('strait') / peer) : null,
     goal,
     met: met(added('strait')),
   };
