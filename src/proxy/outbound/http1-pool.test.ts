@@ -85,7 +85,8 @@ describe('pooled HTTP/1.1 connections to an upstream', () => {
   });
   after(() => server.close());
 
-  const pool = () => new Http1Pool(() => connectPlain('127.0.0.1', port, 2000, { reuseBuffer: false }), 5000);
+  const pool = (idleMs = 5000, onEmpty?: () => void) =>
+    new Http1Pool(() => connectPlain('127.0.0.1', port, 2000, { reuseBuffer: false }), idleMs, onEmpty);
   const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: upstream\r\n\r\n`;
 
   it('carries requests one after another on one connection', async () => {
@@ -160,14 +161,10 @@ describe('pooled HTTP/1.1 connections to an upstream', () => {
     let emptied = 0;
     let signal: () => void = () => {};
     const empty = new Promise<void>((resolve) => (signal = resolve));
-    const p = new Http1Pool(
-      () => connectPlain('127.0.0.1', port, 2000, { reuseBuffer: false }),
-      300,
-      () => {
-        emptied++;
-        signal();
-      },
-    );
+    const p = pool(300, () => {
+      emptied++;
+      signal();
+    });
     assert.equal((await exchange(p, get('/kept'))).status, 200);
     assert.equal(emptied, 0, 'a connection is idle in the pool');
     await empty;
@@ -184,7 +181,7 @@ describe('pooled HTTP/1.1 connections to an upstream', () => {
       req.socket.once('close', () => closed++);
     };
     server.on('request', track);
-    const p = new Http1Pool(() => connectPlain('127.0.0.1', port, 2000, { reuseBuffer: false }), 800);
+    const p = pool(800);
     // Two connections at once; a while later the newer idle one carries one more request.
     await Promise.all([exchange(p, get('/idle-a')), exchange(p, get('/idle-b'))]);
     assert.equal(sockets.size, 2);

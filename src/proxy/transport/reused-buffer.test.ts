@@ -21,6 +21,21 @@ function connectReused(server: net.Server): Promise<net.Socket> {
   });
 }
 
+/** A server that writes `count` pieces to each connection, one every few ms (each read on its own), then ends. */
+function listenWritingSeparately(
+  count: number,
+  piece: (left: number) => Buffer | string,
+): Promise<net.Server> {
+  return listen((socket) => {
+    let left = count;
+    const next = () => {
+      if (left-- === 0) socket.end();
+      else socket.write(piece(left), () => setTimeout(next, 5));
+    };
+    next();
+  });
+}
+
 /** Bytes whose every position is checkable: byte i is i mod 251. */
 function pattern(length: number): Buffer {
   const bytes = Buffer.allocUnsafe(length);
@@ -45,15 +60,7 @@ describe('reused-buffer sockets', () => {
   });
 
   it('reads into a kept buffer again only once the sink released it', { timeout: 30_000 }, async () => {
-    const server = await listen((socket) => {
-      // Separate writes, each read on its own.
-      let left = 20;
-      const next = () => {
-        if (left-- === 0) socket.end();
-        else socket.write(pattern(1000), () => setTimeout(next, 5));
-      };
-      next();
-    });
+    const server = await listenWritingSeparately(20, () => pattern(1000));
     const socket = await connectReused(server);
     const buffers = new Set<ArrayBufferLike>();
     const held: Array<{ chunk: Buffer; copy: Buffer; release: () => void }> = [];
@@ -82,15 +89,8 @@ describe('reused-buffer sockets', () => {
   it('reads into a buffer kept twice again only once both holders released it', {
     timeout: 30_000,
   }, async () => {
-    const server = await listen((socket) => {
-      // Every write differs from the others, so bytes read over a held read show.
-      let left = 12;
-      const next = () => {
-        if (left-- === 0) socket.end();
-        else socket.write(Buffer.alloc(500, left), () => setTimeout(next, 5));
-      };
-      next();
-    });
+    // Every write differs from the others, so bytes read over a held read show.
+    const server = await listenWritingSeparately(12, (left) => Buffer.alloc(500, left));
     const socket = await connectReused(server);
     const buffers = new Set<ArrayBufferLike>();
     // Each read has two holders; the first lets go at the next read, the second at the one after.
@@ -117,14 +117,7 @@ describe('reused-buffer sockets', () => {
   });
 
   it('takes a new buffer for every read that is kept and never released', async () => {
-    const server = await listen((socket) => {
-      let left = 5;
-      const next = () => {
-        if (left-- === 0) socket.end();
-        else socket.write('some bytes', () => setTimeout(next, 5));
-      };
-      next();
-    });
+    const server = await listenWritingSeparately(5, () => 'some bytes');
     const socket = await connectReused(server);
     const buffers = new Set<ArrayBufferLike>();
     let reads = 0;
