@@ -3,7 +3,7 @@
 # the multicluster controllers. Each Deployment picks its entry point:
 #   command: ["node", "/app/src/cmd/<entry>.ts"]
 # TypeScript runs directly on Node 24 (type stripping): there is no build step
-# besides the SO_ORIGINAL_DST addon, compiled in the first stage.
+# besides the native addons (SO_ORIGINAL_DST, malloc trimming), compiled in the first stage.
 
 FROM node:24-bookworm-slim AS build
 RUN apt-get update \
@@ -12,9 +12,10 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY native ./native
-# The install script builds native/build/Release/original_dst.node.
+# The install script builds the addons in native/build/Release/.
 RUN npm ci --omit=dev --no-audit --no-fund \
- && test -f native/build/Release/original_dst.node
+ && test -f native/build/Release/original_dst.node \
+ && test -f native/build/Release/malloc_trim.node
 
 FROM node:24-bookworm-slim
 # proxy-init runs iptables (as root, with NET_ADMIN, in the pod's init container only).
@@ -25,7 +26,7 @@ RUN apt-get update \
  && useradd --uid 2103 --gid 2103 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin strait
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/native/build/Release/original_dst.node ./native/build/Release/original_dst.node
+COPY --from=build /app/native/build/Release/original_dst.node /app/native/build/Release/malloc_trim.node ./native/build/Release/
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src

@@ -7,9 +7,12 @@
 import { describeError } from '../core/errors.ts';
 import { gatewaySettingsFromEnv, startGateway } from '../multicluster/gateway/start.ts';
 import { loadProxyConfig } from '../proxy/config.ts';
+import { startMemoryTrim } from '../proxy/memory-trim.ts';
 
 try {
-  const gateway = await startGateway({ proxy: loadProxyConfig(), ...gatewaySettingsFromEnv(process.env) });
+  const proxy = loadProxyConfig();
+  startMemoryTrim(proxy.memoryTrimMs);
+  const gateway = await startGateway({ proxy, ...gatewaySettingsFromEnv(process.env) });
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -8,9 +8,12 @@ module.enableCompileCache?.();
 const { describeError } = await import('../core/errors.ts');
 const { loadProxyConfig } = await import('../proxy/config.ts');
 const { startProxy } = await import('../proxy/proxy.ts');
+const { startMemoryTrim } = await import('../proxy/memory-trim.ts');
 
 try {
-  const proxy = await startProxy(loadProxyConfig());
+  const config = loadProxyConfig();
+  startMemoryTrim(config.memoryTrimMs);
+  const proxy = await startProxy(config);
   const stop = () => void proxy.close();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

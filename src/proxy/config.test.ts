@@ -40,6 +40,24 @@ describe('proxy configuration', () => {
     assert.equal(config.policy['8080']?.authorizations[0]?.authentication.kind, 'meshTls');
   });
 
+  it('trims memory every 3 s unless the file or the environment says otherwise', () => {
+    assert.equal(loadProxyConfig({}).memoryTrimMs, 3000);
+    const dir = mkdtempSync(join(tmpdir(), 'strait-proxy-'));
+    const file = join(dir, 'proxy.json');
+    writeFileSync(file, JSON.stringify({ memoryTrimMs: 10_000 }));
+    assert.equal(loadProxyConfig({ STRAIT_PROXY_CONFIG: file }).memoryTrimMs, 10_000);
+    assert.equal(
+      loadProxyConfig({ STRAIT_PROXY_CONFIG: file, STRAIT_PROXY_MEMORY_TRIM_MS: '0' }).memoryTrimMs,
+      0,
+    );
+    assert.throws(
+      () => loadProxyConfig({ STRAIT_PROXY_MEMORY_TRIM_MS: 'often' }),
+      /STRAIT_PROXY_MEMORY_TRIM_MS must be a number ≥ 0/,
+    );
+    writeFileSync(file, JSON.stringify({ memoryTrimMs: -1 }));
+    assert.throws(() => loadProxyConfig({ STRAIT_PROXY_CONFIG: file }), /memoryTrimMs must be a number ≥ 0/);
+  });
+
   it('names the bad input in its errors', () => {
     assert.throws(
       () => loadProxyConfig({ STRAIT_PROXY_OUTBOUND_ADDR: 'localhost' }),

@@ -74,6 +74,8 @@ export interface ProxyConfig {
     drainMs: number;
   };
   retries: { limit: number; retryRatio: number; minRetriesPerSecond: number; ttlMs: number };
+  /** How often freed malloc memory goes back to the kernel (see memory-trim.ts); 0: never. */
+  memoryTrimMs: number;
 }
 
 /** Linkerd's default opaque ports: SMTP, MySQL, Galera, PostgreSQL, Redis, Elasticsearch, Memcached. */
@@ -103,6 +105,7 @@ export function defaultProxyConfig(): ProxyConfig {
       drainMs: 10_000,
     },
     retries: { limit: 1, retryRatio: 0.2, minRetriesPerSecond: 10, ttlMs: 10_000 },
+    memoryTrimMs: 3000,
   };
 }
 
@@ -245,6 +248,7 @@ export function applyObject(config: ProxyConfig, raw: unknown, source: string): 
       if (r[key] !== undefined) config.retries[key] = nonNegative(r[key], at(`retries.${key}`));
     }
   }
+  if (o.memoryTrimMs !== undefined) config.memoryTrimMs = nonNegative(o.memoryTrimMs, at('memoryTrimMs'));
 }
 
 function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
@@ -306,6 +310,8 @@ function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
   if (v('TAP_CLIENTS')) config.tap.clients = (v('TAP_CLIENTS') as string).split(',').map((c) => c.trim());
   if (v('INBOUND_PER_REQUEST') !== undefined)
     config.inbound.perRequest = v('INBOUND_PER_REQUEST') === 'true' || v('INBOUND_PER_REQUEST') === '1';
+  if (v('MEMORY_TRIM_MS') !== undefined)
+    config.memoryTrimMs = nonNegative(Number(v('MEMORY_TRIM_MS')), 'STRAIT_PROXY_MEMORY_TRIM_MS');
 }
 
 // The identity service's trust anchors: inline PEM (STRAIT_PROXY_TRUST_BUNDLE) wins over a file.

@@ -1,22 +1,15 @@
-import { createRequire } from 'node:module';
 import type net from 'node:net';
 import { ProxyError } from '../errors.ts';
+import { loadNativeAddon } from '../native-addon.ts';
 
 interface Addon {
   originalDestination(fd: number): { address: string; port: number };
 }
 
-const ADDON_PATH = new URL('../../../native/build/Release/original_dst.node', import.meta.url).pathname;
 let addon: Addon | null | undefined;
 
 function load(): Addon | null {
-  if (addon === undefined) {
-    try {
-      addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
-    } catch {
-      addon = null;
-    }
-  }
+  if (addon === undefined) addon = loadNativeAddon<Addon>('original_dst');
   return addon;
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { listen, testMesh, viaProxy } from './helpers.ts';
 
 const entry = new URL('../../../src/cmd/proxy.ts', import.meta.url).pathname;
+const TRIM_ADDON = new URL('../../../native/build/Release/malloc_trim.node', import.meta.url).pathname;
 
 interface Started {
   child: ChildProcess;
@@ -103,6 +104,20 @@ describe('the proxy process', () => {
     assert.equal(res.body, 'late but whole');
     assert.equal(await proxy.exit, 0);
     app.close();
+  });
+
+  it('hands freed memory back to the kernel from a thread of its own, unless STRAIT_PROXY_MEMORY_TRIM_MS is 0', {
+    skip: existsSync(TRIM_ADDON) ? false : 'the malloc_trim addon is not built (npm install builds it)',
+  }, async () => {
+    const threads = (pid: number) =>
+      readdirSync(`/proc/${pid}/task`).map((task) =>
+        readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim(),
+      );
+    const trimming = await runProxy(loopbackPorts);
+    const notTrimming = await runProxy({ ...loopbackPorts, STRAIT_PROXY_MEMORY_TRIM_MS: '0' });
+    children.push(trimming.child, notTrimming.child);
+    assert.ok(threads(trimming.child.pid as number).includes('malloc-trim'));
+    assert.ok(!threads(notTrimming.child.pid as number).includes('malloc-trim'));
   });
 
   it('exits 1 with a clear message on bad configuration', async () => {
