@@ -2,6 +2,7 @@
 # destination, policy, proxy injector), the proxy, proxy-init, the gateway and
 # the multicluster controllers. Each Deployment picks its entry point:
 #   command: ["node", "/app/src/cmd/<entry>.ts"]
+# (the proxy and the gateway with the Node flags of src/proxy/launch.ts first).
 # TypeScript runs directly on Node 24 (type stripping): there is no build step
 # besides the native addons (SO_ORIGINAL_DST, malloc trimming), compiled in the first stage.
 

@@ -108,7 +108,12 @@ describe('mc install manifests on Kubernetes', () => {
     const pod = podOf(gatewayDeployment(settings, { gateway: 4143, probe: 4191 }, ANCHORS));
     assert.equal(pod.serviceAccountName, 'strait-gateway');
     const [container] = pod.containers;
-    assert.deepEqual(container?.command, ['node', '/app/src/cmd/gateway.ts']);
+    assert.deepEqual(container?.command, [
+      'node',
+      '--max-semi-space-size=2',
+      '--single-threaded-gc',
+      '/app/src/cmd/gateway.ts',
+    ]);
     assert.deepEqual(container?.securityContext, {
       runAsNonRoot: true,
       runAsUser: 2102,

@@ -4,6 +4,7 @@ import {
   DEFAULT_TRUST_DOMAIN,
   identityName,
 } from '../../../core/identity-name.ts';
+import { PROXY_NODE_ARGS } from '../../../proxy/launch.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -12,7 +13,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.m
 /** The image every component runs (one image, different commands). */
 export const DEFAULT_IMAGE = `ghcr.io/strait-mesh/strait:${pkg.version}`;
 
-/** Where the image keeps the package; commands are `node <APP_DIR>/src/cmd/<entry>.ts`. */
+/** Where the image keeps the package; commands are `node [flags] <APP_DIR>/src/cmd/<entry>.ts`. */
 export const APP_DIR = '/app';
 
 /** The ConfigMap holding the trust anchors every proxy verifies against. */
@@ -69,7 +70,11 @@ export function componentIdentity(settings: MeshSettings, component: ComponentNa
   });
 }
 
-/** The command that starts an entry point of the image. */
+/**
+ * The command that starts an entry point of the image. The proxy and the
+ * gateway run with the Node flags the benchmarked proxies run with.
+ */
 export function entryCommand(entry: string): string[] {
-  return ['node', `${APP_DIR}/src/cmd/${entry}.ts`];
+  const flags = entry === 'proxy' || entry === 'gateway' ? PROXY_NODE_ARGS : [];
+  return ['node', ...flags, `${APP_DIR}/src/cmd/${entry}.ts`];
 }
