@@ -653,14 +653,15 @@ function addedLatency(
 ) {
   const added = (stack: 'strait' | 'haproxy') =>
     round(pct(load[stack].latencies, p) - pct(load.direct.latencies, p), 3);
+  const strait = added('strait');
   const peer = added('haproxy');
   return {
-    strait: added('strait'),
+    strait,
     peer,
     // When direct requests had the larger tail (a stall in their run), there is nothing to compare.
-    ratio: peer > 0 ? round(added('strait') / peer) : null,
+    ratio: peer > 0 ? round(strait / peer) : null,
     goal,
-    met: met(added('strait')),
+    met: met(strait),
   };
 }
 const latencySummary = (load: typeof steady | typeof bursts) =>
