@@ -4,6 +4,11 @@ interface Addon {
   startMallocTrim(intervalMs: number): boolean;
 }
 
+/** Whether the malloc trimmer addon (native/, built at install) is present. */
+export function memoryTrimAvailable(): boolean {
+  return loadNativeAddon<Addon>('malloc_trim') !== null;
+}
+
 /**
  * Hands the free pages of every malloc arena back to the kernel every
  * `intervalMs`, from a thread of its own (native/malloc_trim.c). Without it a

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { memoryTrimAvailable } from '../../../src/proxy/memory-trim.ts';
 import { runProcess } from '../../fixtures/process.ts';
 
 const FREED_HEAP = new URL('./fixtures/freed-heap.ts', import.meta.url).pathname;
-const TRIM_ADDON = new URL('../../../native/build/Release/malloc_trim.node', import.meta.url).pathname;
 
 interface Report {
   trimming: boolean;
@@ -19,7 +18,7 @@ async function freedHeap(intervalMs: number): Promise<Report> {
 }
 
 describe('memory trimming', {
-  skip: existsSync(TRIM_ADDON) ? false : 'the malloc_trim addon is not built',
+  skip: memoryTrimAvailable() ? false : 'the malloc_trim addon is not built',
 }, () => {
   // The fixture frees 31 of every 32 16-KiB blocks of 32 MiB: free memory in the
   // middle of the heap, which glibc keeps resident unless the heap is trimmed.

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { memoryTrimAvailable } from '../../../src/proxy/memory-trim.ts';
 import { listen, testMesh, viaProxy } from './helpers.ts';
 
 const entry = new URL('../../../src/cmd/proxy.ts', import.meta.url).pathname;
-const TRIM_ADDON = new URL('../../../native/build/Release/malloc_trim.node', import.meta.url).pathname;
 
 interface Started {
   child: ChildProcess;
@@ -107,7 +107,7 @@ describe('the proxy process', () => {
   });
 
   it('hands freed memory back to the kernel from a thread of its own, unless STRAIT_PROXY_MEMORY_TRIM_MS is 0', {
-    skip: existsSync(TRIM_ADDON) ? false : 'the malloc_trim addon is not built (npm install builds it)',
+    skip: memoryTrimAvailable() ? false : 'the malloc_trim addon is not built (npm install builds it)',
   }, async () => {
     const threads = (pid: number) =>
       readdirSync(`/proc/${pid}/task`).map((task) =>
