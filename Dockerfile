@@ -16,7 +16,8 @@ COPY native ./native
 # The install script builds the addons in native/build/Release/.
 RUN npm ci --omit=dev --no-audit --no-fund \
  && test -f native/build/Release/original_dst.node \
- && test -f native/build/Release/malloc_trim.node
+ && test -f native/build/Release/malloc_trim.node \
+ && test -f native/build/Release/idle_threads.node
 
 FROM node:24-bookworm-slim
 # proxy-init runs iptables (as root, with NET_ADMIN, in the pod's init container only).
@@ -27,7 +28,7 @@ RUN apt-get update \
  && useradd --uid 2103 --gid 2103 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin strait
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/native/build/Release/original_dst.node /app/native/build/Release/malloc_trim.node ./native/build/Release/
+COPY --from=build /app/native/build/Release/original_dst.node /app/native/build/Release/malloc_trim.node /app/native/build/Release/idle_threads.node ./native/build/Release/
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src

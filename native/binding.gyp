@@ -11,6 +11,12 @@
       "sources": ["malloc_trim.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-Wall", "-O2"]
+    },
+    {
+      "target_name": "idle_threads",
+      "sources": ["idle_threads.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-Wall", "-O2"]
     }
   ]
 }

@@ -1,7 +1,8 @@
-// Builds the native addons at install: SO_ORIGINAL_DST (iptables REDIRECT) and
-// the malloc trimmer. Only Linux needs them; elsewhere, or without a compiler,
-// the proxy still runs, says so when transparent mode is asked for, and keeps
-// the memory its arenas freed. Then compiles the proxy to
+// Builds the native addons at install: SO_ORIGINAL_DST (iptables REDIRECT), the
+// malloc trimmer and idle-priority compiler threads. Only Linux needs them;
+// elsewhere, or without a compiler, the proxy still runs, says so when
+// transparent mode is asked for, keeps the memory its arenas freed and compiles
+// at normal priority. Then compiles the proxy to
 // JavaScript (scripts/build-proxy.ts) where the scripts are present: the
 // image's build stage has only package.json and native/.
 import { spawnSync } from 'node:child_process';
@@ -22,7 +23,8 @@ function buildAddons(): void {
   if (result.status !== 0) {
     process.stderr.write(
       `strait: could not build the native addons in native/ (status ${result.status}); ` +
-        'transparent proxying (iptables REDIRECT) will be unavailable and proxies will not trim freed memory. ' +
+        'transparent proxying (iptables REDIRECT) will be unavailable, proxies will not trim freed memory ' +
+        'and their compiler threads keep normal priority. ' +
         'Install python3, make and a C compiler, then run `npm rebuild`.\n',
     );
   }

@@ -7,11 +7,13 @@
 import { describeError } from '../core/errors.ts';
 import { gatewaySettingsFromEnv, startGateway } from '../multicluster/gateway/start.ts';
 import { loadProxyConfig } from '../proxy/config.ts';
+import { idleCompilersAfterWarmUp } from '../proxy/idle-compilers.ts';
 import { startMemoryTrim } from '../proxy/memory-trim.ts';
 
 try {
   const proxy = loadProxyConfig();
   startMemoryTrim(proxy.memoryTrimMs);
+  idleCompilersAfterWarmUp(proxy.idleCompilersAfterMs);
   const gateway = await startGateway({ proxy, ...gatewaySettingsFromEnv(process.env) });
   let stopping = false;
   const stop = () => {

@@ -9,10 +9,12 @@ const { describeError } = await import('../core/errors.ts');
 const { loadProxyConfig } = await import('../proxy/config.ts');
 const { startProxy } = await import('../proxy/proxy.ts');
 const { startMemoryTrim } = await import('../proxy/memory-trim.ts');
+const { idleCompilersAfterWarmUp } = await import('../proxy/idle-compilers.ts');
 
 try {
   const config = loadProxyConfig();
   startMemoryTrim(config.memoryTrimMs);
+  idleCompilersAfterWarmUp(config.idleCompilersAfterMs);
   const proxy = await startProxy(config);
   const stop = () => void proxy.close();
   process.once('SIGTERM', stop);

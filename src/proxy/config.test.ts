@@ -58,6 +58,28 @@ describe('proxy configuration', () => {
     assert.throws(() => loadProxyConfig({ STRAIT_PROXY_CONFIG: file }), /memoryTrimMs must be a number ≥ 0/);
   });
 
+  it('moves compilers to idle priority after 15 s of CPU time unless the file or the environment says otherwise', () => {
+    assert.equal(loadProxyConfig({}).idleCompilersAfterMs, 15_000);
+    const dir = mkdtempSync(join(tmpdir(), 'strait-proxy-'));
+    const file = join(dir, 'proxy.json');
+    writeFileSync(file, JSON.stringify({ idleCompilersAfterMs: 30_000 }));
+    assert.equal(loadProxyConfig({ STRAIT_PROXY_CONFIG: file }).idleCompilersAfterMs, 30_000);
+    assert.equal(
+      loadProxyConfig({ STRAIT_PROXY_CONFIG: file, STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS: '0' })
+        .idleCompilersAfterMs,
+      0,
+    );
+    assert.throws(
+      () => loadProxyConfig({ STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS: 'soon' }),
+      /STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS must be a number ≥ 0/,
+    );
+    writeFileSync(file, JSON.stringify({ idleCompilersAfterMs: -5 }));
+    assert.throws(
+      () => loadProxyConfig({ STRAIT_PROXY_CONFIG: file }),
+      /idleCompilersAfterMs must be a number ≥ 0/,
+    );
+  });
+
   it('names the bad input in its errors', () => {
     assert.throws(
       () => loadProxyConfig({ STRAIT_PROXY_OUTBOUND_ADDR: 'localhost' }),

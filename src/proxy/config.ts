@@ -76,6 +76,11 @@ export interface ProxyConfig {
   retries: { limit: number; retryRatio: number; minRetriesPerSecond: number; ttlMs: number };
   /** How often freed malloc memory goes back to the kernel (see memory-trim.ts); 0: never. */
   memoryTrimMs: number;
+  /**
+   * CPU time after which V8's compiler threads run at idle priority (see
+   * idle-compilers.ts); 0: never.
+   */
+  idleCompilersAfterMs: number;
 }
 
 /** Linkerd's default opaque ports: SMTP, MySQL, Galera, PostgreSQL, Redis, Elasticsearch, Memcached. */
@@ -106,6 +111,7 @@ export function defaultProxyConfig(): ProxyConfig {
     },
     retries: { limit: 1, retryRatio: 0.2, minRetriesPerSecond: 10, ttlMs: 10_000 },
     memoryTrimMs: 3000,
+    idleCompilersAfterMs: 15_000,
   };
 }
 
@@ -249,6 +255,8 @@ export function applyObject(config: ProxyConfig, raw: unknown, source: string): 
     }
   }
   if (o.memoryTrimMs !== undefined) config.memoryTrimMs = nonNegative(o.memoryTrimMs, at('memoryTrimMs'));
+  if (o.idleCompilersAfterMs !== undefined)
+    config.idleCompilersAfterMs = nonNegative(o.idleCompilersAfterMs, at('idleCompilersAfterMs'));
 }
 
 function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
@@ -312,6 +320,11 @@ function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
     config.inbound.perRequest = v('INBOUND_PER_REQUEST') === 'true' || v('INBOUND_PER_REQUEST') === '1';
   if (v('MEMORY_TRIM_MS') !== undefined)
     config.memoryTrimMs = nonNegative(Number(v('MEMORY_TRIM_MS')), 'STRAIT_PROXY_MEMORY_TRIM_MS');
+  if (v('IDLE_COMPILERS_AFTER_MS') !== undefined)
+    config.idleCompilersAfterMs = nonNegative(
+      Number(v('IDLE_COMPILERS_AFTER_MS')),
+      'STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS',
+    );
 }
 
 // The identity service's trust anchors: inline PEM (STRAIT_PROXY_TRUST_BUNDLE) wins over a file.

@@ -5,6 +5,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { idleCompilersAvailable, v8WorkerThreads } from '../../../src/proxy/idle-compilers.ts';
 import { memoryTrimAvailable } from '../../../src/proxy/memory-trim.ts';
 import { listen, testMesh, viaProxy } from './helpers.ts';
 
@@ -118,6 +119,38 @@ describe('the proxy process', () => {
     children.push(trimming.child, notTrimming.child);
     assert.ok(threads(trimming.child.pid as number).includes('malloc-trim'));
     assert.ok(!threads(notTrimming.child.pid as number).includes('malloc-trim'));
+  });
+
+  it("moves V8's compiler threads to SCHED_IDLE once the proxy has used STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS of CPU time", {
+    skip: idleCompilersAvailable() ? false : 'the idle_threads addon is not built (npm install builds it)',
+  }, async () => {
+    const SCHED_IDLE = 5;
+    // Field 41 of /proc/<pid>/task/<tid>/stat, counted after the command name's closing parenthesis.
+    const policies = (pid: number) =>
+      v8WorkerThreads(`/proc/${pid}/task`).map((tid) =>
+        Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[38]),
+      );
+    const warmedUp = await runProxy({ ...loopbackPorts, STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS: '1' });
+    const warmingUp = await runProxy({ ...loopbackPorts, STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS: '600000' });
+    const never = await runProxy({ ...loopbackPorts, STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS: '0' });
+    children.push(warmedUp.child, warmingUp.child, never.child);
+    const idle = () => policies(warmedUp.child.pid as number);
+    for (let waited = 0; !idle().every((policy) => policy === SCHED_IDLE) && waited < 10_000; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(idle().length > 0);
+    assert.ok(
+      idle().every((policy) => policy === SCHED_IDLE),
+      `policies ${idle()}`,
+    );
+    for (const proxy of [warmingUp, never]) {
+      const normal = policies(proxy.child.pid as number);
+      assert.ok(normal.length > 0);
+      assert.ok(
+        normal.every((policy) => policy === 0),
+        `policies ${normal}`,
+      );
+    }
   });
 
   it('exits 1 with a clear message on bad configuration', async () => {
