@@ -57,9 +57,10 @@ export function idleCompilersAfterWarmUp(warmUpMs: number): void {
     if (used < warmUpMs || lastCheck > CHECK_MS / 2) return;
     clearInterval(check);
     const addon = loadNativeAddon<Addon>('idle_threads');
-    for (const thread of addon ? v8WorkerThreads() : []) {
+    if (!addon) return;
+    for (const thread of v8WorkerThreads()) {
       try {
-        addon?.setIdlePolicy(thread);
+        addon.setIdlePolicy(thread);
       } catch {
         // A thread that ended meanwhile, or a kernel that refuses: it keeps its priority.
       }
