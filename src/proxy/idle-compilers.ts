@@ -1,9 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadNativeAddon } from './native-addon.ts';
+import { threadsNamed } from './process-threads.ts';
 
 interface Addon {
   setIdlePolicy(threadId: number): void;
 }
+
+/**
+ * V8's worker threads. With `--single-threaded-gc` (how proxies run) they do
+ * nothing but compile hot functions in the background.
+ */
+export const V8_WORKER = 'V8Worker';
 
 /** How often the CPU time used is compared with the warm-up. */
 const CHECK_MS = 1000;
@@ -11,22 +17,6 @@ const CHECK_MS = 1000;
 /** Whether the idle-threads addon (native/, built at install) is present. */
 export function idleCompilersAvailable(): boolean {
   return loadNativeAddon<Addon>('idle_threads') !== null;
-}
-
-/**
- * Ids of V8's worker threads in this process. With `--single-threaded-gc` (how
- * proxies run) they do nothing but compile hot functions in the background.
- */
-export function v8WorkerThreads(tasks = '/proc/self/task'): number[] {
-  const ids: number[] = [];
-  for (const task of readdirSync(tasks)) {
-    try {
-      if (readFileSync(`${tasks}/${task}/comm`, 'utf8') === 'V8Worker\n') ids.push(Number(task));
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return ids;
 }
 
 /**
@@ -58,7 +48,7 @@ export function idleCompilersAfterWarmUp(warmUpMs: number): void {
     clearInterval(check);
     const addon = loadNativeAddon<Addon>('idle_threads');
     if (!addon) return;
-    for (const thread of v8WorkerThreads()) {
+    for (const thread of threadsNamed(V8_WORKER)) {
       try {
         addon.setIdlePolicy(thread);
       } catch {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { idleCompilersAvailable, v8WorkerThreads } from '../../../src/proxy/idle-compilers.ts';
+import { idleCompilersAvailable, V8_WORKER } from '../../../src/proxy/idle-compilers.ts';
 import { memoryTrimAvailable } from '../../../src/proxy/memory-trim.ts';
+import { threadsNamed } from '../../../src/proxy/process-threads.ts';
 import { listen, testMesh, viaProxy } from './helpers.ts';
 
 const entry = new URL('../../../src/cmd/proxy.ts', import.meta.url).pathname;
@@ -110,15 +111,11 @@ describe('the proxy process', () => {
   it('hands freed memory back to the kernel from a thread of its own, unless STRAIT_PROXY_MEMORY_TRIM_MS is 0', {
     skip: memoryTrimAvailable() ? false : 'the malloc_trim addon is not built (npm install builds it)',
   }, async () => {
-    const threads = (pid: number) =>
-      readdirSync(`/proc/${pid}/task`).map((task) =>
-        readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim(),
-      );
     const trimming = await runProxy(loopbackPorts);
     const notTrimming = await runProxy({ ...loopbackPorts, STRAIT_PROXY_MEMORY_TRIM_MS: '0' });
     children.push(trimming.child, notTrimming.child);
-    assert.ok(threads(trimming.child.pid as number).includes('malloc-trim'));
-    assert.ok(!threads(notTrimming.child.pid as number).includes('malloc-trim'));
+    assert.ok(threadsNamed('malloc-trim', trimming.child.pid as number).length > 0);
+    assert.equal(threadsNamed('malloc-trim', notTrimming.child.pid as number).length, 0);
   });
 
   it("moves V8's compiler threads to SCHED_IDLE once the proxy has used STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS of CPU time", {
@@ -127,7 +124,7 @@ describe('the proxy process', () => {
     const SCHED_IDLE = 5;
     // Field 41 of /proc/<pid>/task/<tid>/stat, counted after the command name's closing parenthesis.
     const policies = (pid: number) =>
-      v8WorkerThreads(`/proc/${pid}/task`).map((tid) =>
+      threadsNamed(V8_WORKER, pid).map((tid) =>
         Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[38]),
       );
     const warmedUp = await runProxy({ ...loopbackPorts, STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS: '1' });
