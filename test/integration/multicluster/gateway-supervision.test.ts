@@ -100,24 +100,28 @@ describe('the gateway supervised by a local control plane', { timeout: 600_000 }
       ['local', 'apply', '--context', 'east', '--force', '-f', '-'],
       'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strait-gateway\n  namespace: strait-multicluster\ndata:\n  address: 192.0.2.1\n',
     );
-    const failing = await eventually(
-      'two failed starts',
-      async () => {
-        const workload = await gatewayWorkload(home, 'east');
-        const restarts = Number(workload?.metadata.annotations?.['local.strait.io/restarts']);
-        return restarts >= 2 ? workload : undefined;
-      },
-      90_000,
-    );
-    assert.equal(failing.status?.ready, false);
-    assert.match(failing.status?.message ?? '', /^exited \(code 1\); starting again in \d+s$/);
-    assert.match(readFileSync(join(dir, 'multicluster', 'gateway.log'), 'utf8'), /192\.0\.2\.1/);
-    const check = await clusters.strait(['mc', 'check', '--context', 'east']);
-    assert.equal(check.code, 1, check.stdout);
-    assert.match(check.stdout, /× this cluster’s gateway runs as configured/);
-    assert.match(check.stdout, /restarts \(last exit: code 1 at /);
-    // Installing again puts the cluster's address back.
-    await clusters.run(['mc', 'install', '--context', 'east']);
+    try {
+      // The restart count (an annotation) and the message (status) are two writes: wait for both.
+      const failing = await eventually(
+        'two failed starts',
+        async () => {
+          const workload = await gatewayWorkload(home, 'east');
+          const restarts = Number(workload?.metadata.annotations?.['local.strait.io/restarts']);
+          return restarts >= 2 && workload?.status?.message?.startsWith('exited') ? workload : undefined;
+        },
+        90_000,
+      );
+      assert.equal(failing.status?.ready, false);
+      assert.match(failing.status?.message ?? '', /^exited \(code 1\); starting again in \d+s$/);
+      assert.match(readFileSync(join(dir, 'multicluster', 'gateway.log'), 'utf8'), /192\.0\.2\.1/);
+      const check = await clusters.strait(['mc', 'check', '--context', 'east']);
+      assert.equal(check.code, 1, check.stdout);
+      assert.match(check.stdout, /× this cluster’s gateway runs as configured/);
+      assert.match(check.stdout, /restarts \(last exit: code 1 at /);
+    } finally {
+      // Installing again puts the cluster's address back, for the tests that follow too.
+      await clusters.run(['mc', 'install', '--context', 'east']);
+    }
     assert.equal(await probe(), 200);
   });
 
