@@ -2,9 +2,12 @@
 # destination, policy, proxy injector), the proxy, proxy-init, the gateway and
 # the multicluster controllers. Each Deployment picks its entry point:
 #   command: ["node", "/app/src/cmd/<entry>.ts"]
-# (the proxy and the gateway with the Node flags of src/proxy/launch.ts first).
-# TypeScript runs directly on Node 24 (type stripping): there is no build step
-# besides the native addons (SO_ORIGINAL_DST, malloc trimming), compiled in the first stage.
+# except the proxy and the gateway, which run compiled, with the Node flags of
+# src/proxy/launch.ts: ["node", <flags>, "/app/dist/cmd/<entry>.js"].
+# TypeScript runs directly on Node 24 (type stripping). The build stage compiles
+# the native addons (SO_ORIGINAL_DST, malloc trimming, idle-priority compiler
+# threads) and the data plane (scripts/build-proxy.ts); the image keeps neither
+# the compiler nor TypeScript.
 
 FROM node:24-bookworm-slim AS build
 RUN apt-get update \
@@ -13,11 +16,19 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY native ./native
-# The install script builds the addons in native/build/Release/.
-RUN npm ci --omit=dev --no-audit --no-fund \
+COPY scripts ./scripts
+COPY src ./src
+# The install script builds the addons in native/build/Release/ and, with the
+# development dependencies (TypeScript) present, the data plane in dist/.
+# npm install rather than npm ci: the lock file lists only linux-x64's optional
+# packages (biome, buf), which npm ci would require for every platform.
+RUN npm install --no-audit --no-fund \
  && test -f native/build/Release/original_dst.node \
  && test -f native/build/Release/malloc_trim.node \
- && test -f native/build/Release/idle_threads.node
+ && test -f native/build/Release/idle_threads.node \
+ && test -f dist/cmd/proxy.js \
+ && test -f dist/cmd/gateway.js \
+ && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 # proxy-init runs iptables (as root, with NET_ADMIN, in the pod's init container only).
@@ -29,6 +40,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/native/build/Release/original_dst.node /app/native/build/Release/malloc_trim.node /app/native/build/Release/idle_threads.node ./native/build/Release/
+COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src

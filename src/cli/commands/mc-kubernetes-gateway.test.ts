@@ -112,7 +112,7 @@ describe('mc install manifests on Kubernetes', () => {
       'node',
       '--max-semi-space-size=2',
       '--single-threaded-gc',
-      '/app/src/cmd/gateway.ts',
+      '/app/dist/cmd/gateway.js',
     ]);
     assert.deepEqual(container?.securityContext, {
       runAsNonRoot: true,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeClient } from '../../../src/platform/kubernetes/client.ts';
 import { APP_DIR } from '../../../src/platform/kubernetes/manifests/settings.ts';
+import { dataPlaneEntry } from '../../../src/proxy/launch.ts';
 import type { Pod, PodRuntime } from './node.ts';
 import { containerEnvironment, type EnvVar } from './pod-environment.ts';
 import { createPodNetwork, type PodNetwork } from './pod-network.ts';
@@ -57,16 +58,22 @@ export function wantsNetworkNamespace(pod: Pod): boolean {
  * waiting for each one's readiness probe (TCP or HTTP GET on the pod address)
  * before the next, as an injected proxy's postStart hook makes a kubelet do.
  * `node` means this Node binary and paths under the image's APP_DIR mean this
- * checkout. The environment is the container's (see containerEnvironment) plus
- * POD_IP, POD_NAME and POD_NAMESPACE; volumes are filled under
- * `<dir>/<namespace>_<pod>/`. Init containers run only for a pod with a
- * network namespace of its own (proxy-init needs one).
+ * checkout (for the compiled proxy and gateway, what dataPlaneEntry picks).
+ * The environment is the container's (see containerEnvironment) plus POD_IP,
+ * POD_NAME and POD_NAMESPACE; volumes are filled under `<dir>/<namespace>_<pod>/`.
+ * Init containers run only for a pod with a network namespace of its own
+ * (proxy-init needs one).
  * Logs go to `<dir>/<namespace>_<pod>_<container>.log`.
  */
 export function processRuntime(options: ProcessRuntimeOptions): PodRuntime {
   const { dir, client, services = new Map(), readyTimeoutMs = 60_000, networkNamespaces } = options;
-  const inCheckout = (arg: string) =>
-    arg.startsWith(`${APP_DIR}/`) ? CHECKOUT + arg.slice(APP_DIR.length) : arg;
+  const inCheckout = (arg: string) => {
+    if (!arg.startsWith(`${APP_DIR}/`)) return arg;
+    const path = arg.slice(APP_DIR.length);
+    // The image's compiled data plane: this checkout's dist/ while it is up to date, else the source.
+    const compiled = /^\/dist\/cmd\/(proxy|gateway)\.js$/.exec(path);
+    return compiled ? dataPlaneEntry(compiled[1] as 'proxy' | 'gateway') : CHECKOUT + path;
+  };
   const argvOf = (container: Container) => {
     const [command, ...commandArgs] = container.command ?? [];
     if (!command) return undefined;
