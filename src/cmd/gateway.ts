@@ -8,6 +8,8 @@ import { describeError } from '../core/errors.ts';
 import { gatewaySettingsFromEnv, startGateway } from '../multicluster/gateway/start.ts';
 import { loadProxyConfig } from '../proxy/config.ts';
 import { idleCompilersAfterWarmUp } from '../proxy/idle-compilers.ts';
+import { createLogger } from '../proxy/log.ts';
+import { memorySaverOnceInUse } from '../proxy/memory-saver.ts';
 import { startMemoryTrim } from '../proxy/memory-trim.ts';
 
 try {
@@ -15,6 +17,9 @@ try {
   startMemoryTrim(proxy.memoryTrimMs);
   idleCompilersAfterWarmUp(proxy.idleCompilersAfterMs);
   const gateway = await startGateway({ proxy, ...gatewaySettingsFromEnv(process.env) });
+  memorySaverOnceInUse(proxy.memorySaverAfterMs, (cpuMs) =>
+    createLogger(proxy.logLevel).info('heap in memory-saver mode', { cpuMs }),
+  );
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -10,12 +10,17 @@ const { loadProxyConfig } = await import('../proxy/config.ts');
 const { startProxy } = await import('../proxy/proxy.ts');
 const { startMemoryTrim } = await import('../proxy/memory-trim.ts');
 const { idleCompilersAfterWarmUp } = await import('../proxy/idle-compilers.ts');
+const { memorySaverOnceInUse } = await import('../proxy/memory-saver.ts');
+const { createLogger } = await import('../proxy/log.ts');
 
 try {
   const config = loadProxyConfig();
   startMemoryTrim(config.memoryTrimMs);
   idleCompilersAfterWarmUp(config.idleCompilersAfterMs);
   const proxy = await startProxy(config);
+  memorySaverOnceInUse(config.memorySaverAfterMs, (cpuMs) =>
+    createLogger(config.logLevel).info('heap in memory-saver mode', { cpuMs }),
+  );
   const stop = () => void proxy.close();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -40,45 +40,46 @@ describe('proxy configuration', () => {
     assert.equal(config.policy['8080']?.authorizations[0]?.authentication.kind, 'meshTls');
   });
 
-  it('trims memory every 3 s unless the file or the environment says otherwise', () => {
-    assert.equal(loadProxyConfig({}).memoryTrimMs, 3000);
-    const dir = mkdtempSync(join(tmpdir(), 'strait-proxy-'));
-    const file = join(dir, 'proxy.json');
-    writeFileSync(file, JSON.stringify({ memoryTrimMs: 10_000 }));
-    assert.equal(loadProxyConfig({ STRAIT_PROXY_CONFIG: file }).memoryTrimMs, 10_000);
-    assert.equal(
-      loadProxyConfig({ STRAIT_PROXY_CONFIG: file, STRAIT_PROXY_MEMORY_TRIM_MS: '0' }).memoryTrimMs,
-      0,
-    );
-    assert.throws(
-      () => loadProxyConfig({ STRAIT_PROXY_MEMORY_TRIM_MS: 'often' }),
-      /STRAIT_PROXY_MEMORY_TRIM_MS must be a number ≥ 0/,
-    );
-    writeFileSync(file, JSON.stringify({ memoryTrimMs: -1 }));
-    assert.throws(() => loadProxyConfig({ STRAIT_PROXY_CONFIG: file }), /memoryTrimMs must be a number ≥ 0/);
-  });
-
-  it('moves compilers to idle priority after 15 s of CPU time unless the file or the environment says otherwise', () => {
-    assert.equal(loadProxyConfig({}).idleCompilersAfterMs, 15_000);
-    const dir = mkdtempSync(join(tmpdir(), 'strait-proxy-'));
-    const file = join(dir, 'proxy.json');
-    writeFileSync(file, JSON.stringify({ idleCompilersAfterMs: 30_000 }));
-    assert.equal(loadProxyConfig({ STRAIT_PROXY_CONFIG: file }).idleCompilersAfterMs, 30_000);
-    assert.equal(
-      loadProxyConfig({ STRAIT_PROXY_CONFIG: file, STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS: '0' })
-        .idleCompilersAfterMs,
-      0,
-    );
-    assert.throws(
-      () => loadProxyConfig({ STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS: 'soon' }),
-      /STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS must be a number ≥ 0/,
-    );
-    writeFileSync(file, JSON.stringify({ idleCompilersAfterMs: -5 }));
-    assert.throws(
-      () => loadProxyConfig({ STRAIT_PROXY_CONFIG: file }),
-      /idleCompilersAfterMs must be a number ≥ 0/,
-    );
-  });
+  // Process tuning in milliseconds: a default, the file's value, the environment's over it, and 0 to turn it off.
+  const tunings = [
+    {
+      key: 'memoryTrimMs',
+      env: 'STRAIT_PROXY_MEMORY_TRIM_MS',
+      default: 3000,
+      what: 'trims freed memory every',
+    },
+    {
+      key: 'idleCompilersAfterMs',
+      env: 'STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS',
+      default: 15_000,
+      what: 'moves compilers to idle priority after a CPU time of',
+    },
+    {
+      key: 'memorySaverAfterMs',
+      env: 'STRAIT_PROXY_MEMORY_SAVER_AFTER_MS',
+      default: 200,
+      what: 'puts the heap in memory-saver mode after a CPU time of',
+    },
+  ] as const;
+  for (const tuning of tunings) {
+    it(`${tuning.what} ${tuning.default} ms unless the file or the environment says otherwise`, () => {
+      assert.equal(loadProxyConfig({})[tuning.key], tuning.default);
+      const dir = mkdtempSync(join(tmpdir(), 'strait-proxy-'));
+      const file = join(dir, 'proxy.json');
+      writeFileSync(file, JSON.stringify({ [tuning.key]: 30_000 }));
+      assert.equal(loadProxyConfig({ STRAIT_PROXY_CONFIG: file })[tuning.key], 30_000);
+      assert.equal(loadProxyConfig({ STRAIT_PROXY_CONFIG: file, [tuning.env]: '0' })[tuning.key], 0);
+      assert.throws(
+        () => loadProxyConfig({ [tuning.env]: 'soon' }),
+        new RegExp(`${tuning.env} must be a number ≥ 0`),
+      );
+      writeFileSync(file, JSON.stringify({ [tuning.key]: -5 }));
+      assert.throws(
+        () => loadProxyConfig({ STRAIT_PROXY_CONFIG: file }),
+        new RegExp(`${tuning.key} must be a number ≥ 0`),
+      );
+    });
+  }
 
   it('names the bad input in its errors', () => {
     assert.throws(

@@ -81,6 +81,8 @@ export interface ProxyConfig {
    * idle-compilers.ts); 0: never.
    */
   idleCompilersAfterMs: number;
+  /** CPU time after the start after which V8's heap runs in memory-saver mode (see memory-saver.ts); 0: never. */
+  memorySaverAfterMs: number;
 }
 
 /** Linkerd's default opaque ports: SMTP, MySQL, Galera, PostgreSQL, Redis, Elasticsearch, Memcached. */
@@ -112,6 +114,7 @@ export function defaultProxyConfig(): ProxyConfig {
     retries: { limit: 1, retryRatio: 0.2, minRetriesPerSecond: 10, ttlMs: 10_000 },
     memoryTrimMs: 3000,
     idleCompilersAfterMs: 15_000,
+    memorySaverAfterMs: 200,
   };
 }
 
@@ -257,6 +260,8 @@ export function applyObject(config: ProxyConfig, raw: unknown, source: string): 
   if (o.memoryTrimMs !== undefined) config.memoryTrimMs = nonNegative(o.memoryTrimMs, at('memoryTrimMs'));
   if (o.idleCompilersAfterMs !== undefined)
     config.idleCompilersAfterMs = nonNegative(o.idleCompilersAfterMs, at('idleCompilersAfterMs'));
+  if (o.memorySaverAfterMs !== undefined)
+    config.memorySaverAfterMs = nonNegative(o.memorySaverAfterMs, at('memorySaverAfterMs'));
 }
 
 function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
@@ -324,6 +329,11 @@ function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
     config.idleCompilersAfterMs = nonNegative(
       Number(v('IDLE_COMPILERS_AFTER_MS')),
       'STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS',
+    );
+  if (v('MEMORY_SAVER_AFTER_MS') !== undefined)
+    config.memorySaverAfterMs = nonNegative(
+      Number(v('MEMORY_SAVER_AFTER_MS')),
+      'STRAIT_PROXY_MEMORY_SAVER_AFTER_MS',
     );
 }
 

@@ -1,3 +1,4 @@
+import { processCpuMs } from './cpu-time.ts';
 import { loadNativeAddon } from './native-addon.ts';
 import { threadsNamed } from './process-threads.ts';
 
@@ -35,13 +36,9 @@ export function idleCompilersAvailable(): boolean {
  */
 export function idleCompilersAfterWarmUp(warmUpMs: number): void {
   if (warmUpMs <= 0 || process.platform !== 'linux') return;
-  const cpuMs = () => {
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1000;
-  };
-  let before = cpuMs();
+  let before = processCpuMs();
   const check = setInterval(() => {
-    const used = cpuMs();
+    const used = processCpuMs();
     const lastCheck = used - before;
     before = used;
     if (used < warmUpMs || lastCheck > CHECK_MS / 2) return;

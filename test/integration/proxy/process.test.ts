@@ -150,6 +150,26 @@ describe('the proxy process', () => {
     }
   });
 
+  it("puts V8's heap in memory-saver mode once the proxy has used STRAIT_PROXY_MEMORY_SAVER_AFTER_MS of CPU time serving", async () => {
+    const saving = await runProxy({ ...loopbackPorts, STRAIT_PROXY_MEMORY_SAVER_AFTER_MS: '20' });
+    const never = await runProxy({ ...loopbackPorts, STRAIT_PROXY_MEMORY_SAVER_AFTER_MS: '0' });
+    children.push(saving.child, never.child);
+    const line = /"msg":"heap in memory-saver mode","cpuMs":(\d+)/;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.doesNotMatch(saving.stderr(), line, 'an idle proxy switched');
+    // Traffic: admin requests until the switch is logged.
+    for (let waited = 0; !line.test(saving.stderr()) && waited < 10_000; waited += 100) {
+      await Promise.all(
+        [saving, never].map(async (proxy) =>
+          (await fetch(`http://127.0.0.1:${proxy.ports.admin}/metrics`)).text(),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(Number(line.exec(saving.stderr())?.[1]) >= 20, saving.stderr());
+    assert.doesNotMatch(never.stderr(), line);
+  });
+
   it('exits 1 with a clear message on bad configuration', async () => {
     const child = spawn(process.execPath, [entry], {
       env: { ...process.env, STRAIT_PROXY_OUTBOUND_ADDR: 'nonsense' },
