@@ -13,12 +13,21 @@ export const PROXY_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2', '-
 // src/proxy/ and dist/proxy/ are both two levels below the package root.
 const packageRoot = new URL('../../', import.meta.url);
 
+/** The data-plane entry points, which `npm install` (and the image's build) also compiles to dist/. */
+export const DATA_PLANE_ENTRIES = ['proxy', 'gateway'] as const;
+export type DataPlaneEntry = (typeof DATA_PLANE_ENTRIES)[number];
+
+/** Whether `entry` (a file name under src/cmd/, without extension) is one of DATA_PLANE_ENTRIES. */
+export function isDataPlaneEntry(entry: string): entry is DataPlaneEntry {
+  return (DATA_PLANE_ENTRIES as readonly string[]).includes(entry);
+}
+
 /**
  * The file to run for a data-plane process: the JavaScript compiled at install
  * (dist/, see scripts/build-proxy.ts) while it is newer than every source it
  * was built from, else the TypeScript source.
  */
-export function dataPlaneEntry(name: 'proxy' | 'gateway', root: URL = packageRoot): string {
+export function dataPlaneEntry(name: DataPlaneEntry, root: URL = packageRoot): string {
   const source = fileURLToPath(new URL(`src/cmd/${name}.ts`, root));
   try {
     const manifest = JSON.parse(readFileSync(new URL('dist/manifest.json', root), 'utf8')) as {

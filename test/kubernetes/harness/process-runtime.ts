@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeClient } from '../../../src/platform/kubernetes/client.ts';
 import { APP_DIR } from '../../../src/platform/kubernetes/manifests/settings.ts';
-import { dataPlaneEntry } from '../../../src/proxy/launch.ts';
+import { dataPlaneEntry, isDataPlaneEntry } from '../../../src/proxy/launch.ts';
 import type { Pod, PodRuntime } from './node.ts';
 import { containerEnvironment, type EnvVar } from './pod-environment.ts';
 import { createPodNetwork, type PodNetwork } from './pod-network.ts';
@@ -71,8 +71,8 @@ export function processRuntime(options: ProcessRuntimeOptions): PodRuntime {
     if (!arg.startsWith(`${APP_DIR}/`)) return arg;
     const path = arg.slice(APP_DIR.length);
     // The image's compiled data plane: this checkout's dist/ while it is up to date, else the source.
-    const compiled = /^\/dist\/cmd\/(proxy|gateway)\.js$/.exec(path);
-    return compiled ? dataPlaneEntry(compiled[1] as 'proxy' | 'gateway') : CHECKOUT + path;
+    const compiled = /^\/dist\/cmd\/([\w-]+)\.js$/.exec(path)?.[1];
+    return compiled && isDataPlaneEntry(compiled) ? dataPlaneEntry(compiled) : CHECKOUT + path;
   };
   const argvOf = (container: Container) => {
     const [command, ...commandArgs] = container.command ?? [];

@@ -4,7 +4,7 @@ import {
   DEFAULT_TRUST_DOMAIN,
   identityName,
 } from '../../../core/identity-name.ts';
-import { PROXY_NODE_ARGS } from '../../../proxy/launch.ts';
+import { isDataPlaneEntry, PROXY_NODE_ARGS } from '../../../proxy/launch.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -73,9 +73,6 @@ export function componentIdentity(settings: MeshSettings, component: ComponentNa
   });
 }
 
-/** The data-plane entry points, which the image also has compiled to JavaScript. */
-const DATA_PLANE_ENTRIES: ReadonlySet<string> = new Set(['proxy', 'gateway']);
-
 /**
  * The command that starts an entry point of the image. The proxy and the
  * gateway run as the benchmarked proxies run: compiled (the image's build
@@ -83,6 +80,6 @@ const DATA_PLANE_ENTRIES: ReadonlySet<string> = new Set(['proxy', 'gateway']);
  * TypeScript source) and with PROXY_NODE_ARGS.
  */
 export function entryCommand(entry: string): string[] {
-  if (DATA_PLANE_ENTRIES.has(entry)) return ['node', ...PROXY_NODE_ARGS, `${APP_DIR}/dist/cmd/${entry}.js`];
+  if (isDataPlaneEntry(entry)) return ['node', ...PROXY_NODE_ARGS, `${APP_DIR}/dist/cmd/${entry}.js`];
   return ['node', `${APP_DIR}/src/cmd/${entry}.ts`];
 }
