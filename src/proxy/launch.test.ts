@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { dataPlaneEntry } from './launch.ts';
+import { dataPlaneEntry, dataPlaneEntryFiles } from './launch.ts';
 
 function packageWithBuild(): { dir: string; root: URL; source: string; compiled: string } {
   const dir = mkdtempSync(join(tmpdir(), 'strait-launch-'));
@@ -40,5 +40,13 @@ describe('dataPlaneEntry', () => {
     writeFileSync(join(dir, 'dist', 'manifest.json'), 'not json');
     assert.equal(dataPlaneEntry('proxy', root), source);
     assert.equal(dataPlaneEntry('gateway', root), join(dir, 'src', 'cmd', 'gateway.ts'));
+  });
+});
+
+describe('dataPlaneEntryFiles', () => {
+  it('names the source and the compiled file, whichever runs', () => {
+    const { root, source, compiled } = packageWithBuild();
+    assert.deepEqual(dataPlaneEntryFiles('proxy', root), { source, compiled });
+    assert.equal(dataPlaneEntry('proxy', root), compiled);
   });
 });

@@ -22,13 +22,24 @@ export function isDataPlaneEntry(entry: string): entry is DataPlaneEntry {
   return (DATA_PLANE_ENTRIES as readonly string[]).includes(entry);
 }
 
+/** Both files a data-plane process may run from: its TypeScript source and the compiled build. */
+export function dataPlaneEntryFiles(
+  name: DataPlaneEntry,
+  root: URL = packageRoot,
+): { source: string; compiled: string } {
+  return {
+    source: fileURLToPath(new URL(`src/cmd/${name}.ts`, root)),
+    compiled: fileURLToPath(new URL(`dist/cmd/${name}.js`, root)),
+  };
+}
+
 /**
  * The file to run for a data-plane process: the JavaScript compiled at install
  * (dist/, see scripts/build-proxy.ts) while it is newer than every source it
  * was built from, else the TypeScript source.
  */
 export function dataPlaneEntry(name: DataPlaneEntry, root: URL = packageRoot): string {
-  const source = fileURLToPath(new URL(`src/cmd/${name}.ts`, root));
+  const { source, compiled } = dataPlaneEntryFiles(name, root);
   try {
     const manifest = JSON.parse(readFileSync(new URL('dist/manifest.json', root), 'utf8')) as {
       builtAt: number;
@@ -38,8 +49,7 @@ export function dataPlaneEntry(name: DataPlaneEntry, root: URL = packageRoot): s
       const stat = statSync(new URL(file, root), { throwIfNoEntry: false });
       if (!stat || stat.mtimeMs > manifest.builtAt) return source;
     }
-    const compiled = new URL(`dist/cmd/${name}.js`, root);
-    return statSync(compiled, { throwIfNoEntry: false }) ? fileURLToPath(compiled) : source;
+    return statSync(compiled, { throwIfNoEntry: false }) ? compiled : source;
   } catch {
     return source;
   }

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import type { EventRecorder } from '../../../control-plane/runtime/index.ts';
 import type { ConfigMap } from '../../../core/api/core.ts';
@@ -11,18 +10,15 @@ import { Kinds } from '../../../core/kinds.ts';
 import type { ResourceStore } from '../../../core/store.ts';
 import { Multicluster } from '../../../multicluster/link/manifests.ts';
 import { WatchedCache } from '../../../multicluster/service-mirror/watched-cache.ts';
-import { dataPlaneEntry, PROXY_NODE_ARGS } from '../../../proxy/launch.ts';
+import { dataPlaneEntry, dataPlaneEntryFiles, PROXY_NODE_ARGS } from '../../../proxy/launch.ts';
 import { type ClusterConfig, clusterFiles } from '../cluster-config.ts';
 import { processAlive, SUPERVISOR_PID_ANNOTATION } from '../controllers/workload-reaper.ts';
 import { typeMeta } from '../type-meta.ts';
 import { writeGatewayFiles } from './gateway-files.ts';
 import { GatewayAnnotations, GatewayConfigMap, type GatewaySpec, parseGatewaySpec } from './gateway-spec.ts';
 
-/** Both files a gateway may run from (see dataPlaneEntry), to recognise one left running. */
-const GATEWAY_ENTRIES: readonly string[] = [
-  fileURLToPath(new URL('../../../cmd/gateway.ts', import.meta.url)),
-  fileURLToPath(new URL('../../../../dist/cmd/gateway.js', import.meta.url)),
-];
+/** Both files a gateway may run from, to recognise one left running. */
+const GATEWAY_ENTRIES: readonly string[] = Object.values(dataPlaneEntryFiles('gateway'));
 
 const FIELD_MANAGER = 'strait-gateway-supervisor';
 
