@@ -257,12 +257,18 @@ export function applyObject(config: ProxyConfig, raw: unknown, source: string): 
       if (r[key] !== undefined) config.retries[key] = nonNegative(r[key], at(`retries.${key}`));
     }
   }
-  if (o.memoryTrimMs !== undefined) config.memoryTrimMs = nonNegative(o.memoryTrimMs, at('memoryTrimMs'));
-  if (o.idleCompilersAfterMs !== undefined)
-    config.idleCompilersAfterMs = nonNegative(o.idleCompilersAfterMs, at('idleCompilersAfterMs'));
-  if (o.memorySaverAfterMs !== undefined)
-    config.memorySaverAfterMs = nonNegative(o.memorySaverAfterMs, at('memorySaverAfterMs'));
+  for (const key of Object.keys(PROCESS_TUNING_ENV) as ProcessTuning[]) {
+    if (o[key] !== undefined) config[key] = nonNegative(o[key], at(key));
+  }
 }
+
+/** The process tunings (milliseconds, 0: off), each with its environment variable after STRAIT_PROXY_. */
+type ProcessTuning = 'memoryTrimMs' | 'idleCompilersAfterMs' | 'memorySaverAfterMs';
+const PROCESS_TUNING_ENV: Readonly<Record<ProcessTuning, string>> = {
+  memoryTrimMs: 'MEMORY_TRIM_MS',
+  idleCompilersAfterMs: 'IDLE_COMPILERS_AFTER_MS',
+  memorySaverAfterMs: 'MEMORY_SAVER_AFTER_MS',
+};
 
 function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
   const v = (name: string) => env[`STRAIT_PROXY_${name}`];
@@ -323,18 +329,9 @@ function applyEnv(config: ProxyConfig, env: NodeJS.ProcessEnv): void {
   if (v('TAP_CLIENTS')) config.tap.clients = (v('TAP_CLIENTS') as string).split(',').map((c) => c.trim());
   if (v('INBOUND_PER_REQUEST') !== undefined)
     config.inbound.perRequest = v('INBOUND_PER_REQUEST') === 'true' || v('INBOUND_PER_REQUEST') === '1';
-  if (v('MEMORY_TRIM_MS') !== undefined)
-    config.memoryTrimMs = nonNegative(Number(v('MEMORY_TRIM_MS')), 'STRAIT_PROXY_MEMORY_TRIM_MS');
-  if (v('IDLE_COMPILERS_AFTER_MS') !== undefined)
-    config.idleCompilersAfterMs = nonNegative(
-      Number(v('IDLE_COMPILERS_AFTER_MS')),
-      'STRAIT_PROXY_IDLE_COMPILERS_AFTER_MS',
-    );
-  if (v('MEMORY_SAVER_AFTER_MS') !== undefined)
-    config.memorySaverAfterMs = nonNegative(
-      Number(v('MEMORY_SAVER_AFTER_MS')),
-      'STRAIT_PROXY_MEMORY_SAVER_AFTER_MS',
-    );
+  for (const [key, name] of Object.entries(PROCESS_TUNING_ENV) as Array<[ProcessTuning, string]>) {
+    if (v(name) !== undefined) config[key] = nonNegative(Number(v(name)), `STRAIT_PROXY_${name}`);
+  }
 }
 
 // The identity service's trust anchors: inline PEM (STRAIT_PROXY_TRUST_BUNDLE) wins over a file.
