@@ -16,7 +16,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAnchor, createIssuer, issueWorkloadCertificate } from '../src/pki/index.ts';
-import { dataPlaneEntry, PROXY_NODE_ARGS } from '../src/proxy/launch.ts';
+import { dataPlaneEntry, dataPlaneEntryFiles, PROXY_NODE_ARGS } from '../src/proxy/launch.ts';
 import { freePort } from '../test/fixtures/ports.ts';
 
 const { values } = parseArgs({
@@ -150,9 +150,7 @@ net.createServer((s) => {
 start(process.execPath, [join(dir, 'bulk.mjs')]);
 
 // Strait: two proxy processes.
-const proxyEntry = values.source
-  ? new URL('../src/cmd/proxy.ts', import.meta.url).pathname
-  : dataPlaneEntry('proxy');
+const proxyEntry = values.source ? dataPlaneEntryFiles('proxy').source : dataPlaneEntry('proxy');
 const endpoint = (port: number) => ({
   address: '127.0.0.1',
   port,

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Workload, WorkloadStatus } from '../../../core/api/local.ts';
 import { Ports } from '../../../core/api/names.ts';
 import { StraitError, UsageError } from '../../../core/errors.ts';
@@ -10,7 +9,7 @@ import { Kinds } from '../../../core/kinds.ts';
 import { refOf } from '../../../core/resource.ts';
 import { AlreadyExistsError, type ResourceStore } from '../../../core/store.ts';
 import { issueWorkloadCertificate } from '../../../pki/index.ts';
-import { dataPlaneEntry, PROXY_NODE_ARGS } from '../../../proxy/launch.ts';
+import { dataPlaneEntry, dataPlaneEntryFiles, PROXY_NODE_ARGS } from '../../../proxy/launch.ts';
 import { inBlock } from '../addresses.ts';
 import { type ClusterConfig, clusterFiles } from '../cluster-config.ts';
 import { ControlPlaneAccounts, controlPlaneIdentity } from '../control-plane-identities.ts';
@@ -21,7 +20,7 @@ import { WorkloadTokenIssuer } from '../workload-token.ts';
 import { allocateWorkloadAddress, withAllocationLock } from './address-allocation.ts';
 import { httpReady, tcpReady } from './readiness.ts';
 
-const PROXY_ENTRY = fileURLToPath(new URL('../../../cmd/proxy.ts', import.meta.url));
+const PROXY_ENTRY = dataPlaneEntryFiles('proxy').source;
 
 export interface RunWorkloadOptions {
   dir: string;
