@@ -461,15 +461,21 @@ function machineTicks(): { steal: number; total: number } {
   return { steal: ticks[7] ?? 0, total: ticks.reduce((a, b) => a + b, 0) };
 }
 
-const LATENCY_ROUNDS = 5;
+/**
+ * Ten rounds: with five, one disturbed round held a fifth of a stack's requests and alone could
+ * set the merged p99 (docs/proxy.md, Added latency).
+ */
+const LATENCY_ROUNDS = 10;
+/** Measured steady load per round and stack. */
+const ROUND_SECONDS = SECONDS / 5;
 /** Unmeasured steady load at the start of each round, on its new connections. */
 const ROUND_WARMUP_SECONDS = 1;
 /**
- * The steady load in rounds: each round gives direct, Strait and HAProxy a fifth of the time,
+ * The steady load in rounds: each round gives direct, Strait and HAProxy `roundSeconds` each,
  * one after another, and each stack's latencies are merged over the rounds. A stall of this
  * shared machine then lands on one round of one stack instead of on a whole measurement.
  */
-async function interleavedSteadyRate(rps: number, seconds: number) {
+async function interleavedSteadyRate(rps: number, roundSeconds: number) {
   const stacks = { direct: ports.backend, strait: ports.strait.listener, haproxy: ports.haproxy.front };
   const stack = () => ({
     latencies: [] as number[],
@@ -484,7 +490,7 @@ async function interleavedSteadyRate(rps: number, seconds: number) {
     for (const [name, port] of Object.entries(stacks) as Array<[keyof typeof stacks, number]>) {
       const into = merged[name];
       const before = machineTicks();
-      const result = await steadyRate(port, rps, seconds / LATENCY_ROUNDS);
+      const result = await steadyRate(port, rps, roundSeconds);
       const after = machineTicks();
       into.ticks.stolen += after.steal - before.steal;
       into.ticks.total += after.total - before.total;
@@ -599,11 +605,11 @@ const cpuRuns = {
 const cpu = { strait: cpuRuns.strait.usPerRequest, haproxy: cpuRuns.haproxy.usPerRequest };
 // Added latency at 1,000 req/s: the steady load for the goal, the bursts for comparison.
 const placement = pinForLatency();
-const steadyHalting = await interleavedSteadyRate(1000, SECONDS);
+const steadyHalting = await interleavedSteadyRate(1000, ROUND_SECONDS);
 let steady = steadyHalting;
 if (values.awake) {
   const stopSpinning = keepCpusAwake();
-  steady = await interleavedSteadyRate(1000, SECONDS);
+  steady = await interleavedSteadyRate(1000, ROUND_SECONDS);
   stopSpinning();
 }
 const rssAt1k = rssMb(straitPids);
@@ -695,7 +701,7 @@ const latencySummary = (load: typeof steady | typeof bursts) =>
       ];
     }),
   );
-const STEADY = `one request started every 1 ms on 10 keep-alive connections (bench/steady-load.ts), ${LATENCY_ROUNDS} interleaved rounds, each on new connections after ${ROUND_WARMUP_SECONDS} s unmeasured`;
+const STEADY = `one request started every 1 ms on 10 keep-alive connections (bench/steady-load.ts), ${LATENCY_ROUNDS} interleaved rounds of ${ROUND_SECONDS} s, each on new connections after ${ROUND_WARMUP_SECONDS} s unmeasured`;
 const CPUS_AWAKE = values.awake ? ', idle CPUs kept awake (SCHED_IDLE spinners)' : ', halting CPUs';
 const BURSTS = 'one h2load, 10 connections firing together every 10 ms';
 const figures = [
