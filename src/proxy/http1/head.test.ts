@@ -42,6 +42,20 @@ describe('HTTP/1 request heads', () => {
     assert.equal(head.transferEncoding, '');
   });
 
+  it('lists the other fields Connection names, and reads a Connection field it drops', () => {
+    const text = 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close, X-Hop, , Keep-Alive\r\n\r\n';
+    const buf = Buffer.from(text, 'latin1');
+    const head = parseRequestHead(buf, 0, findHeadEnd(buf, 0), { drop: ['connection'] });
+    assert.deepEqual(head.connectionNames, ['x-hop']);
+    assert.equal(head.close, true);
+    assert.equal(head.keepAlive, true);
+    assert.deepEqual(head.dropped, [25, text.length - 2]);
+    assert.equal(
+      request('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n').connectionNames,
+      undefined,
+    );
+  });
+
   it('counts an Upgrade field only when Connection names it', () => {
     assert.equal(request('GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n').upgrade, false);
   });

@@ -30,6 +30,11 @@ export interface Http1Fields {
   keepAlive: boolean;
   /** Connection names `upgrade` and an Upgrade field is present. */
   upgrade: boolean;
+  /**
+   * Other field names the Connection field lists, lower-cased (fields that
+   * belong to this connection only); undefined when it lists none.
+   */
+  connectionNames: string[] | undefined;
   /** The Host field's value, if any. */
   host: string | undefined;
   /** The grpc-status field's value, if any. */
@@ -188,6 +193,7 @@ function newHead(length: number, minorVersion: number): Http1Fields {
     close: false,
     keepAlive: false,
     upgrade: false,
+    connectionNames: undefined,
     host: undefined,
     grpcStatus: undefined,
     dropped: NONE,
@@ -275,12 +281,11 @@ function parseFields(
     if (++count > maxHeaders) {
       throw new Http1Error('E_HTTP1_TOO_MANY_FIELDS', `more than ${maxHeaders} header fields`);
     }
+    // A dropped field still counts for framing and connection handling (a dropped Connection field).
     if (drop !== undefined && isOneOf(buf, lineStart, nameLength, drop)) {
       if (head.dropped === NONE) head.dropped = [];
       (head.dropped as number[]).push(lineStart - start, pos - start);
-      continue;
-    }
-    raw?.push(latin1(buf, lineStart, lineStart + nameLength), latin1(buf, valueStart, valueEnd));
+    } else raw?.push(latin1(buf, lineStart, lineStart + nameLength), latin1(buf, valueStart, valueEnd));
     switch (nameLength) {
       case 4:
         if (nameIs(buf, lineStart, 'host')) {
@@ -314,7 +319,7 @@ function parseFields(
   return hosts;
 }
 
-/** Notes `close` and `keep-alive` in `head`; returns whether the value names `upgrade`. */
+/** Notes `close`, `keep-alive` and other names in `head`; returns whether the value names `upgrade`. */
 function readConnection(value: string, head: Http1Fields): boolean {
   let upgrade = false;
   for (const raw of value.split(',')) {
@@ -322,6 +327,10 @@ function readConnection(value: string, head: Http1Fields): boolean {
     if (token === 'close') head.close = true;
     else if (token === 'keep-alive') head.keepAlive = true;
     else if (token === 'upgrade') upgrade = true;
+    else if (token !== '') {
+      head.connectionNames ??= [];
+      head.connectionNames.push(token);
+    }
   }
   return upgrade;
 }

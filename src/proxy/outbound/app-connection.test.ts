@@ -148,7 +148,7 @@ describe('an outbound application connection', () => {
     const tick = () => new Promise((resolve) => setImmediate(resolve));
     const large = 'L'.repeat(40_000);
     client.socket.write(
-      'GET /later HTTP/1.1\r\nHost: a:1\r\n\r\n'.repeat(4) + 'HEAD /later HTTP/1.1\r\nHost: a:1\r\n\r\n',
+      'GET /later HTTP/1.1\r\nHost: a:1\r\n\r\n'.repeat(5) + 'HEAD /later HTTP/1.1\r\nHost: a:1\r\n\r\n',
     );
     // The body comes a tick after the head.
     let exchange = await next();
@@ -172,6 +172,12 @@ describe('an outbound application connection', () => {
     exchange = await next();
     exchange.writeHead(200, 'OK', []);
     exchange.end();
+    // An upstream's head passed on as it came, its body's length unknown.
+    exchange = await next();
+    const lines = Buffer.from('HTTP/1.1 200 OK\r\nx-up: 1\r\n');
+    exchange.forwardHead({ status: 200, grpcStatus: undefined, hasLength: false, lines });
+    exchange.write(Buffer.from('up'));
+    exchange.end(['x-sum', '2']);
     // No body at all.
     exchange = await next();
     exchange.writeHead(200, 'OK', ['content-length', '7']);
@@ -181,6 +187,7 @@ describe('an outbound application connection', () => {
       `HTTP/1.1 200 OK\r\ncontent-length: ${large.length}\r\n\r\n${large}` +
       'HTTP/1.1 200 OK\r\ntrailer: x-sum\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\nx-sum: 5\r\n\r\n' +
       'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n' +
+      'HTTP/1.1 200 OK\r\nx-up: 1\r\ntransfer-encoding: chunked\r\n\r\n2\r\nup\r\n0\r\nx-sum: 2\r\n\r\n' +
       'HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\n';
     assert.equal(await client.until((t) => t.length >= expected.length), expected);
     client.socket.destroy();

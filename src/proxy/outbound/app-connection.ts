@@ -13,6 +13,7 @@ import { Http1Timeouts } from '../http1/timeouts.ts';
 import type { Logger } from '../log.ts';
 import type { KeepRead } from '../transport/reused-buffer.ts';
 import type { AppExchange } from './app-exchange.ts';
+import type { UpstreamHead } from './http1-response.ts';
 
 /** A request that leaves HTTP for raw bytes (CONNECT, an upgrade), as the application sent it. */
 export interface HandedOffRequest {
@@ -66,8 +67,13 @@ export class OutboundAppConnection {
   /** Inside #next: an exchange that completes synchronously must not start the next one itself. */
   #serving = false;
   #closeAfter = false;
-  /** A response head not written yet: it goes out with the first piece of the body, in one write. */
-  #heldHead: string | undefined;
+  /**
+   * A response head not written yet: it goes out with the first piece of the
+   * body, in one write. Its status line and fields; then `#heldHeadEnd`, this
+   * connection's framing fields and the blank line.
+   */
+  #heldHead: Buffer | undefined;
+  #heldHeadEnd = '';
   #clientEnded = false;
   #paused = false;
   #closed = false;
@@ -265,8 +271,6 @@ export class OutboundAppConnection {
 
   writeHead(exchange: Exchange, status: number, reason: string, raw: readonly string[]): void {
     if (exchange !== this.#exchange || exchange.headersSent) return;
-    exchange.headersSent = true;
-    const bodiless = exchange.method === 'HEAD' || status < 200 || status === 204 || status === 304;
     let length = false;
     let text = `HTTP/1.1 ${status} ${reason}\r\n`;
     for (let i = 0; i < raw.length; i += 2) {
@@ -274,48 +278,73 @@ export class OutboundAppConnection {
       if (name.length === 14 && name.toLowerCase() === 'content-length') length = true;
       text += `${name}: ${raw[i + 1]}\r\n`;
     }
+    this.#holdHead(exchange, status, Buffer.from(text, 'latin1'), length);
+  }
+
+  forwardHead(exchange: Exchange, head: UpstreamHead): void {
+    if (exchange !== this.#exchange || exchange.headersSent) return;
+    this.#holdHead(exchange, head.status, head.lines, head.hasLength);
+  }
+
+  /** Starts the response with `lines` (status line and fields) and the framing this client needs. */
+  #holdHead(exchange: Exchange, status: number, lines: Buffer, length: boolean): void {
+    exchange.headersSent = true;
+    const bodiless = exchange.method === 'HEAD' || status < 200 || status === 204 || status === 304;
+    let end = '';
     if (!bodiless && !length) {
       // A body of unknown length: chunked for HTTP/1.1, until the close for HTTP/1.0.
       if (exchange.minorVersion === 1) {
         exchange.chunked = true;
-        text += 'transfer-encoding: chunked\r\n';
+        end = 'transfer-encoding: chunked\r\n';
       } else this.#closeAfter = true;
     }
     exchange.bodiless = bodiless;
     if (!exchange.keepAlive || this.#context.draining()) this.#closeAfter = true;
-    if (this.#closeAfter) text += 'connection: close\r\n';
-    else if (exchange.minorVersion === 0) text += 'connection: keep-alive\r\n';
+    if (this.#closeAfter) end += 'connection: close\r\n';
+    else if (exchange.minorVersion === 0) end += 'connection: keep-alive\r\n';
     // Head and body of a response that is read at once go out in one write: the head waits
     // for the body's first piece until the end of this tick.
-    this.#heldHead = `${text}\r\n`;
+    this.#heldHead = lines;
+    this.#heldHeadEnd = `${end}\r\n`;
     process.nextTick(this.#flushHead);
+  }
+
+  /**
+   * The held head, whole, in a new buffer with `room` bytes free after it
+   * (for the body's first piece); undefined when no head is held.
+   */
+  #takeHead(room: number): Buffer | undefined {
+    const lines = this.#heldHead;
+    if (lines === undefined) return undefined;
+    this.#heldHead = undefined;
+    const end = this.#heldHeadEnd;
+    const out = Buffer.allocUnsafe(lines.length + end.length + room);
+    lines.copy(out, 0);
+    out.write(end, lines.length, 'latin1');
+    return out;
   }
 
   /** Writes a held response head on its own. */
   #flushHead = (): void => {
-    const head = this.#heldHead;
-    if (head === undefined) return;
-    this.#heldHead = undefined;
-    if (!this.#closed) this.#socket.write(head, 'latin1');
+    const head = this.#takeHead(0);
+    if (head !== undefined && !this.#closed) this.#socket.write(head);
   };
 
   write(exchange: Exchange, chunk: Buffer, keep?: KeepRead): boolean {
     if (exchange !== this.#exchange || exchange.bodiless || chunk.length === 0) return true;
     const socket = this.#socket;
-    const head = this.#heldHead;
-    this.#heldHead = undefined;
     if (!exchange.chunked) {
-      if (head === undefined) return socket.write(chunk, keep?.());
+      if (this.#heldHead === undefined) return socket.write(chunk, keep?.());
       // Copying a small body is cheaper than a second buffer in the write.
       if (chunk.length <= COPY_WITH_HEAD_BYTES) {
-        const out = Buffer.allocUnsafe(head.length + chunk.length);
-        out.write(head, 0, 'latin1');
-        chunk.copy(out, head.length);
+        const out = this.#takeHead(chunk.length) as Buffer;
+        chunk.copy(out, out.length - chunk.length);
         return socket.write(out);
       }
     }
+    const head = this.#takeHead(0);
     socket.cork();
-    if (head !== undefined) socket.write(head, 'latin1');
+    if (head !== undefined) socket.write(head);
     let more: boolean;
     if (exchange.chunked) {
       socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
@@ -334,10 +363,15 @@ export class OutboundAppConnection {
     if (exchange !== this.#exchange || exchange.responseEnded) return;
     exchange.responseEnded = true;
     if (exchange.chunked) {
-      let text = `${this.#heldHead ?? ''}0\r\n`;
+      let text = '0\r\n';
       for (let i = 0; i < trailers.length; i += 2) text += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
-      this.#heldHead = undefined;
-      this.#socket.write(`${text}\r\n`, 'latin1');
+      text += '\r\n';
+      const head = this.#takeHead(text.length);
+      if (head === undefined) this.#socket.write(text, 'latin1');
+      else {
+        head.write(text, head.length - text.length, 'latin1');
+        this.#socket.write(head);
+      }
     } else this.#flushHead();
     // The rest of a body the server did not wait for is read and dropped first.
     if (exchange.bodyEnded) this.#finish(exchange);
@@ -514,6 +548,10 @@ class Exchange implements AppExchange {
 
   writeHead(status: number, reason: string, rawHeaders: readonly string[]): void {
     this.#connection.writeHead(this, status, reason, rawHeaders);
+  }
+
+  forwardHead(head: UpstreamHead): void {
+    this.#connection.forwardHead(this, head);
   }
 
   write(chunk: Buffer, keep?: KeepRead): boolean {

@@ -1,4 +1,5 @@
 import type { KeepRead } from '../transport/reused-buffer.ts';
+import type { UpstreamHead } from './http1-response.ts';
 
 /**
  * The application's side of one outbound HTTP/1 request: what it asked and
@@ -34,6 +35,8 @@ export interface AppExchange {
   onAbort(listener: () => void): void;
   /** Starts the response; `rawHeaders` must be free of hop-by-hop fields. */
   writeHead(status: number, reason: string, rawHeaders: readonly string[]): void;
+  /** Starts the response with an upstream HTTP/1 head, passed on as it came (hop-by-hop fields removed). */
+  forwardHead(head: UpstreamHead): void;
   /**
    * Writes response body bytes; false when the caller should wait for `onDrain`.
    * With `keep`, `chunk` is a view into a reused read buffer: a write that holds

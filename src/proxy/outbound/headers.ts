@@ -1,4 +1,5 @@
-const HOP_BY_HOP = new Set([
+/** Fields of one connection (RFC 9110 §7.6.1), lower case: never passed on. */
+export const HOP_BY_HOP_FIELDS: readonly string[] = [
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -8,7 +9,8 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
-]);
+];
+const HOP_BY_HOP = new Set(HOP_BY_HOP_FIELDS);
 
 /** Header names the Connection header lists (more hop-by-hop headers), lower case; undefined when none. */
 function connectionNamed(raw: readonly string[]): Set<string> | undefined {

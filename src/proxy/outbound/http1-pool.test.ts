@@ -8,7 +8,7 @@ import { type Http1Connection, type Http1Exchange, Http1Pool } from './http1-poo
 
 interface Outcome {
   status: number;
-  headers: string[];
+  head: string;
   body: string;
   trailers: string[];
 }
@@ -21,14 +21,14 @@ function exchange(
 ): Promise<Outcome> & { sent?: boolean } {
   let sent: boolean | undefined;
   const promise = new Promise<Outcome>((resolve, reject) => {
-    const outcome: Outcome = { status: 0, headers: [], body: '', trailers: [] };
+    const outcome: Outcome = { status: 0, head: '', body: '', trailers: [] };
     const x: Http1Exchange = {
       head: head.startsWith('HEAD '),
       cancelled: false,
       onConnection: send,
-      onResponseHead(status, _reason, headers) {
-        outcome.status = status;
-        outcome.headers = headers;
+      onResponseHead(head) {
+        outcome.status = head.status;
+        outcome.head = head.lines.toString('latin1');
       },
       onResponseBody(chunk) {
         outcome.body += chunk.toString();
@@ -95,6 +95,9 @@ describe('pooled HTTP/1.1 connections to an upstream', () => {
     for (let i = 0; i < 5; i++) {
       const outcome = await exchange(p, get(`/${i}`));
       assert.equal(outcome.status, 200);
+      // Node's keep-alive fields belong to this connection and stay behind.
+      assert.match(outcome.head, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.doesNotMatch(outcome.head, /^(connection|keep-alive):/im);
       assert.equal(outcome.body, `GET /${i} - `);
     }
     assert.equal(connections - before, 1);

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { ProxyError } from '../errors.ts';
 import { attachReadSink, type KeepRead } from '../transport/reused-buffer.ts';
-import { type ResponseEvents, ResponseParser } from './http1-response.ts';
+import { type ResponseEvents, ResponseParser, type UpstreamHead } from './http1-response.ts';
 
 /** One request as the pool sees it: where its connection and its response go. */
 export interface Http1Exchange extends ResponseEvents {
@@ -111,8 +111,8 @@ export class Http1Connection {
     this.#socket.destroy();
   }
 
-  onResponseHead(status: number, reason: string, rawHeaders: string[]): void {
-    this.#exchange?.onResponseHead(status, reason, rawHeaders);
+  onResponseHead(head: UpstreamHead): void {
+    this.#exchange?.onResponseHead(head);
   }
 
   onResponseBody(chunk: Buffer): void {

@@ -2,14 +2,14 @@ import { describeError } from '../../core/errors.ts';
 import type { RetryBudget } from '../balance/retry-budget.ts';
 import { isFailureStatus, type ProfileRoute } from '../discovery/profile.ts';
 import { ProxyError } from '../errors.ts';
-import { reasonPhrase } from '../http1/reason.ts';
 import { classifyResponse } from '../metrics/proxy-metrics.ts';
 import type { TapHub } from '../tap/hub.ts';
 import type { KeepRead } from '../transport/reused-buffer.ts';
 import type { AppExchange } from './app-exchange.ts';
 import type { OutboundClient } from './client.ts';
-import { forwardRawHeaders, requestHeadText } from './headers.ts';
+import { requestHeadText } from './headers.ts';
 import type { Http1Connection, Http1Exchange, Http1Pool } from './http1-pool.ts';
+import type { UpstreamHead } from './http1-response.ts';
 import type { EndpointHandle } from './targets.ts';
 
 /** What a forwarded request needs from its forwarder. */
@@ -199,8 +199,9 @@ export class ForwardedRequest implements Http1Exchange {
     );
   }
 
-  onResponseHead(status: number, reason: string, rawHeaders: string[]): void {
+  onResponseHead(head: UpstreamHead): void {
     const { plan, app } = this;
+    const status = head.status;
     const handle = this.#handle as EndpointHandle;
     const connection = this.#connection as Http1Connection;
     const now = performance.now();
@@ -225,8 +226,8 @@ export class ForwardedRequest implements Http1Exchange {
     else handle.breaker.success();
     this.#context.client.metrics?.responseLatencyMs.observe(this.#labels, now - this.#started);
     this.#status = status;
-    this.#grpcStatus = grpcStatusOf(rawHeaders);
-    app.writeHead(status, reason || reasonPhrase(status), forwardRawHeaders(rawHeaders));
+    this.#grpcStatus = head.grpcStatus;
+    app.forwardHead(head);
   }
 
   onResponseBody(chunk: Buffer, keep?: KeepRead): void {
@@ -374,12 +375,4 @@ function classify(
   if (!route) return classifyResponse(status, grpc);
   if (grpc !== undefined && grpc !== '0') return 'failure';
   return isFailureStatus(route, status) ? 'failure' : 'success';
-}
-
-function grpcStatusOf(raw: readonly string[]): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 11 && name.toLowerCase() === 'grpc-status') return raw[i + 1];
-  }
-  return undefined;
 }

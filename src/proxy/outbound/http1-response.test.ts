@@ -6,8 +6,10 @@ import { ResponseParser } from './http1-response.ts';
 
 interface Seen {
   status?: number;
-  reason?: string;
-  headers?: string[];
+  /** The head as it would go on: status line and fields, without the blank line. */
+  head?: string;
+  hasLength?: boolean;
+  grpcStatus?: string;
   body: string;
   trailers?: string[];
   reusable?: boolean;
@@ -17,8 +19,9 @@ interface Seen {
 function parser(): { parser: ResponseParser; seen: Seen } {
   const seen: Seen = { body: '', ends: 0 };
   const p = new ResponseParser({
-    onResponseHead(status, reason, headers) {
-      Object.assign(seen, { status, reason, headers });
+    onResponseHead(head) {
+      const { status, hasLength, grpcStatus } = head;
+      Object.assign(seen, { status, hasLength, grpcStatus, head: head.lines.toString('latin1') });
     },
     onResponseBody(chunk) {
       seen.body += chunk.toString('latin1');
@@ -61,8 +64,11 @@ describe('the upstream HTTP/1 response parser', () => {
       'HTTP/1.1 201 Created\r\nContent-Length: 5\r\nSet-Cookie: a\r\nset-cookie: b\r\n\r\nhello',
     );
     assert.equal(seen.status, 201);
-    assert.equal(seen.reason, 'Created');
-    assert.deepEqual(seen.headers, ['Content-Length', '5', 'Set-Cookie', 'a', 'set-cookie', 'b']);
+    assert.equal(
+      seen.head,
+      'HTTP/1.1 201 Created\r\nContent-Length: 5\r\nSet-Cookie: a\r\nset-cookie: b\r\n',
+    );
+    assert.equal(seen.hasLength, true);
     assert.equal(seen.body, 'hello');
     assert.equal(seen.reusable, true);
     assert.equal(seen.ends, 1);
@@ -71,6 +77,8 @@ describe('the upstream HTTP/1 response parser', () => {
   it('reads a chunked body with extensions and trailers, split at every byte', () => {
     for (let step = 1; step <= CHUNKED.length; step++) {
       const seen = parse(CHUNKED, { step });
+      assert.equal(seen.head, 'HTTP/1.1 200 OK\r\nX-A: 1\r\n', `step ${step}`);
+      assert.equal(seen.hasLength, false);
       assert.equal(seen.body, 'hello world!', `step ${step}`);
       assert.deepEqual(seen.trailers, ['Grpc-Status', '0'], `step ${step}`);
       assert.equal(seen.reusable, true);
@@ -83,8 +91,40 @@ describe('the upstream HTTP/1 response parser', () => {
       'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
     );
     assert.equal(seen.status, 200);
-    assert.deepEqual(seen.headers, ['Content-Length', '2']);
+    assert.equal(seen.head, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n');
     assert.equal(seen.body, 'ok');
+  });
+
+  it('passes the head on without the fields of this connection', () => {
+    const seen = parse(
+      'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n' +
+        'X-End: 2\r\nTrailer: grpc-status\r\nGrpc-Status: 0\r\nContent-Length: 2\r\n\r\nok',
+    );
+    assert.equal(seen.head, 'HTTP/1.1 200 OK\r\nX-End: 2\r\nGrpc-Status: 0\r\nContent-Length: 2\r\n');
+    assert.equal(seen.grpcStatus, '0');
+    assert.equal(seen.reusable, true);
+  });
+
+  it('drops a Content-Length that comes beside a Transfer-Encoding', () => {
+    const seen = parse(
+      'HTTP/1.1 200 OK\r\nContent-Length: 9\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+    );
+    assert.equal(seen.head, 'HTTP/1.1 200 OK\r\n');
+    assert.equal(seen.hasLength, false);
+    assert.equal(seen.body, 'ok');
+    assert.equal(seen.reusable, false);
+  });
+
+  it('speaks HTTP/1.1 on to the application and fills in a missing reason phrase', () => {
+    assert.equal(
+      parse('HTTP/1.0 200 Fine\r\nContent-Length: 0\r\n\r\n').head,
+      'HTTP/1.1 200 Fine\r\nContent-Length: 0\r\n',
+    );
+    assert.equal(parse('HTTP/1.1 204\r\nX: y\r\n\r\n').head, 'HTTP/1.1 204 No Content\r\nX: y\r\n');
+    assert.equal(
+      parse('HTTP/1.1 299 \r\nContent-Length: 0\r\n\r\n').head,
+      'HTTP/1.1 299 Unknown\r\nContent-Length: 0\r\n',
+    );
   });
 
   it('reads no body for HEAD, 204 and 304 whatever the headers say', () => {
@@ -123,11 +163,18 @@ describe('the upstream HTTP/1 response parser', () => {
     rejects('HTTP/2 200 OK\r\n\r\n', /status line/);
     rejects('HTTP/1.1 20 OK\r\n\r\n', /status line/);
     rejects('HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n', /header line/);
-    rejects('HTTP/1.1 200 OK\r\n folded\r\n\r\n', /header line/);
-    rejects('HTTP/1.1 200 OK\r\nA: b\nC: d\r\n\r\n', /header line/);
-    rejects('HTTP/1.1 200 OK\r\nA: b\x01c\r\n\r\n', /header line/);
-    rejects('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', /content-length/);
-    rejects('HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', /content-length/);
+    rejects('HTTP/1.1 200 OK\r\n folded\r\n\r\n', /obs-fold/);
+    rejects('HTTP/1.1 200 OK\r\nA: b\nC: d\r\n\r\n', /"A" has a control character \(0x0a\)/);
+    rejects('HTTP/1.1 200 OK\r\nA: b\x01c\r\n\r\n', /"A" has a control character \(0x01\)/);
+    rejects(
+      'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+      /conflicting content-length/i,
+    );
+    rejects('HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', /invalid content-length/i);
+    rejects(
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n',
+      /chunked is applied more than once/,
+    );
     rejects('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', /chunk size/);
     rejects('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n', /longer than its size/);
     rejects('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nab', /LF alone/);

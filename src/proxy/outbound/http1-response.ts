@@ -1,10 +1,29 @@
 import { ProxyError } from '../errors.ts';
+import { responseFraming } from '../http1/framing.ts';
+import { type HeadLimits, parseResponseHead, type ResponseHead } from '../http1/head.ts';
+import { reasonPhrase } from '../http1/reason.ts';
 import type { KeepRead } from '../transport/reused-buffer.ts';
+import { HOP_BY_HOP_FIELDS } from './headers.ts';
+
+/** A final response head, ready to go on to the application. */
+export interface UpstreamHead {
+  status: number;
+  /** The grpc-status field's value, if any. */
+  grpcStatus: string | undefined;
+  /** A Content-Length goes on with it: the application learns the body's length from it. */
+  hasLength: boolean;
+  /**
+   * The status line (as HTTP/1.1; a standard reason phrase when it came
+   * without one) and the end-to-end field lines as received, each ending in
+   * CRLF, without the blank line. A copy, not a view into the bytes read.
+   */
+  lines: Buffer;
+}
 
 /** What a `ResponseParser` finds, in order: one head, body chunks, the end. */
 export interface ResponseEvents {
-  /** The final (non-1xx) head; `rawHeaders` alternate names and values as received. */
-  onResponseHead(status: number, reason: string, rawHeaders: string[]): void;
+  /** The final (non-1xx) head. */
+  onResponseHead(head: UpstreamHead): void;
   /**
    * A piece of the body, framing removed; a view into the bytes read. Without
    * `keep` it stays valid; with it, only during the call unless `keep()` is
@@ -20,10 +39,11 @@ export interface ResponseEvents {
 
 /** A response head (status line and headers) larger than this is refused. */
 export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+const MAX_HEADERS = 256;
+const LIMITS: HeadLimits = { maxHeadBytes: MAX_RESPONSE_HEAD_BYTES, maxHeaders: MAX_HEADERS };
 const MAX_LINE_BYTES = 4096;
 const CRLF2 = Buffer.from('\r\n\r\n');
 
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/;
 /** tchar (RFC 9110 §5.6.2), what field names are made of, by character code. */
 const TOKEN = charClass((c) => /[!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(String.fromCharCode(c)));
 /** Field value characters: visible ASCII, space, tab and obs-text; no other control characters. */
@@ -242,75 +262,86 @@ export class ResponseParser {
     if (end - start > MAX_RESPONSE_HEAD_BYTES)
       throw upstreamError(`response head larger than ${MAX_RESPONSE_HEAD_BYTES} bytes`);
     this.#pending = undefined;
-    this.#onHead(buffer.toString('latin1', start, end));
+    this.#onHead(buffer, start, end + 4);
     const consumed = end + 4 - start;
     return pending ? offset + consumed - pending.length : offset + consumed;
   }
 
-  #onHead(text: string): void {
-    let lineEnd = text.indexOf('\r\n');
-    if (lineEnd < 0) lineEnd = text.length;
-    const status = STATUS_LINE.exec(text.slice(0, lineEnd));
-    if (!status)
-      throw upstreamError(`bad status line ${JSON.stringify(text.slice(0, Math.min(lineEnd, 40)))}`);
-    const code = Number(status[2]);
-    const raw: string[] = [];
-    let length: string | undefined;
-    let chunked: boolean | undefined;
-    let close = false;
-    let keepAlive = status[1] === '1';
-    for (let pos = lineEnd + 2; pos < text.length; ) {
-      let end = text.indexOf('\r\n', pos);
-      if (end < 0) end = text.length;
-      if (raw.length >= 2 * MAX_HEADERS) throw upstreamError(`more than ${MAX_HEADERS} response headers`);
-      pushField(raw, text, pos, end);
-      pos = end + 2;
-      const name = raw[raw.length - 2] as string;
-      const value = raw[raw.length - 1] as string;
-      // Only Content-Length (14), Connection (10) and Transfer-Encoding (17) decide the framing.
-      const size = name.length;
-      if (size !== 14 && size !== 10 && size !== 17) continue;
-      const lower = name.toLowerCase();
-      if (lower === 'content-length') {
-        for (const part of value.split(',')) {
-          const v = part.trim();
-          if (!/^\d{1,15}$/.test(v) || (length !== undefined && length !== v))
-            throw upstreamError(`bad or conflicting content-length "${value}"`);
-          length = v;
-        }
-      } else if (lower === 'connection') {
-        if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) close = true;
-        else if (/(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(value)) keepAlive = true;
-      } else if (lower === 'transfer-encoding') {
-        chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
-      }
+  /** The head in `buf` from `start` to `end` (past its blank line). */
+  #onHead(buf: Buffer, start: number, end: number): void {
+    let head: ResponseHead;
+    let framing: ReturnType<typeof responseFraming>;
+    try {
+      head = parseResponseHead(buf, start, end, { limits: LIMITS, drop: HOP_BY_HOP_FIELDS });
+      framing = responseFraming(head, head.status, this.#bodiless ? 'HEAD' : 'GET');
+    } catch (error) {
+      throw upstreamError((error as Error).message);
     }
+    const code = head.status;
     if (code < 200) {
       if (code === 101) throw upstreamError('101 Switching Protocols to a request that asked for no upgrade');
       return; // 100 Continue, 103 Early Hints...: the final head follows.
     }
-    this.#keepAlive = keepAlive && !close;
-    if (this.#bodiless || code === 204 || code === 304) this.#state = S.done;
-    else if (chunked !== undefined) {
-      // A Transfer-Encoding overrides Content-Length; the pair may be smuggling, so never reuse.
-      if (length !== undefined) this.#keepAlive = false;
-      if (chunked) this.#state = S.chunkSize;
-      else {
-        this.#state = S.untilClose;
-        this.#keepAlive = false;
-      }
-    } else if (length !== undefined) {
-      this.#remaining = Number(length);
-      this.#state = this.#remaining === 0 ? S.done : S.length;
+    // A Transfer-Encoding overrides Content-Length; the pair may be smuggling, so never reuse.
+    const smuggling = head.transferEncoding !== '' && head.contentLength !== -1;
+    this.#keepAlive = (head.minorVersion === 1 || head.keepAlive) && !head.close && !smuggling;
+    if (framing === 'none') this.#state = S.done;
+    else if (framing === 'chunked') this.#state = S.chunkSize;
+    else if (framing === 'length') {
+      this.#remaining = head.contentLength;
+      this.#state = S.length;
     } else {
       this.#state = S.untilClose;
       this.#keepAlive = false;
     }
-    this.#events.onResponseHead(code, status[3] ?? '', raw);
+    // Rarely more lines go: fields the Connection field names, a Content-Length beside a Transfer-Encoding.
+    let dropped = head.dropped;
+    let hasLength = head.contentLength !== -1;
+    if (head.connectionNames !== undefined || smuggling) {
+      const more = [...HOP_BY_HOP_FIELDS, ...(head.connectionNames ?? [])];
+      if (smuggling) more.push('content-length');
+      if (more.includes('content-length')) hasLength = false;
+      dropped = parseResponseHead(buf, start, end, { limits: LIMITS, drop: more }).dropped;
+    }
+    this.#events.onResponseHead({
+      status: code,
+      grpcStatus: head.grpcStatus,
+      hasLength,
+      lines: forwardedLines(buf, start, end, code, dropped),
+    });
   }
 }
 
-const MAX_HEADERS = 256;
+/**
+ * Copies the head at `buf[start, end)` without its blank line and the lines
+ * `dropped` names (offsets from `start`), as HTTP/1.1.
+ */
+function forwardedLines(
+  buf: Buffer,
+  start: number,
+  end: number,
+  status: number,
+  dropped: readonly number[],
+): Buffer {
+  const lineEnd = buf.indexOf(13, start) + 2;
+  // "HTTP/1.x 200 " and no more: the reason phrase is optional, but clients expect one.
+  const statusLine = lineEnd - start > 15 ? undefined : `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+  let size = (statusLine?.length ?? lineEnd - start) + end - 2 - lineEnd;
+  for (let k = 0; k < dropped.length; k += 2) size -= (dropped[k + 1] as number) - (dropped[k] as number);
+  const out = Buffer.allocUnsafe(size);
+  let at: number;
+  if (statusLine === undefined) {
+    at = buf.copy(out, 0, start, lineEnd);
+    out[7] = 0x31; // HTTP/1.0 upstream: the application's connection is HTTP/1.1
+  } else at = out.write(statusLine, 0, 'latin1');
+  let from = lineEnd;
+  for (let k = 0; k < dropped.length; k += 2) {
+    at += buf.copy(out, at, from, start + (dropped[k] as number));
+    from = start + (dropped[k + 1] as number);
+  }
+  buf.copy(out, at, from, end - 2);
+  return out;
+}
 
 function upstreamError(reason: string): ProxyError {
   return new ProxyError('E_UPSTREAM_RESPONSE', `malformed response from upstream: ${reason}`);
