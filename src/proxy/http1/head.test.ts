@@ -56,6 +56,12 @@ describe('HTTP/1 request heads', () => {
     );
   });
 
+  it('notes an Expect field that asks for 100-continue', () => {
+    assert.equal(request('PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n').expectContinue, true);
+    assert.equal(request('PUT / HTTP/1.1\r\nHost: a\r\nExpect: other\r\n\r\n').expectContinue, false);
+    assert.equal(request('PUT / HTTP/1.1\r\nHost: a\r\n\r\n').expectContinue, false);
+  });
+
   it('counts an Upgrade field only when Connection names it', () => {
     assert.equal(request('GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n').upgrade, false);
   });

@@ -39,6 +39,8 @@ export interface Http1Fields {
   host: string | undefined;
   /** The grpc-status field's value, if any. */
   grpcStatus: string | undefined;
+  /** An Expect field asks for `100-continue`. */
+  expectContinue: boolean;
   /**
    * [start, end) offsets from the head's first byte, in pairs, of the whole
    * lines (CRLF included) of fields whose names were asked to be dropped.
@@ -196,6 +198,7 @@ function newHead(length: number, minorVersion: number): Http1Fields {
     connectionNames: undefined,
     host: undefined,
     grpcStatus: undefined,
+    expectContinue: false,
     dropped: NONE,
     rawHeaders: undefined,
   };
@@ -291,6 +294,11 @@ function parseFields(
         if (nameIs(buf, lineStart, 'host')) {
           hosts++;
           head.host = latin1(buf, valueStart, valueEnd);
+        }
+        break;
+      case 6:
+        if (nameIs(buf, lineStart, 'expect')) {
+          head.expectContinue = latin1(buf, valueStart, valueEnd).toLowerCase() === '100-continue';
         }
         break;
       case 7:

@@ -230,6 +230,34 @@ describe('an outbound application connection', () => {
     assert.equal(listener.connections.size, 0);
   });
 
+  it('builds the upstream head from the bytes sent, without the fields of this connection', async () => {
+    const client = await rawClient(listener.port);
+    client.socket.write(
+      'POST http://web.shop:8080/later HTTP/1.1\r\nhost: other\r\nConnection: keep-alive, X-Hop\r\n' +
+        'X-Hop: 1\r\nAccept: */*\r\nTE: trailers\r\nTransfer-Encoding: chunked\r\nX-Last: z\r\n\r\n0\r\n\r\n',
+    );
+    while (pending.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const exchange = pending.shift() as AppExchange;
+    assert.equal(exchange.transferEncoding, true);
+    assert.equal(exchange.contentLength, -1);
+    assert.equal(
+      exchange.upstreamHead(undefined).toString('latin1'),
+      'POST /later HTTP/1.1\r\nhost: other\r\nAccept: */*\r\nX-Last: z\r\nTransfer-Encoding: chunked\r\n\r\n',
+    );
+    assert.equal(
+      exchange.upstreamHead('web.shop:8080').toString('latin1'),
+      'POST /later HTTP/1.1\r\nHost: web.shop:8080\r\nAccept: */*\r\nX-Last: z\r\nTransfer-Encoding: chunked\r\n\r\n',
+    );
+    // Every field as sent, for the paths that read them by name.
+    assert.deepEqual(
+      exchange.rawHeaders.filter((_, i) => i % 2 === 0),
+      ['host', 'Connection', 'X-Hop', 'Accept', 'TE', 'Transfer-Encoding', 'X-Last'],
+    );
+    exchange.respondError(502, 'done');
+    await client.until((t) => t.endsWith('done\n'));
+    client.socket.destroy();
+  });
+
   it('closes idle connections on drain and busy ones after their response, with connection: close', async () => {
     const busy = await rawClient(listener.port);
     const idle = await rawClient(listener.port);

@@ -13,6 +13,7 @@ import { Http1Timeouts } from '../http1/timeouts.ts';
 import type { Logger } from '../log.ts';
 import type { KeepRead } from '../transport/reused-buffer.ts';
 import type { AppExchange } from './app-exchange.ts';
+import { HOP_BY_HOP_FIELDS, upstreamRequestHead } from './headers.ts';
 import type { UpstreamHead } from './http1-response.ts';
 
 /** A request that leaves HTTP for raw bytes (CONNECT, an upgrade), as the application sent it. */
@@ -89,6 +90,11 @@ export class OutboundAppConnection {
     socket.on('close', this.#onGone);
     socket.on('error', this.#onGone);
     socket.resume();
+  }
+
+  /** The bounds on request heads of this listener. */
+  get limits(): HeadLimits {
+    return this.#context.limits;
   }
 
   /**
@@ -170,7 +176,7 @@ export class OutboundAppConnection {
         this.#timeouts.headIncomplete();
         return false;
       }
-      head = parseRequestHead(buf, pos, headEnd, { limits, rawHeaders: true });
+      head = parseRequestHead(buf, pos, headEnd, { limits, drop: HOP_BY_HOP_FIELDS });
       this.#body.start(requestFraming(head), head.contentLength);
     } catch (error) {
       this.#badRequest(error);
@@ -192,14 +198,14 @@ export class OutboundAppConnection {
     }
     if (head.upgrade) {
       this.#handOff();
-      const request = { method: head.method, path: target.path, rawHeaders: head.rawHeaders as string[] };
+      const rawHeaders = allRawHeaders(buf.subarray(pos, headEnd), limits);
+      const request = { method: head.method, path: target.path, rawHeaders };
       this.#context.upgrade(request, this.#socket, rest, authority);
       return false;
     }
-    const exchange = new Exchange(this, head, target);
+    const exchange = new Exchange(this, head, buf.subarray(pos, headEnd), target);
     this.#exchange = exchange;
-    if (head.minorVersion === 1 && expectsContinue(exchange.rawHeaders))
-      this.#socket.write(CONTINUE, 'latin1');
+    if (head.minorVersion === 1 && head.expectContinue) this.#socket.write(CONTINUE, 'latin1');
     const end = this.#feedBody(exchange, rest);
     if (end === -1) return false;
     if (end < rest.length) this.#held = rest.subarray(end);
@@ -462,9 +468,16 @@ class Exchange implements AppExchange {
   readonly method: string;
   readonly path: string;
   readonly absoluteHost: string | undefined;
-  readonly rawHeaders: string[];
   readonly host: string | undefined;
+  readonly contentLength: number;
+  readonly transferEncoding: boolean;
   readonly minorVersion: number;
+  /** The request head as received (a view of the bytes read, which nothing reuses). */
+  readonly #head: Buffer;
+  /** The lines of the hop-by-hop fields in `#head`. */
+  readonly #dropped: readonly number[];
+  readonly #connectionNames: string[] | undefined;
+  #rawHeaders: string[] | undefined;
   /** The client wants the connection kept open after this exchange. */
   readonly keepAlive: boolean;
   headersSent = false;
@@ -479,15 +492,38 @@ class Exchange implements AppExchange {
   #onEnd: (() => void) | undefined;
   #onAbort: (() => void) | undefined;
 
-  constructor(connection: OutboundAppConnection, head: RequestHead, target: RequestTarget) {
+  constructor(connection: OutboundAppConnection, head: RequestHead, bytes: Buffer, target: RequestTarget) {
     this.#connection = connection;
     this.method = head.method;
     this.path = target.path;
     this.absoluteHost = target.absoluteHost;
-    this.rawHeaders = head.rawHeaders as string[];
     this.host = head.host;
+    this.contentLength = head.contentLength;
+    this.transferEncoding = head.transferEncoding !== '';
     this.minorVersion = head.minorVersion;
     this.keepAlive = !head.close && (head.minorVersion === 1 || head.keepAlive);
+    this.#head = bytes;
+    this.#dropped = head.dropped;
+    this.#connectionNames = head.connectionNames;
+  }
+
+  /** Read from the head bytes when first asked for: the HTTP/1.1 path to an upstream never needs them. */
+  get rawHeaders(): string[] {
+    this.#rawHeaders ??= allRawHeaders(this.#head, this.#connection.limits);
+    return this.#rawHeaders;
+  }
+
+  upstreamHead(host: string | undefined): Buffer {
+    let dropped = this.#dropped;
+    if (host !== undefined || this.#connectionNames !== undefined) {
+      // Fields the Connection field names go too, and a new Host replaces the one sent: a second
+      // parse finds their lines (an HTTP proxy client's or a remote service's request).
+      const drop = [...HOP_BY_HOP_FIELDS, ...(this.#connectionNames ?? [])];
+      if (host !== undefined) drop.push('host');
+      const limits = this.#connection.limits;
+      dropped = parseRequestHead(this.#head, 0, this.#head.length, { limits, drop }).dropped;
+    }
+    return upstreamRequestHead(this.#head, dropped, this.method, this.path, host, this.transferEncoding);
   }
 
   get httpVersion(): string {
@@ -575,14 +611,9 @@ class Exchange implements AppExchange {
   }
 }
 
-function expectsContinue(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 6 && name.toLowerCase() === 'expect') {
-      return (raw[i + 1] as string).toLowerCase() === '100-continue';
-    }
-  }
-  return false;
+/** Every field of a request head that parsed before, as [name, value, ...]. */
+function allRawHeaders(head: Buffer, limits: HeadLimits): string[] {
+  return parseRequestHead(head, 0, head.length, { limits, rawHeaders: true }).rawHeaders as string[];
 }
 
 /** A request target read once: what goes upstream and, for absolute-form, the host it names. */

@@ -17,12 +17,22 @@ export interface AppExchange {
   readonly rawHeaders: string[];
   /** The Host field's value, if any. */
   readonly host: string | undefined;
+  /** The Content-Length, -1 without one. */
+  readonly contentLength: number;
+  /** The request came with a Transfer-Encoding: its body is chunked. */
+  readonly transferEncoding: boolean;
   /** "1.0" or "1.1". */
   readonly httpVersion: string;
   /** The application's address (for tap). */
   readonly remoteAddress: string;
   /** Some of the response has gone to the application: a failure can only reset it now. */
   readonly headersSent: boolean;
+  /**
+   * The request head for an HTTP/1.1 upstream, from the bytes sent: the
+   * origin-form path, `Host: host` instead of the Host field when `host` is
+   * given, the end-to-end fields, `Transfer-Encoding: chunked` for a chunked body.
+   */
+  upstreamHead(host: string | undefined): Buffer;
   /**
    * Reads the request body as it was sent (chunked framing included) and then
    * calls `onEnd`; what arrived before the call comes first. One reader.

@@ -60,47 +60,36 @@ export function forwardRawHeaders(raw: string[], host?: string, keep: readonly s
 }
 
 /**
- * The head of a request to send upstream as HTTP/1.1: the request line, the
- * forwarded headers (see `forwardRawHeaders`) and, for a body of unknown
- * length (`chunked`), `Transfer-Encoding: chunked`. Latin-1 text, as received.
+ * The head of a request to send upstream as HTTP/1.1, from `head`, the
+ * request head as the application sent it: a request line with `method` and
+ * `path`, `Host: host` first when `host` is given, the field lines as received
+ * except those `dropped` names (pairs of [start, end) offsets in `head`), and
+ * `Transfer-Encoding: chunked` for a body of unknown length (`chunked`).
  */
-export function requestHeadText(
+export function upstreamRequestHead(
+  head: Buffer,
+  dropped: readonly number[],
   method: string,
   path: string,
-  raw: readonly string[],
   host: string | undefined,
   chunked: boolean,
-): string {
-  const named = connectionNamed(raw);
-  let text = `${method} ${path} HTTP/1.1\r\n`;
-  let sawHost = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    if (!passes(lower, named, NONE)) continue;
-    if (lower === 'host') {
-      if (sawHost) continue;
-      sawHost = true;
-      text += `${name}: ${host ?? raw[i + 1]}\r\n`;
-    } else text += `${name}: ${raw[i + 1]}\r\n`;
+): Buffer {
+  const first = `${method} ${path} HTTP/1.1\r\n${host === undefined ? '' : `Host: ${host}\r\n`}`;
+  const last = chunked ? 'Transfer-Encoding: chunked\r\n\r\n' : '\r\n';
+  const fieldsStart = head.indexOf(13) + 2;
+  const fieldsEnd = head.length - 2;
+  let size = first.length + fieldsEnd - fieldsStart + last.length;
+  for (let k = 0; k < dropped.length; k += 2) size -= (dropped[k + 1] as number) - (dropped[k] as number);
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write(first, 0, 'latin1');
+  let from = fieldsStart;
+  for (let k = 0; k < dropped.length; k += 2) {
+    at += head.copy(out, at, from, dropped[k] as number);
+    from = dropped[k + 1] as number;
   }
-  if (!sawHost && host) text += `Host: ${host}\r\n`;
-  return chunked ? `${text}Transfer-Encoding: chunked\r\n\r\n` : `${text}\r\n`;
-}
-
-/** What a request's raw headers say about its body: its Content-Length and whether it has a Transfer-Encoding. */
-export function bodyFraming(raw: readonly string[]): {
-  contentLength: string | undefined;
-  transferEncoding: boolean;
-} {
-  let contentLength: string | undefined;
-  let transferEncoding = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') contentLength = raw[i + 1];
-    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') transferEncoding = true;
-  }
-  return { contentLength, transferEncoding };
+  at += head.copy(out, at, from, fieldsEnd);
+  out.write(last, at, 'latin1');
+  return out;
 }
 
 /** Request methods that may be sent twice without changing the outcome. */

@@ -64,8 +64,8 @@ export class Http1Connection {
     exchange.onConnection(this);
   }
 
-  /** Writes a whole request: its head text and its complete body, in one write. */
-  send(head: string, body?: Buffer): void {
+  /** Writes a whole request: its head and its complete body, in one write. */
+  send(head: Buffer | string, body?: Buffer): void {
     const socket = this.#socket;
     if (body && body.length > 0) {
       socket.cork();
@@ -77,7 +77,7 @@ export class Http1Connection {
   }
 
   /** Writes a request head whose body follows, framed as the head says, through `writeBody`/`endBody`. */
-  sendHead(head: string): void {
+  sendHead(head: Buffer | string): void {
     this.#socket.write(head, 'latin1');
   }
 

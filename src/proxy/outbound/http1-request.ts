@@ -7,7 +7,6 @@ import type { TapHub } from '../tap/hub.ts';
 import type { KeepRead } from '../transport/reused-buffer.ts';
 import type { AppExchange } from './app-exchange.ts';
 import type { OutboundClient } from './client.ts';
-import { requestHeadText } from './headers.ts';
 import type { Http1Connection, Http1Exchange, Http1Pool } from './http1-pool.ts';
 import type { UpstreamHead } from './http1-response.ts';
 import type { EndpointHandle } from './targets.ts';
@@ -177,7 +176,7 @@ export class ForwardedRequest implements Http1Exchange {
     const handle = this.#handle as EndpointHandle;
     // An absolute-form target wins over the Host header (RFC 9112 §3.2.2).
     const host = handle.endpoint.authorityOverride ?? app.absoluteHost;
-    const head = requestHeadText(plan.method, plan.path, app.rawHeaders, host, plan.transferEncoding);
+    const head = app.upstreamHead(host);
     handle.ewma.start();
     this.#sentAt = performance.now();
     if (plan.retryable || (plan.bodyLength === 0 && !plan.transferEncoding)) {

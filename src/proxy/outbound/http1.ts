@@ -13,7 +13,7 @@ import { relay } from '../transport/relay.ts';
 import type { HandedOffRequest } from './app-connection.ts';
 import type { AppExchange } from './app-exchange.ts';
 import type { OutboundClient } from './client.ts';
-import { bodyFraming, forwardRawHeaders, isIdempotent } from './headers.ts';
+import { forwardRawHeaders, isIdempotent } from './headers.ts';
 import { Http1Pool } from './http1-pool.ts';
 import { ForwardedRequest, type Http1Context } from './http1-request.ts';
 import { type ProfileCache, withProfile } from './profiles.ts';
@@ -117,8 +117,8 @@ export class Http1Forwarder {
     const method = app.method;
     const path = app.path;
     const route = matchRoute(profile, method, path);
-    const { contentLength, transferEncoding } = bodyFraming(app.rawHeaders);
-    const bodyLength = contentLength === undefined ? 0 : Number(contentLength);
+    const transferEncoding = app.transferEncoding;
+    const bodyLength = Math.max(0, app.contentLength);
     // Split traffic goes to one backend per request; its endpoints come from its own Get stream,
     // never from the apex's (which already merges the backends), so the split applies once.
     const override = pickOverride(profile.dstOverrides);
@@ -136,7 +136,6 @@ export class Http1Forwarder {
         (route === undefined || route.isRetryable) &&
         isIdempotent(method) &&
         !transferEncoding &&
-        Number.isInteger(bodyLength) &&
         bodyLength <= MAX_RETRY_BODY_BYTES,
       bodyLength,
       transferEncoding,
